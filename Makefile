@@ -1,0 +1,75 @@
+# The two commands a new user runs: `make demo` and `make test`.
+# Everything they need is provisioned here (a venv, Debian packages, the local
+# Kubernetes control plane built once and cached in ~/.cache/aiops-rca).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help test demo provision venv controlplane lint typecheck unit e2e crds crds-check bench clean
+
+help:
+	@echo "make demo      run the local demo (control plane, CRDs, samples)"
+	@echo "make test      provision, then ruff, mypy, CRD drift check, unit and e2e tests"
+	@echo "make controlplane   build (once) and start the local Kubernetes control plane"
+	@echo "make crds      regenerate crds/ from the API models"
+
+test: provision lint typecheck crds-check unit e2e
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) and installing aiops-rca[dev]"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+provision: venv
+	@echo "==> provisioning the local control plane binaries (built once, then cached)"
+	$(BIN)/aiops-rca controlplane build
+
+controlplane: provision
+	$(BIN)/aiops-rca controlplane start
+
+lint: venv
+	@echo "==> ruff"
+	$(BIN)/ruff check .
+
+typecheck: venv
+	@echo "==> mypy (strict)"
+	$(BIN)/mypy
+
+crds: venv
+	$(BIN)/aiops-rca crds
+
+crds-check: venv
+	@echo "==> CRDs match the models"
+	$(BIN)/aiops-rca crds --check
+
+unit: venv
+	@echo "==> unit tests"
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+e2e: provision
+	@echo "==> end-to-end tests (real kube-apiserver)"
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+demo: controlplane
+	@echo "==> installing CRDs and sample objects"
+	$(BIN)/aiops-rca controlplane env > $(VENV)/controlplane.env
+	. $(VENV)/controlplane.env && kubectl apply -f crds/ && \
+	  kubectl wait --for condition=established --timeout=60s -f crds/ && \
+	  kubectl apply -f crds/samples/ && kubectl get inc,ra,rp -o wide
+	@echo
+	@echo "The control plane keeps running. Look around with:"
+	@echo "  source $(VENV)/controlplane.env && kubectl get aiops"
+	@echo "Stop it with: $(BIN)/aiops-rca controlplane stop"
+
+bench: provision
+	@for b in bench/*.py; do echo "==> $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts

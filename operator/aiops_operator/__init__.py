@@ -1,0 +1,1 @@
+"""aiops-rca: self-healing incidents for Azure Data Factory and Databricks failures."""

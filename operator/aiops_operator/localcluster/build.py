@@ -1,0 +1,279 @@
+"""Build kube-apiserver and kube-controller-manager from Debian's Kubernetes source, once per machine.
+
+No registry reachable here ships a kube-apiserver binary, but Debian bookworm
+ships the full Kubernetes v1.20.2 source with its vendor/ tree. We build the
+two binaries the way Debian's debian/rules does (GOPATH mode, CGO off), with
+one fix: the vendored modern-go/reflect2 v1.0.1 makes kube-apiserver segfault
+under Go >= 1.18 ("unexpected fault address" in mapiterinit) as soon as a
+client connects, so it is replaced by Debian's reflect2 1.0.2.
+
+The binaries, and Debian's matching kubectl 1.20, are cached under
+$AIOPS_RCA_CACHE (default ~/.cache/aiops-rca) so this happens once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+K8S_DEBIAN_VERSION = "1.20.5+really1.20.2-1.1+deb12u1"
+K8S_SOURCE_DIR = "kubernetes-1.20.5+really1.20.2"
+K8S_TAG = "v1.20.2"
+APT_PACKAGES = [
+    "golang-go",
+    "rsync",
+    "jq",
+    "etcd-server",
+    "golang-github-modern-go-reflect2-dev",
+    "dpkg-dev",
+]
+REFLECT2_DEBIAN = Path("/usr/share/gocode/src/github.com/modern-go/reflect2")
+DEB_SRC_LIST = Path("/etc/apt/sources.list.d/aiops-rca-src.sources")
+SERVER_BINARIES = ("kube-apiserver", "kube-controller-manager")
+
+Progress = Callable[[str], None]
+
+
+class BuildError(RuntimeError):
+    """The control plane could not be provisioned; the message says what to do."""
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("AIOPS_RCA_CACHE", Path.home() / ".cache" / "aiops-rca"))
+
+
+@dataclass(frozen=True)
+class Binaries:
+    etcd: Path
+    kube_apiserver: Path
+    kube_controller_manager: Path
+    kubectl: Path
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.kubectl.parent
+
+
+def bin_dir() -> Path:
+    return cache_root() / "k8s" / K8S_TAG / "bin"
+
+
+def _usable(path: Path) -> bool:
+    # A failed generator step can leave an empty binary behind.
+    return path.is_file() and path.stat().st_size > 1_000_000 and os.access(path, os.X_OK)
+
+
+def cached_binaries() -> Binaries | None:
+    """The cached binaries, if a previous build left a complete set."""
+    d = bin_dir()
+    etcd = shutil.which("etcd") or "/usr/bin/etcd"
+    found = Binaries(
+        etcd=Path(etcd),
+        kube_apiserver=d / "kube-apiserver",
+        kube_controller_manager=d / "kube-controller-manager",
+        kubectl=d / "kubectl",
+    )
+    paths = (found.kube_apiserver, found.kube_controller_manager, found.kubectl)
+    if all(_usable(p) for p in paths) and found.etcd.is_file():
+        return found
+    return None
+
+
+def _run(cmd: Sequence[str], progress: Progress, cwd: Path | None = None,
+         env: dict[str, str] | None = None) -> None:
+    """Run a command, relaying its output as progress; raise BuildError on failure."""
+    progress(f"$ {' '.join(cmd)}")
+    proc = subprocess.Popen(
+        list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    tail: list[str] = []
+    for line in proc.stdout:
+        line = line.rstrip()
+        tail = [*tail[-30:], line]
+        if line:
+            progress(f"  {line}")
+    if proc.wait() != 0:
+        joined = "\n".join(tail)
+        raise BuildError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{joined}")
+
+
+def _missing_packages(packages: Sequence[str]) -> list[str]:
+    missing = []
+    for pkg in packages:
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True, check=False
+        )
+        if "install ok installed" not in out.stdout:
+            missing.append(pkg)
+    return missing
+
+
+def _apt_env() -> dict[str, str]:
+    return {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+
+
+def _require_root(what: str) -> None:
+    if os.geteuid() != 0:
+        raise BuildError(
+            f"{what} needs root (apt-get). Run `sudo make controlplane` once, or install the"
+            f" packages yourself: apt-get install {' '.join(APT_PACKAGES)}"
+        )
+
+
+def deb_src_entry(sources_text: str) -> str:
+    """deb-src stanzas mirroring the machine's own deb822 Debian sources.
+
+    Only the main archive stanza is needed (not security): the source package
+    lives there. We reuse the machine's configured mirror rather than naming one.
+    """
+    stanzas = [s for s in sources_text.split("\n\n") if s.strip()]
+    out = []
+    for stanza in stanzas:
+        lines = stanza.strip().splitlines()
+        if not any(line.startswith("Types:") and " deb" in f" {line[6:]}" for line in lines):
+            continue
+        if any(line.startswith("Suites:") and "security" in line for line in lines):
+            continue
+        out.append("\n".join(
+            "Types: deb-src" if line.startswith("Types:") else line for line in lines
+        ))
+    return "\n\n".join(out) + "\n"
+
+
+def _ensure_deb_src(progress: Progress) -> None:
+    if DEB_SRC_LIST.exists():
+        return
+    candidates = [Path("/etc/apt/sources.list.d/debian.sources")]
+    sources = next((p for p in candidates if p.exists()), None)
+    if sources is not None:
+        text = deb_src_entry(sources.read_text())
+    else:
+        legacy = Path("/etc/apt/sources.list")
+        lines = legacy.read_text().splitlines() if legacy.exists() else []
+        debs = [ln for ln in lines if ln.startswith("deb ") and "security" not in ln]
+        if not debs:
+            raise BuildError("no Debian apt source found to derive a deb-src entry from")
+        DEB_SRC_LIST.with_suffix(".list").write_text(
+            "\n".join("deb-src " + ln[4:] for ln in debs) + "\n"
+        )
+        return
+    progress(f"adding a deb-src entry: {DEB_SRC_LIST}")
+    DEB_SRC_LIST.write_text(text)
+
+
+def ensure_apt_packages(progress: Progress) -> None:
+    missing = _missing_packages(APT_PACKAGES)
+    if not missing:
+        return
+    _require_root("installing " + " ".join(missing))
+    progress(f"installing Debian packages: {' '.join(missing)}")
+    _run(["apt-get", "update", "-q"], progress, env=_apt_env())
+    _run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
+         progress, env=_apt_env())
+
+
+def _fetch_source(src_root: Path, progress: Progress) -> Path:
+    tree = src_root / K8S_SOURCE_DIR
+    if (tree / "vendor").is_dir() and (tree / "Makefile").exists():
+        return tree
+    _require_root("fetching the Kubernetes source")
+    _ensure_deb_src(progress)
+    _run(["apt-get", "update", "-q"], progress, env=_apt_env())
+    src_root.mkdir(parents=True, exist_ok=True)
+    progress(f"fetching Debian's Kubernetes {K8S_DEBIAN_VERSION} source into {src_root}")
+    _run(["apt-get", "source", "-q", f"kubernetes={K8S_DEBIAN_VERSION}"], progress, cwd=src_root)
+    return tree
+
+
+def _patch_reflect2(tree: Path, progress: Progress) -> None:
+    vendored = tree / "vendor" / "github.com" / "modern-go" / "reflect2"
+    marker = vendored / ".aiops-rca-debian-reflect2"
+    if marker.exists():
+        return
+    if not REFLECT2_DEBIAN.is_dir():
+        raise BuildError(f"{REFLECT2_DEBIAN} missing: install golang-github-modern-go-reflect2-dev")
+    progress("replacing vendored modern-go/reflect2 with Debian's 1.0.2 (Go >= 1.18 fix)")
+    shutil.rmtree(vendored)
+    shutil.copytree(REFLECT2_DEBIAN, vendored, symlinks=False)
+    (vendored / "go.mod").unlink(missing_ok=True)
+    marker.write_text("replaced by aiops-rca\n")
+
+
+def _build(tree: Path, progress: Progress) -> None:
+    gopath = tree / ".go"
+    link = gopath / "src" / "k8s.io" / "kubernetes"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
+        link.symlink_to("../../..")
+    out_bin = tree / "_output" / "bin"
+    for name in SERVER_BINARIES:
+        # An empty binary from an earlier broken build poisons later ones.
+        if (out_bin / name).exists() and not _usable(out_bin / name):
+            progress("removing _output/ left broken by an earlier build")
+            shutil.rmtree(tree / "_output", ignore_errors=True)
+            break
+    env = {
+        **os.environ,
+        "GOPATH": str(gopath),
+        "CGO_ENABLED": "0",
+        "PATH": f"/usr/lib/go/bin:{os.environ.get('PATH', '')}",
+        "GOFLAGS": "",
+        "GO111MODULE": "off",
+        "HOME": str(tree / ".home"),
+    }
+    progress("building kube-apiserver and kube-controller-manager (about 6 minutes on 2 cores)")
+    started = time.monotonic()
+    what = " ".join(f"cmd/{b}" for b in SERVER_BINARIES)
+    _run(["make", f"WHAT={what}"], progress, cwd=tree, env=env)
+    progress(f"built in {time.monotonic() - started:.0f}s")
+
+
+def _fetch_kubectl(dest: Path, progress: Progress) -> None:
+    """Debian's kubectl 1.20 (kubernetes-client), unpacked without installing it.
+
+    Installing the package would clash with other kubectl packages on the
+    machine; we only need the binary, matching the server's version.
+    """
+    work = cache_root() / "debs"
+    work.mkdir(parents=True, exist_ok=True)
+    debs = sorted(work.glob("kubernetes-client_*.deb"))
+    if not debs:
+        progress("downloading Debian's kubernetes-client (kubectl 1.20)")
+        _run(["apt-get", "download", f"kubernetes-client={K8S_DEBIAN_VERSION}"], progress, cwd=work)
+        debs = sorted(work.glob("kubernetes-client_*.deb"))
+    unpacked = work / "kubernetes-client"
+    _run(["dpkg-deb", "-x", str(debs[-1]), str(unpacked)], progress)
+    shutil.copy2(unpacked / "usr" / "bin" / "kubectl", dest)
+
+
+def ensure_binaries(progress: Progress = print) -> Binaries:
+    """Make sure etcd, kube-apiserver, kube-controller-manager and kubectl exist; build if not."""
+    found = cached_binaries()
+    if found is not None:
+        return found
+    progress("local control plane binaries not cached yet: provisioning (once per machine)")
+    ensure_apt_packages(progress)
+    dest = bin_dir()
+    dest.mkdir(parents=True, exist_ok=True)
+    if not _usable(dest / "kubectl"):
+        _fetch_kubectl(dest / "kubectl", progress)
+    if not all(_usable(dest / b) for b in SERVER_BINARIES):
+        tree = _fetch_source(cache_root() / "src", progress)
+        _patch_reflect2(tree, progress)
+        _build(tree, progress)
+        for name in SERVER_BINARIES:
+            built = tree / "_output" / "bin" / name
+            if not _usable(built):
+                raise BuildError(f"build finished but {built} is missing or empty")
+            shutil.copy2(built, dest / name)
+    found = cached_binaries()
+    if found is None:
+        raise BuildError(f"binaries still incomplete under {dest} after provisioning")
+    progress(f"control plane binaries cached in {dest}")
+    return found

@@ -1,0 +1,127 @@
+"""End-to-end fixtures: a real kube-apiserver, the CRDs installed, a fresh namespace per test.
+
+The control plane is the local one (`aiops-rca controlplane`), started once per
+test session and stopped at the end if this session started it; with
+$KUBECONFIG pointing at a reachable cluster, that cluster is used instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiops_operator.crdgen import KINDS, crd
+from aiops_operator.localcluster import controlplane
+from aiops_operator.localcluster.build import ensure_binaries
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+REPO = Path(__file__).resolve().parents[2]
+
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _progress(message: str) -> None:
+    print(f"[controlplane] {message}", flush=True)
+
+
+@pytest.fixture(scope="session")
+def kubeconfig() -> Iterator[Path]:
+    """Path of a kubeconfig for a reachable cluster with the aiops-rca CRDs installed."""
+    layout = controlplane.Layout.default()
+    external = os.environ.get("KUBECONFIG")
+    use_external = bool(external) and controlplane.cluster_reachable(str(external))
+    was_running = all(controlplane.status(layout).values())
+    path = Path(str(external)) if use_external else controlplane.start(layout, _progress)
+    api = config.new_client_from_config(config_file=str(path))
+    try:
+        install_crds(api)
+    finally:
+        api.close()
+    yield path
+    if not use_external and not was_running and not os.environ.get("AIOPS_RCA_KEEP_CONTROLPLANE"):
+        controlplane.stop(layout, _progress)
+
+
+def install_crds(api: client.ApiClient, timeout: float = 30) -> None:
+    """Create or replace every CRD from the models and wait until each is Established."""
+    ext = client.ApiextensionsV1Api(api)
+    for info in KINDS:
+        body = crd(info)
+        try:
+            current = ext.read_custom_resource_definition(info.crd_name)
+            body["metadata"]["resourceVersion"] = current.metadata.resource_version
+            ext.replace_custom_resource_definition(info.crd_name, body)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            ext.create_custom_resource_definition(body)
+    deadline = time.monotonic() + timeout
+    for info in KINDS:
+        while True:
+            got = ext.read_custom_resource_definition(info.crd_name)
+            conditions = got.status.conditions or []
+            if any(c.type == "Established" and c.status == "True" for c in conditions):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"CRD {info.crd_name} not Established after {timeout}s")
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def api_client(kubeconfig: Path) -> Iterator[client.ApiClient]:
+    api = config.new_client_from_config(config_file=str(kubeconfig))
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def custom_api(api_client: client.ApiClient) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api_client)
+
+
+@pytest.fixture
+def namespace(api_client: client.ApiClient, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace named after the test, deleted afterwards (without waiting)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].rstrip("-")
+    name = f"e2e-{slug}-{secrets.token_hex(3)}"
+    core = client.CoreV1Api(api_client)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    try:
+        core.delete_namespace(name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+@pytest.fixture(scope="session")
+def kubectl(kubeconfig: Path) -> Kubectl:
+    """Run kubectl (the cached v1.20 client unless $KUBECTL says otherwise) against the cluster."""
+    binary = os.environ.get("KUBECTL") or str(ensure_binaries(_progress).kubectl)
+
+    def run(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+        result = subprocess.run(
+            [binary, *args], input=input, capture_output=True, text=True, env=env,
+            timeout=60, check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}"
+            )
+        return result
+
+    return run
