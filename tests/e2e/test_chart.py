@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from aiops_operator.localcluster.build import ensure_binaries
+
 from tests.e2e.conftest import Kubectl
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,8 +81,10 @@ def test_default_values_render_secure_workloads() -> None:
         assert sc["readOnlyRootFilesystem"] is True
         assert sc["allowPrivilegeEscalation"] is False
         assert sc["capabilities"] == {"drop": ["ALL"]}
-        assert container["livenessProbe"] and container["readinessProbe"]
-        assert container["resources"]["limits"] and container["resources"]["requests"]
+        assert container["livenessProbe"]
+        assert container["readinessProbe"]
+        assert container["resources"]["limits"]
+        assert container["resources"]["requests"]
         assert container["args"][0] in {"operator", "receiver", "dashboard"}
     assert by_kind(docs, "PodDisruptionBudget")
     assert not by_kind(docs, "Ingress")
