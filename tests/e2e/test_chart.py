@@ -112,10 +112,13 @@ def test_full_values_render_every_optional_object() -> None:
 
 def test_no_wildcards_and_no_secrets_access() -> None:
     for args in ([], ["-f", str(FULL_VALUES)]):
-        for role in by_kind(render(*args), "Role") + by_kind(render(*args), "ClusterRole"):
+        docs = render(*args)
+        for role in by_kind(docs, "Role") + by_kind(docs, "ClusterRole"):
+            name = role["metadata"]["name"]
             for rule in role["rules"]:
-                assert "*" not in rule["verbs"] and "*" not in rule["resources"], role["metadata"]["name"]
-                assert "secrets" not in rule["resources"], role["metadata"]["name"]
+                assert "*" not in rule["verbs"], name
+                assert "*" not in rule["resources"], name
+                assert "secrets" not in rule["resources"], name
 
 
 @pytest.mark.parametrize(
