@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help test demo provision venv controlplane lint typecheck unit e2e crds crds-check bench clean
+.PHONY: help test demo provision venv controlplane lint typecheck unit e2e crds crds-check bench clean image kind-e2e
 
 help:
 	@echo "make demo      run the local demo (control plane, CRDs, samples)"
@@ -37,6 +37,8 @@ controlplane: provision
 lint: venv
 	@echo "==> ruff"
 	$(BIN)/ruff check .
+	@echo "==> hadolint"
+	$(BIN)/hadolint Dockerfile
 
 typecheck: venv
 	@echo "==> mypy (strict)"
@@ -70,6 +72,24 @@ demo: controlplane
 
 bench: provision
 	@for b in bench/*.py; do echo "==> $$b"; $(BIN)/python $$b || exit 1; done
+
+# ---- Machines with a Docker engine (not needed for `make test`) ----
+IMAGE ?= aiops-rca/aiops-rca:dev
+KIND_CLUSTER ?= aiops-rca
+
+image:
+	docker build -t $(IMAGE) --build-arg REVISION=$$(git rev-parse --short HEAD) .
+
+# Create a kind cluster, load the image, install the chart, run the e2e suite against it.
+kind-e2e: venv image
+	kind get clusters | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER)
+	kind load docker-image $(IMAGE) --name $(KIND_CLUSTER)
+	kind get kubeconfig --name $(KIND_CLUSTER) > $(VENV)/kind.kubeconfig
+	KUBECONFIG=$(VENV)/kind.kubeconfig helm upgrade --install aiops charts/aiops-rca \
+	  --namespace aiops-system --create-namespace \
+	  --set image.repository=$(firstword $(subst :, ,$(IMAGE))) \
+	  --set image.tag=$(lastword $(subst :, ,$(IMAGE))) --set image.pullPolicy=Never
+	KUBECONFIG=$(VENV)/kind.kubeconfig KUBECTL=kubectl HELM=helm $(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts
