@@ -22,6 +22,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
         "aiops_operator.localcluster.cli",
         "build, start, stop or inspect the local Kubernetes control plane",
     ),
+    ("receiver", "webhook_receiver.cli", "run the webhook receiver: alert webhooks in, Incidents out"),
 ]
 
 

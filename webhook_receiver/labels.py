@@ -1,0 +1,41 @@
+"""The Incident object the receiver creates, and the labels other components find it by."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from aiops_operator.api import API_VERSION, GROUP, IncidentSpec, incident_name
+
+SOURCE_LABEL = f"{GROUP}/source"
+"""Incident source (AzureDataFactory, DatabricksJob, DatabricksCluster, Generic)."""
+RUN_ID_HASH_LABEL = f"{GROUP}/run-id-hash"
+"""First 32 hex digits of sha256(run id): run ids do not fit label values, their hash does."""
+RUN_ID_ORIGIN_LABEL = f"{GROUP}/run-id-origin"
+"""Alert or Fingerprint."""
+JIRA_KEY_LABEL = f"{GROUP}/jira-key"
+"""Set by the operator once the Jira issue exists; the Jira webhook finds the Incident by it."""
+CREATED_BY_LABEL = "app.kubernetes.io/created-by"
+CREATED_BY = "aiops-rca-receiver"
+
+
+def run_id_hash(run_id: str) -> str:
+    return hashlib.sha256(run_id.encode()).hexdigest()[:32]
+
+
+def incident_object(spec: IncidentSpec) -> dict[str, Any]:
+    """The Incident to create for `spec`: deterministic name, lookup labels, the spec on the wire."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Incident",
+        "metadata": {
+            "name": incident_name(spec.source, spec.run_id, spec.resource.name),
+            "labels": {
+                SOURCE_LABEL: spec.source.value,
+                RUN_ID_HASH_LABEL: run_id_hash(spec.run_id),
+                RUN_ID_ORIGIN_LABEL: spec.run_id_origin.value,
+                CREATED_BY_LABEL: CREATED_BY,
+            },
+        },
+        "spec": spec.to_wire(),
+    }

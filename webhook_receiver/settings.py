@@ -1,0 +1,77 @@
+"""Receiver configuration: every setting has a default, an environment variable and a description.
+
+Environment variables are `AIOPS_RCA_RECEIVER_<NAME>` (e.g.
+`AIOPS_RCA_RECEIVER_API_KEYS_FILE`). Secrets (API keys, Basic credentials, the
+Jira webhook secret) are read from files so a Kubernetes Secret can be mounted
+and rotated without a restart; they never appear in `repr()` or logs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "AIOPS_RCA_RECEIVER_"
+
+DEFAULT_BENIGN_TERMINATION_CODES = ("SUCCESS", "INACTIVITY", "USER_REQUEST", "JOB_FINISHED")
+
+
+class ReceiverSettings(BaseSettings):
+    """How the receiver listens, authenticates, stores and spools."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, use_attribute_docstrings=True, extra="ignore")
+
+    host: str = "0.0.0.0"  # noqa: S104 - a receiver in a pod listens on all interfaces
+    """Address to listen on."""
+    port: int = Field(default=8080, ge=0, le=65535)
+    """TCP port to listen on."""
+    kubeconfig: str | None = None
+    """Kubeconfig path; unset: $KUBECONFIG, the in-cluster service account, then ~/.kube/config."""
+    namespace: str | None = None
+    """Namespace Incidents are created in; unset: the kubeconfig context's (or the pod's) namespace."""
+
+    api_keys: SecretStr | None = None
+    """Comma-separated API keys (prefer api_keys_file). Several keys allow rotation."""
+    api_keys_file: Path | None = None
+    """File with one API key per line (a mounted Secret); re-read when it changes."""
+    basic_auth_file: Path | None = None
+    """File with `user:password` lines accepted as HTTP Basic credentials on /databricks-monitor."""
+    jira_webhook_secret_file: Path | None = None
+    """File holding the Jira webhook secret; when set, /webhook/jira requires a valid X-Hub-Signature."""
+    allow_unauthenticated: bool = False
+    """Accept requests without credentials when no key is configured (local demos only)."""
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest request body accepted; bigger ones get 413 without being read."""
+    max_message_chars: int = Field(default=4096, ge=64, le=4096)
+    """Bound on an error message stored on an Incident."""
+    fingerprint_bucket_seconds: int = Field(default=3600, ge=60)
+    """Time bucket of the fingerprint used as run id when an alert carries none."""
+    benign_termination_codes: str = ",".join(DEFAULT_BENIGN_TERMINATION_CODES)
+    """Comma-separated Databricks cluster termination codes that never create an Incident."""
+
+    api_timeout_seconds: float = Field(default=5.0, gt=0)
+    """How long a create may take before the alert is spooled instead."""
+    recent_cache_size: int = Field(default=10000, ge=0)
+    """Names of recently created Incidents remembered to answer duplicates without an API call (0: off)."""
+    recent_cache_ttl_seconds: float = Field(default=300.0, ge=0)
+    """How long a remembered name answers duplicates."""
+
+    spool_dir: Path = Path("/var/spool/aiops-rca")
+    """Directory of the durable spool (a volume); alerts wait here while the API server is unreachable."""
+    spool_max_files: int = Field(default=10000, ge=1)
+    """Most alerts the spool holds."""
+    spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    """Most bytes the spool holds."""
+    spool_replay_interval_seconds: float = Field(default=2.0, gt=0)
+    """How often the spool is replayed into the API server while it holds alerts."""
+    retry_after_seconds: int = Field(default=10, ge=1)
+    """Retry-After sent with 503 (Azure Monitor retries only for about 75 seconds)."""
+
+    log_level: str = "INFO"
+    """Python log level."""
+
+    def termination_codes(self) -> frozenset[str]:
+        return frozenset(c.strip().upper() for c in self.benign_termination_codes.split(",") if c.strip())

@@ -1,0 +1,208 @@
+"""Creating Incidents with deduplication, and the spool fallback when the API server is away.
+
+The API server's `409 AlreadyExists` is the truth about duplicates. Two things
+keep duplicates cheap without replacing it: a bounded cache of names this
+process created (or saw exist) recently, and coalescing of concurrent creates
+of the same name (one API call; everyone waits for its answer). When a create
+fails because the API server is unreachable, overloaded or slow, the Incident
+goes to the durable spool and a background task replays it later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from aiops_operator.kube import INCIDENTS, Conflict, Invalid, KubeApiError, KubeClient, KubeUnavailable
+
+from webhook_receiver.metrics import ReceiverMetrics
+from webhook_receiver.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    DUPLICATE = "duplicate"
+    SPOOLED = "spooled"
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    name: str
+    outcome: Outcome
+
+
+class RecentNames:
+    """Bounded TTL set of Incident names known to exist."""
+
+    def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._size, self._ttl, self._clock = size, ttl, clock
+        self._expiry: OrderedDict[str, float] = OrderedDict()
+
+    def add(self, name: str) -> None:
+        if self._size <= 0 or self._ttl <= 0:
+            return
+        self._expiry[name] = self._clock() + self._ttl
+        self._expiry.move_to_end(name)
+        while len(self._expiry) > self._size:
+            self._expiry.popitem(last=False)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        expiry = self._expiry.get(name)
+        if expiry is None:
+            return False
+        if expiry < self._clock():
+            del self._expiry[name]
+            return False
+        return True
+
+    def discard(self, name: str) -> None:
+        self._expiry.pop(name, None)
+
+
+class IncidentStore:
+    """Create-with-dedup into one namespace; spool when the API server cannot take it."""
+
+    def __init__(
+        self,
+        kube: KubeClient,
+        namespace: str,
+        spool: Spool,
+        metrics: ReceiverMetrics,
+        *,
+        timeout: float = 5.0,
+        recent: RecentNames | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.kube = kube
+        self.namespace = namespace
+        self.spool = spool
+        self.metrics = metrics
+        self.timeout = timeout
+        self.recent = recent or RecentNames(10000, 300.0, clock)
+        self._clock = clock
+        self._inflight: dict[str, asyncio.Future[CreateResult]] = {}
+        self._api_down = False
+        self._spool_lock = asyncio.Lock()
+
+    @property
+    def api_down(self) -> bool:
+        """The last create could not reach the API server and the spool has not drained since."""
+        return self._api_down
+
+    async def create(self, body: dict[str, Any]) -> CreateResult:
+        """Create the Incident (or find it is a duplicate, or spool it). SpoolFull and Invalid propagate."""
+        name: str = body["metadata"]["name"]
+        if name in self.recent:
+            self.metrics.duplicates.labels("cache").inc()
+            return CreateResult(name, Outcome.DUPLICATE)
+        running = self._inflight.get(name)
+        if running is not None:
+            leader = await asyncio.shield(running)
+            via = "spool" if leader.outcome is Outcome.SPOOLED else "inflight"
+            self.metrics.duplicates.labels(via).inc()
+            return CreateResult(name, Outcome.SPOOLED if leader.outcome is Outcome.SPOOLED else Outcome.DUPLICATE)
+        future: asyncio.Future[CreateResult] = asyncio.get_running_loop().create_future()
+        self._inflight[name] = future
+        try:
+            result = await self._create_or_spool(name, body)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: followers (if any) re-raise it themselves
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._inflight[name]
+
+    async def _create_or_spool(self, name: str, body: dict[str, Any]) -> CreateResult:
+        if self.spool.contains(self.namespace, name):
+            self.metrics.duplicates.labels("spool").inc()
+            return CreateResult(name, Outcome.SPOOLED)
+        if not self._api_down:
+            try:
+                await asyncio.wait_for(self.kube.create(INCIDENTS, self.namespace, body), self.timeout)
+            except Conflict as exc:
+                if not exc.already_exists:
+                    raise
+                self.recent.add(name)
+                self.metrics.duplicates.labels("api").inc()
+                return CreateResult(name, Outcome.DUPLICATE)
+            except Invalid:
+                raise
+            except (KubeUnavailable, TimeoutError) as exc:
+                self._api_down = True
+                log.warning("API server unavailable (%s); spooling %s", type(exc).__name__, name)
+            except KubeApiError as exc:
+                # Forbidden, namespace missing, ...: a deployment problem, not the alert's. Keep the alert.
+                log.error("API server refused %s (%s %s); spooling it", name, exc.status, exc.reason)
+            else:
+                self.recent.add(name)
+                self.metrics.incidents_created.labels(_source(body)).inc()
+                return CreateResult(name, Outcome.CREATED)
+        await asyncio.to_thread(self.spool.put, self.namespace, name, body)
+        self.metrics.spooled.inc()
+        self.metrics.spool_depth.set(self.spool.depth)
+        return CreateResult(name, Outcome.SPOOLED)
+
+    # -- replay --------------------------------------------------------------------------------
+
+    async def replay_once(self) -> int:
+        """Deliver spooled Incidents; stops at the first sign the API server is still away. Returns delivered."""
+        async with self._spool_lock:
+            if self.spool.depth == 0:
+                if self._api_down and await self.kube.ready():
+                    self._api_down = False
+                return 0
+            delivered = 0
+            for item in await asyncio.to_thread(self.spool.pending):
+                try:
+                    await asyncio.wait_for(self.kube.create(INCIDENTS, item.namespace, item.body), self.timeout)
+                    result = "created"
+                    self.metrics.incidents_created.labels(_source(item.body)).inc()
+                except Conflict as exc:
+                    if not exc.already_exists:
+                        raise
+                    result = "duplicate"
+                except Invalid as exc:
+                    await asyncio.to_thread(self.spool.reject, item.path, f"invalid: {exc.message[:200]}")
+                    self.metrics.replayed.labels("rejected").inc()
+                    continue
+                except (KubeUnavailable, TimeoutError, KubeApiError) as exc:
+                    log.info("spool replay paused, API server still unavailable: %s", type(exc).__name__)
+                    self._api_down = True
+                    break
+                if item.namespace == self.namespace:
+                    self.recent.add(item.name)
+                await asyncio.to_thread(self.spool.remove, item.path)
+                self.metrics.replayed.labels(result).inc()
+                delivered += 1
+                self._api_down = False
+            self.metrics.spool_depth.set(self.spool.depth)
+            if delivered:
+                log.info("replayed %d spooled alert(s); %d waiting", delivered, self.spool.depth)
+            return delivered
+
+    async def replay_forever(self, interval: float) -> None:
+        while True:
+            try:
+                await self.replay_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("spool replay failed; retrying")
+            await asyncio.sleep(interval)
+
+
+def _source(body: dict[str, Any]) -> str:
+    return str(body.get("spec", {}).get("source", "unknown"))
