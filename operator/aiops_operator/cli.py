@@ -23,6 +23,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
         "build, start, stop or inspect the local Kubernetes control plane",
     ),
     ("receiver", "webhook_receiver.cli", "run the webhook receiver: alert webhooks in, Incidents out"),
+    ("sandbox", "sandbox.cli", "run the local stand-in for ADF, Azure AD, Databricks, Slack, Jira and the LLM"),
 ]
 
 
