@@ -44,9 +44,12 @@ def parse(payload: Any, now: datetime, options: ParseOptions) -> ParsedAlert:
     specs: dict[str, IncidentSpec] = {}
     ignored: list[str] = []
     for row in alert.rows:
+        status = first_text(row, ("Status",), 64)
+        if status is not None and status.lower() in _NOT_FAILED:
+            ignored.append(f"a run with status {status} is not a failure")
+            continue
         spec = _row_spec(row, alert, factory_id, now, options)
         if spec is None:
-            ignored.append("row is not a failed pipeline or activity run")
             continue
         # Several rows (activity runs) of one pipeline run are one Incident: keep the first, fill gaps.
         if spec.run_id in specs:
@@ -88,9 +91,6 @@ def _error_json(raw: Any) -> dict[str, Any]:
 def _row_spec(
     row: dict[str, Any], alert: AlertRows, factory_id: str | None, now: datetime, options: ParseOptions
 ) -> IncidentSpec | None:
-    status = first_text(row, ("Status",), 64)
-    if status is not None and status.lower() in _NOT_FAILED:
-        return None
     metric = first_text(row, ("metricName",), 128)
     is_activity_metric = metric is not None and metric.lower().startswith("activity")
     pipeline = first_text(row, ("PipelineName", "pipeline_name", "Pipeline"), 260)
