@@ -22,6 +22,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
         "aiops_operator.localcluster.cli",
         "build, start, stop or inspect the local Kubernetes control plane",
     ),
+    ("dashboard", "dashboard.cli", "serve the read-only live dashboard (watches the CRDs, pushes to browsers)"),
     ("receiver", "webhook_receiver.cli", "run the webhook receiver: alert webhooks in, Incidents out"),
     ("sandbox", "sandbox.cli", "run the local stand-in for ADF, Azure AD, Databricks, Slack, Jira and the LLM"),
 ]
