@@ -113,7 +113,8 @@ class SandboxServer:
         self.endpoints = Endpoints(_url("https", host, self._https_sock), _url("http", host, self._http_sock),
                                    tls.ca_cert, world.credentials)
         app = build_app(world)
-        common = {"lifespan": "off", "log_level": log_level, "access_log": log_level == "debug"}
+        common = {"lifespan": "off", "log_level": log_level, "access_log": log_level == "debug",
+                  "timeout_graceful_shutdown": 1}
         self._servers = [
             uvicorn.Server(uvicorn.Config(app, ssl_certfile=str(tls.server_cert), ssl_keyfile=str(tls.server_key),
                                           **common)),  # type: ignore[arg-type]

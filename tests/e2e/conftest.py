@@ -21,6 +21,8 @@ from aiops_operator.localcluster import controlplane
 from aiops_operator.localcluster.build import ensure_binaries
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+from sandbox.testing import RunningSandbox
+from sandbox.testing import start as start_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -125,3 +127,18 @@ def kubectl(kubeconfig: Path) -> Kubectl:
         return result
 
     return run
+
+
+@pytest.fixture(scope="session")
+def sandbox_session() -> Iterator[RunningSandbox]:
+    """One cloud sandbox (ADF, Azure AD, Databricks, Slack, Jira, LLM) for the whole session."""
+    running = start_sandbox()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_session: RunningSandbox) -> RunningSandbox:
+    """The session's sandbox, reset to an empty scenario: `.endpoints`, `.control`."""
+    sandbox_session.control.reset()
+    return sandbox_session
