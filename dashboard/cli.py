@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per watch request is noise
     scope = ", ".join(settings.namespaces) or "all namespaces"
     logging.getLogger("aiops_rca.dashboard").info(
         "serving http://%s:%d/ (auth %s) for %s", settings.host, settings.port, settings.auth, scope

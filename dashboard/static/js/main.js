@@ -126,7 +126,7 @@ function renderOverview() {
     ...phaseTiles,
     tile("Auto-remediation", rate, `${o.autoRemediated} of ${o.remediationFinished} healed`, { class: "tile stat" }),
     tile("MTTR p50 / p90", `${formatDuration(o.mttrP50)} / ${formatDuration(o.mttrP90)}`, "resolved incidents", { class: "tile stat" }),
-    tile("SLA", `${o.slaMet} met · ${o.slaBreached} breached`, `${o.slaPending} running`, { class: `tile stat ${o.slaBreached ? "has-breach" : ""}` }),
+    tile("SLA breached", String(o.slaBreached), `${o.slaMet} met · ${o.slaPending} running`, { class: `tile stat ${o.slaBreached ? "has-breach" : ""}` }),
   );
   stackedBars($("chart-types"), $("legend-types"), o.chart, colorOf);
   trendLine($("chart-mttr"), o.chart);

@@ -1,0 +1,242 @@
+"""The dashboard's view model: sorting, counts, MTTR percentiles, filtering, CSV, audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiops_operator.api import Incident, RemediationAttempt
+
+from dashboard import viewmodel as vm
+from dashboard.samples import owned, sample_incident
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+T = NOW.timestamp()
+
+
+def rec(name: str = "inc", **kw: object) -> vm.IncidentRecord:
+    return vm.IncidentRecord(namespace=str(kw.pop("namespace", "ns")), name=name, **kw)  # type: ignore[arg-type]
+
+
+def att(phase: str, incident: str = "inc", n: int = 1) -> vm.AttemptRecord:
+    return vm.AttemptRecord(namespace="ns", name=f"{incident}-{n}", incident=incident, attempt=n, phase=phase)
+
+
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        pytest.param(
+            [rec("b", priority="P2"), rec("a", priority="P1")], ["a", "b"], id="priority-first"
+        ),
+        pytest.param(
+            [rec("b", priority="P1", severity="High"), rec("a", priority="P1", severity="Critical")],
+            ["a", "b"],
+            id="then-severity",
+        ),
+        pytest.param(
+            [
+                rec("new", priority="P1", severity="High", fired=T),
+                rec("old", priority="P1", severity="High", fired=T - 60),
+            ],
+            ["old", "new"],
+            id="then-oldest-first",
+        ),
+        pytest.param(
+            [rec("unanalyzed"), rec("p4", priority="P4", severity="Low")], ["p4", "unanalyzed"], id="unranked-last"
+        ),
+    ],
+)
+def test_sort_order(records: list[vm.IncidentRecord], expected: list[str]) -> None:
+    assert [r.name for r in vm.view(records, vm.Filter())] == expected
+
+
+@pytest.mark.parametrize(
+    ("f", "expected"),
+    [
+        pytest.param(vm.Filter(), {"a", "b", "c"}, id="empty-matches-all"),
+        pytest.param(vm.Filter(text="SALES"), {"a"}, id="pipeline-case-insensitive"),
+        pytest.param(vm.Filter(text="failover"), {"b"}, id="root-cause"),
+        pytest.param(vm.Filter(text="data-7"), {"c"}, id="jira-key"),
+        pytest.param(vm.Filter(text="dbj churn"), {"c"}, id="all-words"),
+        pytest.param(vm.Filter(text="dbj sales"), set(), id="all-words-must-match"),
+        pytest.param(vm.Filter(source="DatabricksJob"), {"c"}, id="source"),
+        pytest.param(vm.Filter(error_type="GatewayTimeout"), {"a", "b"}, id="error-type"),
+        pytest.param(vm.Filter(severity="High", team="ml"), {"c"}, id="severity-and-team"),
+        pytest.param(vm.Filter(namespace="other"), {"b"}, id="namespace"),
+        pytest.param(vm.Filter(phase="Resolved"), {"a"}, id="phase"),
+    ],
+)
+def test_filter(f: vm.Filter, expected: set[str]) -> None:
+    records = [
+        rec("a", pipeline="pl_copy_sales", source="AzureDataFactory", error_type="GatewayTimeout", phase="Resolved"),
+        rec("b", namespace="other", source="AzureDataFactory", error_type="GatewayTimeout", root_cause="DB failover"),
+        rec("dbj-churn", source="DatabricksJob", severity="High", team="ml", jira_key="DATA-7"),
+    ]
+    assert {("c" if r.name == "dbj-churn" else r.name) for r in records if vm.matches(r, f)} == expected
+
+
+def test_filter_from_query() -> None:
+    f = vm.Filter.from_query({"q": "x", "phase": "Escalated", "errorType": "UnknownError", "team": "t"})
+    assert f == vm.Filter(text="x", phase="Escalated", error_type="UnknownError", team="t")
+
+
+@pytest.mark.parametrize(
+    ("values", "p", "expected"),
+    [
+        pytest.param([], 50, None, id="empty"),
+        pytest.param([7], 90, 7, id="single"),
+        pytest.param([1, 2, 3, 4], 50, 2, id="nearest-rank-median-even"),
+        pytest.param([5, 1, 3], 50, 3, id="unsorted-input"),
+        pytest.param(list(range(1, 11)), 90, 9, id="p90-of-ten"),
+        pytest.param(list(range(1, 101)), 90, 90, id="p90-of-hundred"),
+        pytest.param([1, 2], 100, 2, id="max"),
+    ],
+)
+def test_percentile(values: list[float], p: float, expected: float | None) -> None:
+    assert vm.percentile(values, p) == expected
+
+
+@pytest.mark.parametrize(
+    ("record", "attempts", "expected"),
+    [
+        pytest.param(rec(phase="Remediating", attempts_made=1), [att("Running")], ["Auto-healing"], id="healing"),
+        pytest.param(
+            rec(phase="Remediating", attempts_made=1), [att("AwaitingApproval")], ["Awaiting approval"], id="waiting"
+        ),
+        pytest.param(rec(phase="Resolved", resolved_by="AutoHeal"), [], ["Auto-remediated"], id="auto-remediated"),
+        pytest.param(rec(phase="Resolved", resolved_by="Jira"), [], [], id="resolved-by-human"),
+        pytest.param(rec(phase="Escalated"), [], ["Escalated"], id="escalated"),
+        pytest.param(rec(phase="Analyzing"), [], [], id="analyzing"),
+    ],
+)
+def test_badges(record: vm.IncidentRecord, attempts: list[vm.AttemptRecord], expected: list[str]) -> None:
+    assert vm.badges(record, attempts) == expected
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        pytest.param(rec(sla_state="Met", sla_deadline=T - 10), "Met", id="met-stays-met"),
+        pytest.param(rec(sla_state="Pending", sla_deadline=T - 1), "Breached", id="pending-past-deadline"),
+        pytest.param(rec(sla_state="Pending", sla_deadline=T + 1), "Pending", id="pending"),
+        pytest.param(rec(), "", id="no-sla"),
+    ],
+)
+def test_sla_state(record: vm.IncidentRecord, expected: str) -> None:
+    assert vm.sla_state(record, T) == expected
+
+
+def test_overview_counts_rates_and_charts() -> None:
+    records = [
+        rec("a", phase="Resolved", resolved_by="AutoHeal", attempts_made=1, mttr_seconds=100, resolved=T - 10,
+            fired=T - 110, error_type="GatewayTimeout", sla_state="Met"),
+        rec("b", phase="Resolved", resolved_by="AutoHeal", attempts_made=2, mttr_seconds=300, resolved=T - 7200,
+            fired=T - 7500, error_type="GatewayTimeout", sla_state="Breached"),
+        rec("c", phase="Escalated", attempts_made=3, fired=T - 50, error_type="ThrottlingError"),
+        rec("d", phase="Resolved", resolved_by="Jira", mttr_seconds=900, fired=T - 40 * 3600),
+        rec("e", phase="Remediating", attempts_made=1, sla_state="Pending", sla_deadline=T - 1, fired=T - 5),
+        rec("f", phase="Analyzing"),
+    ]  # fmt: skip
+    o = vm.overview(records, {("ns", "e")}, T)
+    assert o.total == 6
+    assert o.phases == {"Analyzing": 1, "Remediating": 1, "Monitoring": 0, "Resolved": 3, "Escalated": 1}
+    assert o.awaiting_approval == 1
+    assert (o.auto_remediated, o.remediation_finished) == (2, 3)
+    assert o.success_rate == pytest.approx(2 / 3)
+    assert (o.mttr_p50, o.mttr_p90) == (300, 900)
+    assert (o.sla_met, o.sla_breached, o.sla_pending) == (1, 2, 0)
+    # The last bucket is the current hour (12:00-13:00); a resolved at 11:59:50, b at 10:00:00.
+    assert o.mttr_trend[-1] is None
+    assert o.mttr_trend[-2] == 100
+    assert o.mttr_trend[-3] == 300
+    assert sum(o.by_error_type["GatewayTimeout"]) == 2
+    assert sum(o.by_error_type["ThrottlingError"]) == 1
+    assert "Resolved" not in o.by_error_type
+    assert sum(sum(v) for v in o.by_error_type.values()) == 4  # d is older than 24 h, f has no time
+    data = o.to_json()
+    assert data["successRate"] == pytest.approx(2 / 3)
+    assert len(data["chart"]["mttrTrend"]) == vm.CHART_BUCKETS
+
+
+def test_top_error_types_fold_into_other() -> None:
+    records = [rec(f"i{i}", error_type=f"Type{i}", fired=T - 10) for i in range(vm.CHART_TOP_ERROR_TYPES + 2)]
+    o = vm.overview(records, set(), T)
+    assert len(o.by_error_type) == vm.CHART_TOP_ERROR_TYPES + 1
+    assert sum(o.by_error_type[vm.OTHER]) == 2
+
+
+def test_csv_has_header_quotes_and_neutralizes_formulas() -> None:
+    records = [
+        rec("a", root_cause='=HYPERLINK("http://evil")', pipeline="pl, with comma", sla_deadline=T, fired=T - 60),
+        rec("b", root_cause='line1\nline2 "quoted"'),
+    ]
+    text = vm.incidents_csv(records, T)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == list(vm.INCIDENT_CSV_COLUMNS)
+    assert rows[1][rows[0].index("rootCause")] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[1][rows[0].index("pipeline")] == "pl, with comma"
+    assert rows[1][rows[0].index("slaDeadline")] == "2026-11-23T12:00:00Z"
+    assert rows[1][rows[0].index("slaState")] == "Breached"
+    assert rows[2][rows[0].index("rootCause")] == 'line1\nline2 "quoted"'
+
+
+def test_audit_newest_first_filtered() -> None:
+    history = (
+        vm.HistoryItem(T - 30, "AlertReceived", "Alert for pl_a.", ""),
+        vm.HistoryItem(T - 10, "AttemptApproved", "Attempt 1 approved.", "alice"),
+    )
+    records = [rec("a", history=history), rec("b", history=(vm.HistoryItem(T - 20, "AlertReceived", "x", ""),))]
+    assert [(e.incident, e.action) for e in vm.audit(records)] == [
+        ("a", "AttemptApproved"), ("b", "AlertReceived"), ("a", "AlertReceived"),
+    ]  # fmt: skip
+    assert [e.incident for e in vm.audit(records, action="AlertReceived")] == ["b", "a"]
+    assert [e.action for e in vm.audit(records, text="ALICE")] == ["AttemptApproved"]
+    assert len(vm.audit(records, limit=1)) == 1
+    assert vm.audit_actions(records) == ["AlertReceived", "AttemptApproved"]
+    rows = list(csv.reader(io.StringIO(vm.audit_csv(vm.audit(records)))))
+    assert rows[0][0] == "time"
+    assert rows[1][5] == "alice"
+
+
+def test_parse_sample_objects_and_detail() -> None:
+    sample = sample_incident(3, NOW, phase="Remediating", awaiting_approval=True)
+    body = {**sample.body, "metadata": {**sample.body["metadata"], "namespace": "ns", "resourceVersion": "7"}}
+    body["status"] = sample.status
+    Incident.model_validate(body)  # the samples follow the API models
+    record = vm.parse_incident(body)
+    attempts = []
+    for a_body, a_status in sample.attempts:
+        a = owned(a_body, sample.name, "uid-1")
+        a = {**a, "metadata": {**a["metadata"], "namespace": "ns"}, "status": a_status}
+        RemediationAttempt.model_validate(a)
+        attempts.append(vm.parse_attempt(a))
+    assert record.phase == "Remediating"
+    assert record.priority
+    assert record.team
+    assert record.jira_key
+    detail = vm.incident_detail(record, attempts)
+    waiting = [a for a in detail["attempts"] if a["phase"] == "AwaitingApproval"]
+    assert waiting
+    assert waiting[0]["approveCommand"] == (
+        f"kubectl annotate remediationattempt {waiting[0]['name']} -n ns aiops-rca.io/approval=approved"
+    )
+    assert "Awaiting approval" in detail["badges"]
+
+
+def test_parse_is_lenient() -> None:
+    record = vm.parse_incident({"metadata": {"name": "x", "namespace": "n"}, "status": {"phase": "FutureThing",
+                                "analysis": "not-a-dict", "history": [{"time": "garbage", "action": 5}]}})  # fmt: skip
+    assert record.phase == "FutureThing"
+    assert record.history[0].time is None
+    assert record.history[0].action == ""
+    orphan = {"metadata": {"name": "a", "ownerReferences": [{"kind": "Incident", "name": "x"}]}}
+    assert vm.parse_attempt(orphan).incident == "x"
+
+
+def test_sample_ages_spread_over_a_day() -> None:
+    times = [sample_incident(i, NOW).body["spec"]["alert"]["firedTime"] for i in range(50)]
+    parsed = [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times]
+    assert min(parsed) >= NOW - timedelta(days=1)
+    assert max(parsed) < NOW
