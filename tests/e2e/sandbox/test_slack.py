@@ -1,0 +1,56 @@
+"""slack-sdk against the sandbox: one message per incident, edited in place, thread replies."""
+
+from __future__ import annotations
+
+import pytest
+from sandbox.testing import RunningSandbox
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+
+def test_post_update_and_thread(sandbox: RunningSandbox, slack: WebClient) -> None:
+    posted = slack.chat_postMessage(channel="#aiops-alerts", text="Incident: ingest_sales failed",
+                                    blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "*failed*"}}])
+    channel, ts = posted["channel"], posted["ts"]
+    assert channel.startswith("C") and posted["message"]["text"] == "Incident: ingest_sales failed"
+    for phase in ("Analyzing", "Remediating", "Resolved"):
+        updated = slack.chat_update(channel=channel, ts=ts, text=f"Incident: ingest_sales {phase}")
+        assert updated["ts"] == ts
+    reply = slack.chat_postMessage(channel=channel, thread_ts=ts, text="Attempt 1 succeeded")
+    assert reply["message"]["thread_ts"] == ts
+
+    history = slack.conversations_history(channel=channel)["messages"]
+    assert len(history) == 1 and history[0]["reply_count"] == 1 and "edited" in history[0]
+    thread = slack.conversations_replies(channel=channel, ts=ts)["messages"]
+    assert [m["text"] for m in thread] == ["Incident: ingest_sales Resolved", "Attempt 1 succeeded"]
+
+    view = sandbox.control.slack_channel("aiops-alerts")
+    assert len(view["messages"]) == 1
+    message = view["messages"][0]
+    assert message["edit_count"] == 3
+    assert [e["text"] for e in message["edits"]][0] == "Incident: ingest_sales failed"
+    assert [r["text"] for r in message["replies"]] == ["Attempt 1 succeeded"]
+    assert len(sandbox.control.calls(service="slack", op="chat.update")) == 3
+
+
+def test_errors_are_slack_shaped(sandbox: RunningSandbox, slack: WebClient) -> None:
+    sandbox.control.load({"slack": {"channels": ["aiops-alerts"]}})
+    with pytest.raises(SlackApiError) as missing:
+        slack.chat_postMessage(channel="#nope", text="hi")
+    assert missing.value.response["error"] == "channel_not_found"
+
+    sandbox.control.add_fault(service="slack", op="chat.postMessage", kind="status", status=429, retry_after=2,
+                              times=1)
+    with pytest.raises(SlackApiError) as limited:
+        slack.chat_postMessage(channel="#aiops-alerts", text="hi")
+    assert limited.value.response.status_code == 429
+    assert limited.value.response["error"] == "ratelimited"
+    assert limited.value.response.headers["Retry-After"] == "2"
+    assert slack.chat_postMessage(channel="#aiops-alerts", text="hi")["ok"]
+
+    with pytest.raises(SlackApiError) as bad_auth:
+        WebClient(token="xoxb-wrong", base_url=sandbox.endpoints.slack_api_url).auth_test()
+    assert bad_auth.value.response["error"] == "invalid_auth"
+    with pytest.raises(SlackApiError) as no_message:
+        slack.chat_update(channel="aiops-alerts", ts="1.000000", text="x")
+    assert no_message.value.response["error"] == "message_not_found"
