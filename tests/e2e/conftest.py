@@ -21,6 +21,7 @@ from aiops_operator.localcluster import controlplane
 from aiops_operator.localcluster.build import ensure_binaries
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+
 from sandbox.testing import RunningSandbox
 from sandbox.testing import start as start_sandbox
 

@@ -10,8 +10,9 @@ from azure.mgmt.datafactory import DataFactoryManagementClient
 from databricks.sdk import WorkspaceClient
 from jira import JIRA
 from openai import AzureOpenAI, OpenAI
-from sandbox.testing import RunningSandbox
 from slack_sdk import WebClient
+
+from sandbox.testing import RunningSandbox
 
 
 @pytest.fixture

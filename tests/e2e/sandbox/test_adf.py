@@ -9,6 +9,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.datafactory import DataFactoryManagementClient
 from azure.mgmt.datafactory.models import RunFilterParameters, RunQueryFilter
+
 from sandbox.testing import RunningSandbox
 
 RG, FACTORY = "rg-data", "adf-prod"
@@ -46,7 +47,8 @@ def test_runs_follow_the_scripted_outcomes(sandbox: RunningSandbox, adf: DataFac
     failed = adf.pipeline_runs.get(RG, FACTORY, first)
     assert failed.message == f"Operation on target CopySales failed: {BLOB_MISSING}"
     assert failed.parameters == {"date": "2024-05-01"}
-    assert failed.run_end is not None and failed.duration_in_ms is not None
+    assert failed.run_end is not None
+    assert failed.duration_in_ms is not None
 
     after, before = window()
     activities = adf.activity_runs.query_by_pipeline_run(

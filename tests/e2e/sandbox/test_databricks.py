@@ -10,6 +10,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue, ResourceDoesNotExist, Unauthenticated
 from databricks.sdk.service.compute import Library, PythonPyPiLibrary, State
 from databricks.sdk.service.jobs import RunLifeCycleState, RunResultState
+
 from sandbox.testing import RunningSandbox
 
 OOM = "java.lang.OutOfMemoryError: Java heap space"
@@ -32,7 +33,8 @@ def test_run_now_is_idempotent_per_token(sandbox: RunningSandbox, databricks: Wo
     assert len(sandbox.control.databricks_runs()) == 2
     assert len(sandbox.control.calls(service="databricks", op="jobs/run-now")) == 3
     run = databricks.jobs.get_run(first)
-    assert run.state is not None and run.state.life_cycle_state == RunLifeCycleState.TERMINATED
+    assert run.state is not None
+    assert run.state.life_cycle_state == RunLifeCycleState.TERMINATED
     assert run.state.result_state == RunResultState.SUCCESS
     listed = list(databricks.jobs.list_runs(job_id=42))
     assert sorted(r.run_id for r in listed if r.run_id) == sorted([first, other])
@@ -48,12 +50,16 @@ def test_seeded_failure_output_and_repair(sandbox: RunningSandbox, databricks: W
                          "error": OOM, "error_trace": "at org.apache.spark.Executor..."}]}})
 
     run = databricks.jobs.get_run(555)
-    assert run.state is not None and run.state.result_state == RunResultState.FAILED
-    assert run.run_page_url and "/run/555" in run.run_page_url
+    assert run.state is not None
+    assert run.state.result_state == RunResultState.FAILED
+    assert run.run_page_url
+    assert "/run/555" in run.run_page_url
     tasks = {t.task_key: t for t in run.tasks or []}
-    assert tasks["ingest"].state and tasks["ingest"].state.result_state == RunResultState.SUCCESS
+    assert tasks["ingest"].state
+    assert tasks["ingest"].state.result_state == RunResultState.SUCCESS
     failed = tasks["transform"]
-    assert failed.state and failed.state.result_state == RunResultState.FAILED
+    assert failed.state
+    assert failed.state.result_state == RunResultState.FAILED
     assert failed.state.state_message == OOM
     with pytest.raises(InvalidParameterValue, match="multiple tasks"):
         databricks.jobs.get_run_output(555)
@@ -64,7 +70,8 @@ def test_seeded_failure_output_and_repair(sandbox: RunningSandbox, databricks: W
 
     repair_1 = databricks.jobs.repair_run(555, rerun_all_failed_tasks=True).response.repair_id
     repaired = databricks.jobs.get_run(555, include_history=True)
-    assert repaired.state is not None and repaired.state.result_state == RunResultState.FAILED
+    assert repaired.state is not None
+    assert repaired.state.result_state == RunResultState.FAILED
     with pytest.raises(InvalidParameterValue, match="latest_repair_id"):
         databricks.jobs.repair_run(555, rerun_tasks=["transform"])
     repair_2 = databricks.jobs.repair_run(555, rerun_tasks=["transform"], latest_repair_id=repair_1)
@@ -86,7 +93,8 @@ def test_cluster_start_resize_and_libraries(sandbox: RunningSandbox, databricks:
         "libraries": {"pypi:pandas==9.9.9": {"status": "FAILED", "message": "No matching distribution"}}}}}})
     cluster = databricks.clusters.get("0101-abc")
     assert cluster.state == State.TERMINATED
-    assert cluster.termination_reason and cluster.termination_reason.code
+    assert cluster.termination_reason
+    assert cluster.termination_reason.code
     databricks.clusters.start("0101-abc")
     assert databricks.clusters.get("0101-abc").state == State.PENDING
     eventually(lambda: databricks.clusters.get("0101-abc").state == State.RUNNING)
@@ -106,9 +114,11 @@ def test_cluster_start_resize_and_libraries(sandbox: RunningSandbox, databricks:
     eventually(settled)
     by_package = {s.library.pypi.package: s for s in databricks.libraries.cluster_status("0101-abc")
                   if s.library and s.library.pypi}
-    assert by_package["pandas==9.9.9"].status and by_package["pandas==9.9.9"].status.value == "FAILED"
+    assert by_package["pandas==9.9.9"].status
+    assert by_package["pandas==9.9.9"].status.value == "FAILED"
     assert by_package["pandas==9.9.9"].messages == ["No matching distribution"]
-    assert by_package["pandas==2.2.0"].status and by_package["pandas==2.2.0"].status.value == "INSTALLED"
+    assert by_package["pandas==2.2.0"].status
+    assert by_package["pandas==2.2.0"].status.value == "INSTALLED"
 
     with pytest.raises(ResourceDoesNotExist):
         databricks.clusters.get("no-such-cluster")
@@ -120,7 +130,8 @@ def test_failed_start_then_restart(sandbox: RunningSandbox, databricks: Workspac
     databricks.clusters.start("c1")
     failed = databricks.clusters.get("c1")
     assert failed.state == State.TERMINATED
-    assert failed.termination_reason and str(failed.termination_reason.code).endswith("CLOUD_PROVIDER_LAUNCH_FAILURE")
+    assert failed.termination_reason
+    assert str(failed.termination_reason.code).endswith("CLOUD_PROVIDER_LAUNCH_FAILURE")
     databricks.clusters.start("c1").result()
     databricks.clusters.restart("c1")
     assert databricks.clusters.get("c1").state in (State.RESTARTING, State.RUNNING)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from jira import JIRA, JIRAError
+
 from sandbox.testing import RunningSandbox
 
 
@@ -38,7 +39,7 @@ def test_adf_descriptions_through_api_v3(sandbox: RunningSandbox) -> None:
         {"type": "paragraph", "content": [{"type": "text", "text": "Cluster ran out of memory."}]}]}
     issue = v3.create_issue(fields={"project": {"key": "DATA"}, "summary": "nightly_etl failed",
                                     "description": document, "issuetype": {"name": "Bug"}})
-    v3.add_comment(issue.key, {"type": "doc", "version": 1, "content": [  # type: ignore[arg-type]
+    v3.add_comment(issue.key, {"type": "doc", "version": 1, "content": [
         {"type": "paragraph", "content": [{"type": "text", "text": "Resized the cluster."}]}]})
     assert v3.issue(issue.key).raw["fields"]["description"] == document
     view = sandbox.control.jira_issue(issue.key)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from sandbox.testing import RunningSandbox
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+
+from sandbox.testing import RunningSandbox
 
 
 def test_post_update_and_thread(sandbox: RunningSandbox, slack: WebClient) -> None:
     posted = slack.chat_postMessage(channel="#aiops-alerts", text="Incident: ingest_sales failed",
                                     blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "*failed*"}}])
     channel, ts = posted["channel"], posted["ts"]
-    assert channel.startswith("C") and posted["message"]["text"] == "Incident: ingest_sales failed"
+    assert channel.startswith("C")
+    assert posted["message"]["text"] == "Incident: ingest_sales failed"
     for phase in ("Analyzing", "Remediating", "Resolved"):
         updated = slack.chat_update(channel=channel, ts=ts, text=f"Incident: ingest_sales {phase}")
         assert updated["ts"] == ts
@@ -20,7 +22,9 @@ def test_post_update_and_thread(sandbox: RunningSandbox, slack: WebClient) -> No
     assert reply["message"]["thread_ts"] == ts
 
     history = slack.conversations_history(channel=channel)["messages"]
-    assert len(history) == 1 and history[0]["reply_count"] == 1 and "edited" in history[0]
+    assert len(history) == 1
+    assert history[0]["reply_count"] == 1
+    assert "edited" in history[0]
     thread = slack.conversations_replies(channel=channel, ts=ts)["messages"]
     assert [m["text"] for m in thread] == ["Incident: ingest_sales Resolved", "Attempt 1 succeeded"]
 
@@ -28,7 +32,7 @@ def test_post_update_and_thread(sandbox: RunningSandbox, slack: WebClient) -> No
     assert len(view["messages"]) == 1
     message = view["messages"][0]
     assert message["edit_count"] == 3
-    assert [e["text"] for e in message["edits"]][0] == "Incident: ingest_sales failed"
+    assert next(e["text"] for e in message["edits"]) == "Incident: ingest_sales failed"
     assert [r["text"] for r in message["replies"]] == ["Attempt 1 succeeded"]
     assert len(sandbox.control.calls(service="slack", op="chat.update")) == 3
 
