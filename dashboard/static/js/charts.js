@@ -31,7 +31,7 @@ export function stackedBars(container, legend, chart, colorOf) {
   const totals = Array.from({ length: buckets }, (_, i) => series.reduce((acc, [, v]) => acc + v[i], 0));
   const max = Math.max(1, ...totals);
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "svgchart", role: "img", "aria-label": "Incidents per hour by error type" });
-  axis(svg, max, (v) => String(Math.round(v)), buckets, chart.start, chart.bucketSeconds * 1000);
+  axis(svg, max, (v) => (Number.isInteger(v) ? String(v) : ""), buckets, chart.start, chart.bucketSeconds * 1000);
   const iw = W - PAD.l - PAD.r;
   const ih = H - PAD.t - PAD.b;
   const bw = iw / buckets;

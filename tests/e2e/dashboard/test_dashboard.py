@@ -129,7 +129,8 @@ def test_detail_shows_attempts_timeline_history_and_approval(dashboard: Dashboar
 
     page.keyboard.press("Escape")
     page.locator('.tab[data-tab="Audit"]').click()
-    expect(page.locator("#audit tbody tr")).to_have_count(len(resolved.status["history"]) + len(waiting.status["history"]))
+    entries = len(resolved.status["history"]) + len(waiting.status["history"])
+    expect(page.locator("#audit tbody tr")).to_have_count(entries)
     page.locator("#audit-action").select_option("Resolved")
     expect(page.locator("#audit tbody tr")).to_have_count(1)
     expect(page.locator("#audit tbody tr")).to_contain_text(resolved.name)
