@@ -1,0 +1,357 @@
+"""The remediation decision: given what is true now, what should happen next (pure).
+
+`decide()` reads the Incident, the policy and rule that govern it (chosen by
+`policy_matching`), the Incident's RemediationAttempts and the clock, and
+returns one `RemediationPlan`. It does no I/O; the reconcile loop applies the
+plan and calls `decide()` again on the next event or at `plan.requeue_time`.
+Because it is level-based, a restarted operator reaches the same plan from
+the same objects: attempt names are deterministic, so "create attempt n"
+after a crash is a 409 that the loop adopts.
+
+Applying a plan (the reconcile loop's side):
+
+| kind | the loop does | then |
+|---|---|---|
+| Nothing | nothing | — |
+| Wait | nothing (status.remediation from `plan.summary`) | decide again at `requeue_time` |
+| CreateAttempt | create `attempt_body(incident, plan.attempt_spec)`; 409 → adopt | decide again now |
+| UpdateAttempt | write `plan.attempt_status` to attempt `plan.attempt_name` | decide again now (or at `requeue_time`) |
+| Launch | `executor.launch()`; write `attempt_status.launched(...)` | decide again now |
+| Monitor | `executor.poll()`; write `attempt_status.after_progress(...)` if not None | decide again at `requeue_time` |
+| Resolve | Incident resolved by auto-heal (MTTR, SLA, Slack, Jira) | — |
+| Escalate | Incident escalated with `plan.reason` and `plan.message` | — |
+
+`plan.reason` is the CamelCase reason for the Incident's Remediated /
+Escalated conditions (BackingOff, AwaitingApproval and AttemptRunning while
+in progress, matching `incident.conditions`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from aiops_operator.api import (
+    Approval,
+    ApprovalDecision,
+    AttemptPhase,
+    Confidence,
+    Incident,
+    IncidentPhase,
+    PolicyRule,
+    RemediationAttempt,
+    RemediationAttemptSpec,
+    RemediationAttemptStatus,
+    RemediationPolicy,
+    RemediationSummary,
+    attempt_name,
+)
+from aiops_operator.remediation import attempt_status
+from aiops_operator.remediation.actions import applies_to, describe
+from aiops_operator.remediation.attempt_status import Outcome
+from aiops_operator.remediation.attempts import attempt_spec
+from aiops_operator.remediation.backoff import wait_before
+
+
+class DecisionSettings(Protocol):
+    """What decide() reads from settings (RemediationSettings satisfies it)."""
+
+    @property
+    def auto_remediation_enabled(self) -> bool: ...
+
+    @property
+    def remediation_poll_seconds(self) -> float: ...
+
+
+class PlanKind(StrEnum):
+    NOTHING = "Nothing"
+    WAIT = "Wait"
+    CREATE_ATTEMPT = "CreateAttempt"
+    UPDATE_ATTEMPT = "UpdateAttempt"
+    LAUNCH = "Launch"
+    MONITOR = "Monitor"
+    RESOLVE = "Resolve"
+    ESCALATE = "Escalate"
+
+
+class Reason(StrEnum):
+    # In progress (Remediated=Unknown).
+    AWAITING_ANALYSIS = "AwaitingAnalysis"
+    BACKING_OFF = "BackingOff"
+    ATTEMPT_PENDING = "AttemptPending"
+    AWAITING_APPROVAL = "AwaitingApproval"
+    ATTEMPT_RUNNING = "AttemptRunning"
+    # Healed (Remediated=True).
+    AUTO_HEALED = "AutoHealed"
+    # Escalated (Remediated=False, Escalated=True): why a human must act.
+    REMEDIATION_DISABLED = "RemediationDisabled"
+    NO_MATCHING_POLICY = "NoMatchingPolicy"
+    POLICY_DISABLED = "PolicyDisabled"
+    NO_MATCHING_RULE = "NoMatchingRule"
+    RULE_DISABLED = "RuleDisabled"
+    ACTION_NOT_APPLICABLE = "ActionNotApplicable"
+    NOT_AUTO_HEALABLE = "NotAutoHealable"
+    CONFIDENCE_TOO_LOW = "ConfidenceTooLow"
+    ATTEMPTS_EXHAUSTED = "AttemptsExhausted"
+    APPROVAL_DENIED = "ApprovalDenied"
+    APPROVAL_TIMED_OUT = "ApprovalTimedOut"
+    DRY_RUN = "DryRun"
+    # Nothing to do.
+    FINISHED = "Finished"
+
+
+@dataclass(frozen=True)
+class RemediationPlan:
+    """What to do next; see the module docstring for how each kind is applied."""
+
+    kind: PlanKind
+    reason: Reason
+    message: str
+    attempt_name: str | None = None
+    """The attempt the plan is about (to create, update, launch or poll; or the one that ended it)."""
+    attempt_spec: RemediationAttemptSpec | None = None
+    """CreateAttempt: the spec of the attempt to create."""
+    attempt_status: RemediationAttemptStatus | None = None
+    """UpdateAttempt: the status to write."""
+    requeue_time: datetime | None = None
+    """When to decide again even if nothing changes (Wait, Monitor, awaiting approval)."""
+    summary: RemediationSummary | None = None
+    """What the Incident's status.remediation should say; None leaves it alone."""
+
+
+CONFIDENCE_RANK = {Confidence.LOW: 1, Confidence.MEDIUM: 2, Confidence.HIGH: 3}
+_SKIPPED_REASON = {
+    Outcome.DRY_RUN: Reason.DRY_RUN,
+    Outcome.APPROVAL_DENIED: Reason.APPROVAL_DENIED,
+    Outcome.APPROVAL_TIMED_OUT: Reason.APPROVAL_TIMED_OUT,
+    Outcome.REMEDIATION_DISABLED: Reason.REMEDIATION_DISABLED,
+}
+
+
+def confidence_at_least(actual: Confidence, minimum: Confidence) -> bool:
+    """High > Medium > Low."""
+    return CONFIDENCE_RANK[actual] >= CONFIDENCE_RANK[minimum]
+
+
+def decide(
+    incident: Incident,
+    policy: RemediationPolicy | None,
+    rule: PolicyRule | None,
+    attempts: list[RemediationAttempt],
+    settings: DecisionSettings,
+    now: datetime,
+    *,
+    observed_approval: Approval | None = None,
+) -> RemediationPlan:
+    """The next step of remediating `incident`.
+
+    `policy` / `rule`: from `policy_matching.select_policy` and `find_rule`
+    for the analysis' error type (None when nothing matches). `attempts`: the
+    Incident's RemediationAttempts in any order. `observed_approval`:
+    `approval.observe_approval(raw body of the newest attempt, now)` when
+    that attempt awaits approval (None otherwise).
+    """
+    phase = incident.status.phase
+    if phase in (IncidentPhase.RESOLVED, IncidentPhase.ESCALATED):
+        return RemediationPlan(PlanKind.NOTHING, Reason.FINISHED, f"The incident is {phase}.")
+    analysis = incident.status.analysis
+    if analysis is None:
+        return RemediationPlan(PlanKind.NOTHING, Reason.AWAITING_ANALYSIS, "No analysis yet.")
+    ordered = sorted(attempts, key=lambda a: a.spec.attempt)
+    latest = ordered[-1] if ordered else None
+    summary = _summary(policy, rule, ordered)
+
+    if latest is not None and not attempt_status.is_terminal(latest):
+        return _current(incident, policy, latest, settings, now, observed_approval, summary)
+
+    if latest is not None:
+        name = latest.metadata.name or attempt_name(incident.metadata.name, latest.spec.attempt)
+        if latest.status.phase is AttemptPhase.SUCCEEDED:
+            run = latest.status.external_run
+            ran = f" ({run.system} run {run.run_id})" if run else ""
+            return RemediationPlan(PlanKind.RESOLVE, Reason.AUTO_HEALED,
+                                   f"Attempt {latest.spec.attempt}{ran} healed the failure.",
+                                   attempt_name=name, summary=summary)
+        if latest.status.phase is AttemptPhase.SKIPPED:
+            outcome = attempt_status.outcome_of(latest)
+            reason = _SKIPPED_REASON.get(outcome, Reason.REMEDIATION_DISABLED) if outcome else Reason.DRY_RUN
+            message = latest.status.failure_reason or f"Attempt {latest.spec.attempt} was skipped."
+            if latest.status.would_have_done:
+                message = f"Dry run: {latest.status.would_have_done} A human must act."
+            return RemediationPlan(PlanKind.ESCALATE, reason, message, attempt_name=name, summary=summary)
+        # Failed or TimedOut: the next attempt, if any is left.
+        allowed = rule.max_attempts if rule is not None else latest.spec.attempt
+        if latest.spec.attempt >= allowed:
+            why = latest.status.failure_reason or str(latest.status.phase)
+            return RemediationPlan(
+                PlanKind.ESCALATE, Reason.ATTEMPTS_EXHAUSTED,
+                f"All {allowed} attempts failed; the last one: {why}", attempt_name=name, summary=summary,
+            )
+
+    blocked = _ineligible(incident, policy, rule, settings)
+    if blocked is not None:
+        reason, message = blocked
+        return RemediationPlan(PlanKind.ESCALATE, reason, message, summary=summary)
+    assert rule is not None  # _ineligible checked both
+    assert policy is not None
+    n = latest.spec.attempt + 1 if latest is not None else 1
+    not_before = _base_time(incident, latest) + wait_before(rule.backoff, n)
+    if now < not_before:
+        waiting = _with_next(summary, not_before)
+        return RemediationPlan(
+            PlanKind.WAIT, Reason.BACKING_OFF,
+            f"Attempt {n}/{rule.max_attempts} ({rule.action}) starts at {not_before.isoformat()}.",
+            requeue_time=not_before, summary=waiting,
+        )
+    spec = attempt_spec(incident, policy.metadata.name, rule, n, not_before)
+    name = attempt_name(incident.metadata.name, n)
+    created = (summary or RemediationSummary()).model_copy(update={
+        "attempts_made": n, "current_attempt": name, "next_attempt_time": None})
+    return RemediationPlan(
+        PlanKind.CREATE_ATTEMPT, Reason.ATTEMPT_PENDING,
+        f"Creating attempt {n}/{rule.max_attempts}: {rule.action} (rule {rule.name}).",
+        attempt_name=name, attempt_spec=spec, summary=created,
+    )
+
+
+def _ineligible(
+    incident: Incident, policy: RemediationPolicy | None, rule: PolicyRule | None, settings: DecisionSettings,
+) -> tuple[Reason, str] | None:
+    """Why no (further) attempt may start, or None when one may."""
+    analysis = incident.status.analysis
+    assert analysis is not None
+    if not settings.auto_remediation_enabled:
+        return Reason.REMEDIATION_DISABLED, "Automatic remediation is switched off (AUTO_REMEDIATION_ENABLED=false)."
+    if policy is None:
+        return Reason.NO_MATCHING_POLICY, "No RemediationPolicy covers this incident."
+    if not policy.spec.enabled:
+        return Reason.POLICY_DISABLED, f"RemediationPolicy {policy.metadata.name} is disabled."
+    if rule is None:
+        return Reason.NO_MATCHING_RULE, (
+            f"RemediationPolicy {policy.metadata.name} has no rule for {analysis.error_type}.")
+    if rule.max_attempts == 0:
+        return Reason.RULE_DISABLED, f"Rule {rule.name} allows no attempts (maxAttempts: 0)."
+    if not applies_to(rule.action, incident.spec.source):
+        return Reason.ACTION_NOT_APPLICABLE, (
+            f"Rule {rule.name}'s action {rule.action} cannot act on a {incident.spec.source} incident.")
+    if not analysis.auto_heal_possible:
+        return Reason.NOT_AUTO_HEALABLE, f"The analysis says {analysis.error_type} cannot be healed by retrying."
+    if not confidence_at_least(analysis.confidence, rule.min_confidence):
+        return Reason.CONFIDENCE_TOO_LOW, (
+            f"Analysis confidence {analysis.confidence} is below rule {rule.name}'s minimum {rule.min_confidence}.")
+    return None
+
+
+def _current(
+    incident: Incident,
+    policy: RemediationPolicy | None,
+    attempt: RemediationAttempt,
+    settings: DecisionSettings,
+    now: datetime,
+    observed: Approval | None,
+    summary: RemediationSummary | None,
+) -> RemediationPlan:
+    """The newest attempt has not finished: move it along."""
+    spec, status = attempt.spec, attempt.status
+    name = attempt.metadata.name or attempt_name(incident.metadata.name, spec.attempt)
+    summary = (summary or RemediationSummary()).model_copy(update={
+        "current_attempt": name, "attempts_made": max(spec.attempt, summary.attempts_made if summary else 0),
+        "next_attempt_time": None})
+
+    def update(new: RemediationAttemptStatus, reason: Reason, message: str,
+               requeue: datetime | None = None) -> RemediationPlan:
+        return RemediationPlan(PlanKind.UPDATE_ATTEMPT, reason, message, attempt_name=name,
+                               attempt_status=new, requeue_time=requeue, summary=summary)
+
+    if status.phase is AttemptPhase.RUNNING:
+        start = status.start_time or spec.not_before_time
+        deadline = start + timedelta(seconds=spec.timeout_seconds)
+        if now >= deadline:
+            message = f"No result within {spec.timeout_seconds} s (timeout)."
+            return update(attempt_status.finished(attempt, Outcome.TIMED_OUT, message, now),
+                          Reason.ATTEMPT_RUNNING, message)
+        requeue = min(now + timedelta(seconds=settings.remediation_poll_seconds), deadline)
+        run = status.external_run
+        on = f" ({run.system} run {run.run_id})" if run else ""
+        return RemediationPlan(PlanKind.MONITOR, Reason.ATTEMPT_RUNNING,
+                               f"Attempt {spec.attempt}{on} is running.", attempt_name=name,
+                               requeue_time=requeue, summary=summary)
+
+    # Pending or AwaitingApproval: nothing launched yet, so switches still apply.
+    if not settings.auto_remediation_enabled or policy is None or not policy.spec.enabled:
+        why = ("automatic remediation is switched off" if not settings.auto_remediation_enabled
+               else "its RemediationPolicy is gone or disabled")
+        message = f"Attempt {spec.attempt} was not launched: {why}."
+        return update(attempt_status.finished(attempt, Outcome.REMEDIATION_DISABLED, message, now),
+                      Reason.REMEDIATION_DISABLED, message)
+    if spec.dry_run:
+        would = describe(spec.action, spec.parameters, incident.spec.resource.name)
+        message = f"Dry run: nothing was done. Would have: {would}"
+        return update(attempt_status.finished(attempt, Outcome.DRY_RUN, message, now, would_have_done=would),
+                      Reason.DRY_RUN, message)
+    if spec.approval_required:
+        approval = status.approval
+        if approval is None and observed is not None:
+            return update(attempt_status.with_approval(attempt, observed, now), Reason.AWAITING_APPROVAL,
+                          f"{observed.decision} by {observed.by}.")
+        if approval is None:
+            waiting_since = max(attempt.metadata.creation_timestamp or spec.not_before_time, spec.not_before_time)
+            deadline = waiting_since + timedelta(seconds=spec.approval_timeout_seconds)
+            if now >= deadline:
+                message = f"No approval within {spec.approval_timeout_seconds} s."
+                return update(attempt_status.finished(attempt, Outcome.APPROVAL_TIMED_OUT, message, now),
+                              Reason.APPROVAL_TIMED_OUT, message)
+            message = f"Attempt {spec.attempt} ({spec.action}) waits for approval until {deadline.isoformat()}."
+            if status.phase is not AttemptPhase.AWAITING_APPROVAL:
+                return update(attempt_status.awaiting_approval(attempt, deadline, now), Reason.AWAITING_APPROVAL,
+                              message, requeue=deadline)
+            return RemediationPlan(PlanKind.WAIT, Reason.AWAITING_APPROVAL, message, attempt_name=name,
+                                   requeue_time=deadline, summary=summary)
+        if approval.decision is ApprovalDecision.DENIED:
+            message = f"Denied by {approval.by}" + (f": {approval.reason}" if approval.reason else ".")
+            return update(attempt_status.finished(attempt, Outcome.APPROVAL_DENIED, message, now),
+                          Reason.APPROVAL_DENIED, message)
+    if now < spec.not_before_time:
+        return RemediationPlan(PlanKind.WAIT, Reason.BACKING_OFF,
+                               f"Attempt {spec.attempt} starts at {spec.not_before_time.isoformat()}.",
+                               attempt_name=name, requeue_time=spec.not_before_time, summary=summary)
+    launch_deadline = spec.not_before_time + timedelta(seconds=spec.timeout_seconds)
+    if now >= launch_deadline:
+        message = f"Could not launch within {spec.timeout_seconds} s."
+        return update(attempt_status.finished(attempt, Outcome.TIMED_OUT, message, now),
+                      Reason.ATTEMPT_PENDING, message)
+    return RemediationPlan(PlanKind.LAUNCH, Reason.ATTEMPT_PENDING,
+                           f"Launching attempt {spec.attempt}: {spec.action}.", attempt_name=name,
+                           requeue_time=launch_deadline, summary=summary)
+
+
+def _base_time(incident: Incident, latest: RemediationAttempt | None) -> datetime:
+    """What the backoff counts from: the previous attempt's end, or the analysis for attempt 1."""
+    if latest is not None:
+        return latest.status.completion_time or latest.spec.not_before_time
+    analysis = incident.status.analysis
+    if analysis is not None and analysis.analyzed_time is not None:
+        return analysis.analyzed_time
+    return incident.spec.received_time
+
+
+def _summary(
+    policy: RemediationPolicy | None, rule: PolicyRule | None, ordered: list[RemediationAttempt],
+) -> RemediationSummary | None:
+    if policy is None and not ordered:
+        return None
+    latest = ordered[-1] if ordered else None
+    return RemediationSummary(
+        policy=policy.metadata.name if policy else (latest.spec.policy if latest else None),
+        rule=rule.name if rule else (latest.spec.rule if latest else None),
+        action=str(rule.action) if rule else (str(latest.spec.action) if latest else None),
+        attempts_made=latest.spec.attempt if latest else 0,
+        max_attempts=rule.max_attempts if rule else 0,
+        current_attempt=latest.metadata.name or None if latest else None,
+    )
+
+
+def _with_next(summary: RemediationSummary | None, when: datetime) -> RemediationSummary:
+    return (summary or RemediationSummary()).model_copy(update={"next_attempt_time": when})

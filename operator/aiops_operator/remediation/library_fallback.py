@@ -1,0 +1,107 @@
+"""Which library failed to install, and which version attempt n tries instead (pure).
+
+The version for attempt n depends only on the library, the version that
+originally failed and n, never on what the cluster shows now: attempt n
+re-launched after a crash picks the same version as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+DEFAULT_FALLBACK_VERSIONS: Mapping[str, tuple[str, ...]] = {
+    "pandas": ("2.1.4", "2.1.0", "2.0.3", "1.5.3"),
+    "numpy": ("1.26.3", "1.24.3", "1.23.5", "1.22.4"),
+    "pyspark": ("3.5.0", "3.4.1", "3.4.0", "3.3.2"),
+    "scikit-learn": ("1.4.0", "1.3.2", "1.3.0", "1.2.2"),
+    "pyarrow": ("14.0.2", "14.0.1", "13.0.0", "12.0.1"),
+}
+"""Known-good versions per library, newest first (LIBRARY_FALLBACK_VERSIONS overrides)."""
+
+_PINNED = re.compile(r"(?<![A-Za-z0-9_.-])([A-Za-z][A-Za-z0-9_.-]*)\s*==\s*([0-9][A-Za-z0-9.+!-]*)")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+
+
+def normalize(name: str) -> str:
+    """PEP 503 name: lowercase, runs of `-_.` as one dash (scikit_learn == scikit-learn)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class LibraryStatus:
+    """One library of a cluster as libraries/cluster-status reports it (PyPI only)."""
+
+    package: str
+    """The PyPI requirement, e.g. `pandas==2.1.4` or `pandas`."""
+    status: str
+    """INSTALLED, FAILED, PENDING, INSTALLING, RESOLVING, SKIPPED, UNINSTALL_ON_RESTART."""
+    messages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FailingLibrary:
+    name: str
+    """Normalized library name, e.g. scikit-learn."""
+    version: str | None
+    """The version that failed, when known."""
+
+
+def split_requirement(requirement: str) -> tuple[str, str | None]:
+    """`pandas==2.1.4` → ('pandas', '2.1.4'); `pandas` → ('pandas', None)."""
+    name, sep, version = requirement.partition("==")
+    return normalize(name.strip().split("[")[0]), (version.strip() or None) if sep else None
+
+
+def find_failing_library(
+    table: Mapping[str, Sequence[str]],
+    error_text: str,
+    statuses: Iterable[LibraryStatus] = (),
+    wanted: str | None = None,
+) -> FailingLibrary | None:
+    """The library to reinstall.
+
+    Preference: the rule's `library` parameter; a library the cluster reports
+    FAILED; a pinned `name==version` in the error text; a known library named
+    in the error text. Known libraries (those in `table`) win over unknown ones.
+    """
+    known = {normalize(k) for k in table}
+    failed = [split_requirement(s.package) for s in statuses if s.status.upper() == "FAILED"]
+    pinned = [(normalize(m.group(1)), m.group(2)) for m in _PINNED.finditer(error_text)]
+    mentioned = [(normalize(w), None) for w in _WORD.findall(error_text) if normalize(w) in known]
+    candidates: list[tuple[str, str | None]] = [*failed, *pinned, *mentioned]
+    if wanted is not None:
+        want = normalize(wanted)
+        version = next((v for n, v in candidates if n == want and v), None)
+        return FailingLibrary(want, version)
+    for name, version in candidates:
+        if name in known:
+            if version is None:
+                version = next((v for n, v in candidates if n == name and v), None)
+            return FailingLibrary(name, version)
+    if candidates:
+        name, version = candidates[0]
+        return FailingLibrary(name, version)
+    return None
+
+
+def version_for_attempt(
+    table: Mapping[str, Sequence[str]], library: FailingLibrary, attempt: int,
+) -> str | None:
+    """The version attempt `attempt` (1-based) installs; None when the list is used up.
+
+    The candidates are the versions older than the one that failed (the whole
+    list when that version is unknown or not listed); attempt n takes the n-th.
+    """
+    if attempt < 1:
+        raise ValueError(f"attempts are numbered from 1, got {attempt}")
+    versions = next((list(v) for k, v in table.items() if normalize(k) == library.name), [])
+    if library.version in versions:
+        versions = versions[versions.index(library.version) + 1:]
+    return versions[attempt - 1] if attempt <= len(versions) else None
+
+
+def parse_versions(value: str) -> list[str]:
+    """A rule's `versions` parameter ('2.1.4, 2.1.0') as a list."""
+    return [v.strip() for v in value.split(",") if v.strip()]
