@@ -37,11 +37,14 @@ class Message:
     """Earlier versions, oldest first: {"text", "blocks", "replaced_at"}."""
     metadata: Any = None
 
-    def as_wire(self, replies: list[Message]) -> dict[str, Any]:
+    def as_wire(self, replies: list[Message], include_metadata: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID,
             "app_id": "A0AIOPSRCA", "text": self.text, "ts": self.ts, "team": TEAM_ID,
         }
+        if include_metadata and self.metadata is not None:
+            # Slack returns message metadata from history/replies only with include_all_metadata=true.
+            body["metadata"] = self.metadata
         if self.blocks is not None:
             body["blocks"] = self.blocks
         if self.attachments is not None:
@@ -178,6 +181,10 @@ def _json_field(value: Any) -> Any:
     return value
 
 
+def _flag(value: Any) -> bool:
+    return value is True or str(value or "").lower() in ("true", "1")
+
+
 def routes(world: World) -> list[Route]:
     def check(ex: Exchange) -> None:
         token = ex.bearer() or ex.field("token")
@@ -228,7 +235,8 @@ def routes(world: World) -> list[Route]:
         check(ex)
         channel = world.slack.channel(str(ex.field("channel") or ""))
         ex.call.target["channel"] = channel.id
-        newest_first = [m.as_wire(channel.replies_to(m.ts)) for m in reversed(channel.top_level())
+        meta = _flag(ex.field("include_all_metadata"))
+        newest_first = [m.as_wire(channel.replies_to(m.ts), meta) for m in reversed(channel.top_level())
                         if in_window(m.ts, ex)]
         return json_response(page(newest_first, ex))
 
@@ -243,8 +251,9 @@ def routes(world: World) -> list[Route]:
         root = channel.find(parent.thread_ts) if parent.thread_ts else parent
         root = root or parent
         thread = [root, *channel.replies_to(root.ts)]
-        wires = [m.as_wire(channel.replies_to(m.ts) if m is root else []) for m in thread if in_window(m.ts, ex)
-                 or m is root]
+        meta = _flag(ex.field("include_all_metadata"))
+        wires = [m.as_wire(channel.replies_to(m.ts) if m is root else [], meta) for m in thread
+                 if in_window(m.ts, ex) or m is root]
         return json_response(page(wires, ex))
 
     async def auth_test(ex: Exchange) -> Response:

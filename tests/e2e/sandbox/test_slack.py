@@ -37,6 +37,21 @@ def test_post_update_and_thread(sandbox: RunningSandbox, slack: WebClient) -> No
     assert len(sandbox.control.calls(service="slack", op="chat.update")) == 3
 
 
+def test_message_metadata_is_returned_only_with_include_all_metadata(sandbox: RunningSandbox,
+                                                                     slack: WebClient) -> None:
+    metadata = {"event_type": "aiops_rca_incident", "event_payload": {"incident_uid": "u-1"}}
+    posted = slack.chat_postMessage(channel="#aiops-alerts", text="Incident", metadata=metadata)
+    channel, ts = posted["channel"], posted["ts"]
+    slack.chat_postMessage(channel=channel, thread_ts=ts, text="reply",
+                           metadata={"event_type": "aiops_rca_incident", "event_payload": {"key": "k"}})
+
+    assert "metadata" not in slack.conversations_history(channel=channel)["messages"][0]
+    history = slack.conversations_history(channel=channel, include_all_metadata=True)["messages"]
+    assert history[0]["metadata"] == metadata
+    thread = slack.conversations_replies(channel=channel, ts=ts, include_all_metadata=True)["messages"]
+    assert [m["metadata"]["event_payload"] for m in thread] == [{"incident_uid": "u-1"}, {"key": "k"}]
+
+
 def test_errors_are_slack_shaped(sandbox: RunningSandbox, slack: WebClient) -> None:
     sandbox.control.load({"slack": {"channels": ["aiops-alerts"]}})
     with pytest.raises(SlackApiError) as missing:
