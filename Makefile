@@ -30,6 +30,14 @@ $(STAMP): pyproject.toml
 provision: venv
 	@echo "==> provisioning the local control plane binaries (built once, then cached)"
 	$(BIN)/aiops-rca controlplane build
+	@# Headless browser for the dashboard's browser tests and benchmark (Debian's; never downloaded by Playwright).
+	@missing=""; for pkg in chromium chromium-driver; do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 controlplane: provision
 	$(BIN)/aiops-rca controlplane start
