@@ -70,8 +70,9 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"(?-i:\bUNKNOWN\b)",
         ],
     ),
-    (E.HTTP_CONNECTION_FAILED, X, [r"\bSqlFailedToConnect\b"]),
-    (E.DATABRICKS_JOB_EXECUTION_ERROR, X, [r"(?-i:\bRUN_EXECUTION_ERROR\b)", _code("3204")]),
+    (E.HTTP_CONNECTION_FAILED, X, [r"\bSqlFailedToConnect\b", r"error calling the endpoint"]),
+    (E.UNKNOWN_ERROR, X, [r"(?-i:\bRUN_EXECUTION_ERROR\b)"]),
+    (E.DATABRICKS_JOB_EXECUTION_ERROR, X, [_code("3204")]),
     # ── memory and capacity (named memory wins over driver and launch failures) ──
     (
         E.DATABRICKS_RESOURCE_EXHAUSTED,
@@ -79,7 +80,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
         [
             r"\b(?:java\.lang\.)?OutOfMemory(?:Error|Exception)\b",
             r"\bSparkOutOfMemoryError\b",
-            r"\bMemoryError\b",
+            r"MemoryError\b",
             r"GC overhead limit exceeded",
             r"java heap space",
             r"\bspark\.driver\.maxResultSize\b",
@@ -98,6 +99,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
         W,
         [
             r"out of memory",
+            r"unable to allocate [\d.]+ ?[KMGT]i?B",
             r"cannot allocate memory",
             r"exceed(?:ed|ing|s)? (?:the )?(?:physical )?memory limits?",
             r"container killed .{0,80}memory",
@@ -196,6 +198,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"driver is (?:up but is )?not responsive",
             r"driver (?:is )?(?:temporarily )?unavailable",
             r"lost connection to (?:the )?driver",
+            r"driver .{0,80}?is not responding",
             r"driver (?:is )?(?:hung|unresponsive|restarting)",
             r"spark context has stopped and the driver is restarting",
         ],
@@ -437,6 +440,8 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"\bCredentialUnavailableError\b",
             r"\bClientAuthenticationError\b",
             _code("3200"),
+            # SSH/SFTP print a rejected password or key as "Permission denied (password)".
+            r"permission denied \((?:password|publickey|keyboard-interactive)",
         ],
     ),
     (
@@ -472,7 +477,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
         E.THROTTLING_ERROR,
         C,
         [
-            r"\bTooManyRequests(?:Exception)?\b",
+            r"\bTooManyRequestsException\b",
             r"\bServerBusy\b",
             r"(?-i:\b(?:REQUEST_LIMIT_EXCEEDED|WORKSPACE_RUN_LIMIT_EXCEEDED|MAX_CONCURRENT_RUNS_EXCEEDED|"
             r"MAX_JOB_QUEUE_SIZE_EXCEEDED|CLUSTER_REQUEST_LIMIT_EXCEEDED|AZURE_RESOURCE_PROVIDER_THROTTLING)\b)",
@@ -489,6 +494,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
         [
             r"request rate is large",
             r"too many requests",
+            r"\bTooManyRequests\b",
             r"rate[- ]limit",
             r"\bthrottl",
             r"(?:service|server) is (?:currently )?busy",
@@ -504,11 +510,9 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
         E.INTERNAL_SERVER_ERROR,
         C,
         [
-            r"\bInternalServerError\b",
-            r"\bServiceUnavailable\b",
             r"(?-i:\bInternalError\b)",
             _sql(40613, 40197, 40540),
-            r"(?-i:\b(?:TEMPORARILY_UNAVAILABLE|INTERNAL_ERROR)\b)",
+            r"(?-i:\bTEMPORARILY_UNAVAILABLE\b)",
         ],
     ),
     (
@@ -526,7 +530,11 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"internal error occurred in the service",
         ],
     ),
-    (E.INTERNAL_SERVER_ERROR, G, [_status(500, 502, 503)]),
+    (E.INTERNAL_SERVER_ERROR, G, [_status(500, 502, 503), r"\b(?:InternalServerError|ServiceUnavailable|BadGateway)\b",
+        # Databricks uses INTERNAL_ERROR both as a termination code and as the life-cycle state of runs whose
+        # cluster failed: a status, not a cause.
+        r"(?-i:\bINTERNAL_ERROR\b)",
+        r"\b50[023] (?:error|server error)"]),
     (
         E.GATEWAY_TIMEOUT,
         C,
@@ -537,7 +545,6 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"\bSQLTimeoutException\b",
             _sql(-2),
             r"\bHttpClient\.Timeout\b",
-            r"\bGatewayTimeout\b",
             r"\bSystem\.TimeoutException\b",
             r"\bReadTimeout(?:Error|Exception)?\b",
         ],
@@ -551,7 +558,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"execution timeout expired",
             r"read timed out",
             r"query (?:has )?timed out",
-            r"statement timeout",
+            r"statement (?:or warehouse )?timeout",
             r"timeouts? in sql write",
             r"gateway time-?out",
             r"request (?:has )?timed out",
@@ -559,7 +566,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"did not (?:respond|complete) (?:with)?in (?:the )?(?:allotted |configured |expected )?time",
         ],
     ),
-    (E.GATEWAY_TIMEOUT, G, [_status(504, 408)]),
+    (E.GATEWAY_TIMEOUT, G, [_status(504, 408), r"\b(?:GatewayTimeout|RequestTimeout)\b"]),
     (
         E.HTTP_CONNECTION_FAILED,
         C,
@@ -612,7 +619,6 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"connection (?:was )?(?:aborted|dropped)",
             r"cannot connect to",
             r"could not connect to",
-            r"error calling the endpoint",
         ],
     ),
     # ── inputs ───────────────────────────────────────────────────────────────
