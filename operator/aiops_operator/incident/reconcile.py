@@ -1,0 +1,428 @@
+"""The one reconcile of an Incident: decide (pure), perform one step, record it, repeat.
+
+Run on every watch event of the Incident (create, resume, update) and after
+`requeue_after` seconds (the timer). It is level-based: it reads the status,
+never the event that woke it, so running it twice does nothing the second
+time.
+
+Exactly once towards humans: a Slack message or Jira issue is looked up before
+it is created (see integrations/), and its reference is written to status right
+after the call, before any further step. Status writes carry the
+resourceVersion the decision was made from; on a conflict the fresh object is
+read and the unrecorded outcomes are folded in again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiops_operator import metrics
+from aiops_operator.analysis.request import AnalysisRequest
+from aiops_operator.api import Incident, IncidentPhase, IncidentStatus, RemediationPolicy
+from aiops_operator.api.sanitize import clean_text
+from aiops_operator.enrichment import Enricher
+from aiops_operator.events import EventRecorder
+from aiops_operator.incident import analyzing
+from aiops_operator.incident.analyzing import AnalyzingConfig, Channel, Observed, Step
+from aiops_operator.incident.ports import Analyzer, JiraPort, RemediationStage, SlackPort
+from aiops_operator.kube import INCIDENTS, POLICIES, Conflict, KubeClient, NotFound
+
+log = logging.getLogger(__name__)
+
+JIRA_KEY_LABEL = "aiops-rca.io/jira-key"
+"""Label on the Incident naming its Jira issue; the receiver finds Incidents by it."""
+MAX_STEPS = 16
+"""Bound on steps per reconcile; the rest happens on the next one."""
+POLICY_CACHE_SECONDS = 10.0
+STALE = -1.0
+"""Returned for a stale watch event: nothing done, keep the current timer."""
+
+Fold = Callable[[IncidentStatus], IncidentStatus]
+Clock = Callable[[], datetime]
+
+
+class CrashHook:
+    """Test hook: SIGKILL this process once, right after the named step (e2e crash tests)."""
+
+    def __init__(self, at: str | None, marker: Path | None) -> None:
+        self._at = at
+        self._marker = marker
+
+    def __call__(self, point: str) -> None:
+        if self._at != point:
+            return
+        if self._marker is not None:
+            if self._marker.exists():
+                return
+            self._marker.write_text(point)
+        log.warning("crash hook: killing the operator after %s", point)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class PolicyCache:
+    """RemediationPolicies per namespace, listed at most every few seconds; invalidated by policy events."""
+
+    def __init__(self, kube: KubeClient, clock: Callable[[], float], ttl: float = POLICY_CACHE_SECONDS) -> None:
+        self._kube = kube
+        self._clock = clock
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, tuple[RemediationPolicy, ...]]] = {}
+
+    def invalidate(self, namespace: str) -> None:
+        self._cache.pop(namespace, None)
+
+    async def get(self, namespace: str) -> tuple[RemediationPolicy, ...]:
+        hit = self._cache.get(namespace)
+        if hit is not None and self._clock() - hit[0] < self._ttl:
+            return hit[1]
+        items, _ = await self._kube.list_all(POLICIES, namespace)
+        policies: list[RemediationPolicy] = []
+        for item in items:
+            try:
+                policies.append(RemediationPolicy.from_object(item))
+            except ValueError as exc:  # an invalid policy covers nothing; its own status says why
+                log.info("ignoring invalid RemediationPolicy %s: %s", item.get("metadata", {}).get("name"), exc)
+        result = tuple(policies)
+        self._cache[namespace] = (self._clock(), result)
+        return result
+
+
+@dataclass
+class _Backoff:
+    failures: int = 0
+    retry_time: datetime | None = None
+
+
+@dataclass
+class Integrations:
+    analyzer: Analyzer
+    enrichers: Sequence[Enricher] = ()
+    slack: SlackPort | None = None
+    jira: JiraPort | None = None
+
+
+@dataclass
+class RetryPolicy:
+    initial_seconds: float = 5.0
+    max_seconds: float = 300.0
+
+    def delay(self, failures: int) -> float:
+        return float(min(self.max_seconds, self.initial_seconds * (2 ** max(0, failures - 1))))
+
+
+@dataclass
+class _Memory:
+    """In-memory state per incident: a lock, notification backoff, the last resourceVersion written."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    backoff: dict[Channel, _Backoff] = field(default_factory=dict)
+    written_rv: str | None = None
+
+
+def _rv_older(seen: str | None, written: str | None) -> bool:
+    """Whether a body's resourceVersion predates one we wrote (both numeric, as etcd's are)."""
+    if not seen or not written or not (seen.isdigit() and written.isdigit()):
+        return False
+    return int(seen) < int(written)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        kube: KubeClient,
+        integrations: Integrations,
+        *,
+        config: AnalyzingConfig,
+        policies: PolicyCache,
+        events: EventRecorder,
+        clock: Clock,
+        retry: RetryPolicy | None = None,
+        remediation: RemediationStage | None = None,
+        crash_hook: Callable[[str], None] = lambda point: None,
+    ) -> None:
+        self.kube = kube
+        self.integrations = integrations
+        self.config = config
+        self.policies = policies
+        self.events = events
+        self.clock = clock
+        self.retry = retry or RetryPolicy()
+        self.remediation = remediation
+        self.crash_hook = crash_hook
+        self.phases = metrics.PhaseTracker()
+        self._memory: dict[str, _Memory] = {}
+
+    # --- entry points ------------------------------------------------------------------
+
+    async def reconcile(self, body: Mapping[str, Any]) -> float | None:
+        """Reconcile one Incident from a watch event's body; returns seconds until the next look."""
+        incident = Incident.from_object(body)
+        memory = self._memory.setdefault(incident.metadata.uid or incident.metadata.name, _Memory())
+        async with memory.lock:
+            if _rv_older(incident.metadata.resource_version, memory.written_rv):
+                # A watch event from before our own write: the event of that write follows.
+                return STALE
+            try:
+                result = await self._run(incident, memory)
+            except NotFound:
+                return None
+            except Exception:
+                metrics.RECONCILES.labels("error").inc()
+                raise
+            metrics.RECONCILES.labels("ok").inc()
+            return result
+
+    async def reconcile_by_name(self, namespace: str, name: str) -> float | None:
+        """Reconcile from a fresh read (the requeue timer)."""
+        try:
+            body = await self.kube.get(INCIDENTS, namespace, name)
+        except NotFound:
+            return None
+        return await self.reconcile(body)
+
+    def forget(self, uid: str) -> None:
+        """The Incident is gone: drop what is remembered about it."""
+        self._memory.pop(uid, None)
+        self.phases.forget(uid)
+
+    # --- the loop ------------------------------------------------------------------------
+
+    async def _get(self, incident: Incident) -> Incident:
+        meta = incident.metadata
+        return Incident.from_object(await self.kube.get(INCIDENTS, meta.namespace or "default", meta.name))
+
+    async def _observe(self, incident: Incident, memory: _Memory) -> Observed:
+        slack_retry = memory.backoff.get(Channel.SLACK)
+        jira_retry = memory.backoff.get(Channel.JIRA)
+        return Observed(
+            policies=await self.policies.get(incident.metadata.namespace or "default"),
+            enrichment_available=any(e.wants(incident) for e in self.integrations.enrichers),
+            slack_enabled=self.integrations.slack is not None,
+            jira_enabled=self.integrations.jira is not None,
+            slack_retry_time=slack_retry.retry_time if slack_retry else None,
+            jira_retry_time=jira_retry.retry_time if jira_retry else None,
+        )
+
+    async def _run(self, incident: Incident, memory: _Memory) -> float | None:
+        persisted = incident
+        pending: list[Fold] = []
+        requeue: float | None = None
+        for _ in range(MAX_STEPS):
+            now = self.clock()
+            plan = analyzing.decide(incident, await self._observe(incident, memory), self.config, now)
+            incident = incident.model_copy(update={"status": plan.status})
+            stage_wants_turn = (
+                plan.step is None
+                and self.remediation is not None
+                and plan.status.phase in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING)
+            )
+            if (plan.step is None or plan.step in analyzing.NOTIFICATION_STEPS) and incident.status != persisted.status:
+                try:
+                    persisted = incident = await self._write(incident, persisted, memory)
+                    pending.clear()
+                except Conflict:
+                    incident = await self._refold(incident, pending)
+                    persisted = incident
+                    continue
+                await self._ensure_jira_label(incident)
+            if plan.step is not None:
+                fold = await self._perform(plan.step, incident, memory, now)
+                pending.append(fold)
+                incident = incident.model_copy(update={"status": fold(incident.status)})
+                continue
+            if stage_wants_turn and self.remediation is not None:
+                result = await self.remediation.step(incident, now)
+                requeue = _earliest(plan.requeue_after, result.requeue_after)
+                if result.status != incident.status:
+                    status = result.status
+
+                    def staged(_: IncidentStatus, status: IncidentStatus = status) -> IncidentStatus:
+                        return status
+
+                    pending.append(staged)
+                    incident = incident.model_copy(update={"status": status})
+                    continue
+                await self._ensure_jira_label(incident)
+                return requeue
+            await self._ensure_jira_label(incident)
+            return plan.requeue_after
+        return _earliest(requeue, 1.0)
+
+    async def _refold(self, incident: Incident, pending: list[Fold]) -> Incident:
+        metrics.RECONCILES.labels("conflict").inc()
+        fresh = await self._get(incident)
+        status = fresh.status
+        for fold in pending:
+            status = fold(status)
+        return fresh.model_copy(update={"status": status})
+
+    async def _write(self, incident: Incident, persisted: Incident, memory: _Memory) -> Incident:
+        """Patch the status (all but the receiver-owned `signals`), conditional on the resourceVersion read."""
+        meta = incident.metadata
+        wire = incident.status.to_wire()
+        wire.pop("signals", None)
+        body = await self.kube.patch(
+            INCIDENTS, meta.namespace or "default", meta.name, {"status": wire},
+            status=True, resource_version=persisted.metadata.resource_version,
+        )
+        metrics.STATUS_WRITES.inc()
+        written = Incident.from_object(body)
+        memory.written_rv = written.metadata.resource_version
+        await self._post_events(written, persisted)
+        analysis = written.status.analysis
+        self.phases.observe(
+            meta.uid or meta.name, written.spec.source.value,
+            analysis.error_type.value if analysis else "Unknown",
+            (written.status.phase or IncidentPhase.ANALYZING).value,
+        )
+        return written
+
+    async def _post_events(self, written: Incident, before: Incident) -> None:
+        old = {(e.time, e.action, e.message) for e in before.status.history}
+        now = self.clock()
+        for entry in written.status.history:
+            if (entry.time, entry.action, entry.message) not in old:
+                await self.events.post(written, entry, warning=entry.action in analyzing.WARNING_ACTIONS, now=now)
+
+    async def _ensure_jira_label(self, incident: Incident) -> None:
+        notes = incident.status.notifications
+        if notes is None or notes.jira is None:
+            return
+        if incident.metadata.labels.get(JIRA_KEY_LABEL) == notes.jira.key:
+            return
+        meta = incident.metadata
+        await self.kube.patch(INCIDENTS, meta.namespace or "default", meta.name,
+                              {"metadata": {"labels": {JIRA_KEY_LABEL: notes.jira.key}}})
+        incident.metadata.labels[JIRA_KEY_LABEL] = notes.jira.key
+
+    # --- steps ---------------------------------------------------------------------------
+
+    async def _perform(self, step: Step, incident: Incident, memory: _Memory, now: datetime) -> Fold:
+        handlers: dict[Step, Callable[[Incident, _Memory, datetime], Awaitable[Fold]]] = {
+            Step.ENRICH: self._enrich,
+            Step.ANALYZE: self._analyze,
+            Step.CREATE_JIRA: self._create_jira,
+            Step.POST_SLACK: self._post_slack,
+            Step.UPDATE_SLACK: self._update_slack,
+            Step.UPDATE_JIRA: self._update_jira,
+        }
+        return await handlers[step](incident, memory, now)
+
+    async def _enrich(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
+        enricher = next(e for e in self.integrations.enrichers if e.wants(incident))
+        enrichment = await enricher.enrich(incident)
+        if enrichment.failed_reason:
+            metrics.ENRICHMENT_FAILURES.labels(incident.spec.source.value).inc()
+        return lambda status: analyzing.fold_enrichment(status, enrichment, now)
+
+    async def _analyze(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
+        request = AnalysisRequest.from_incident(incident)
+        started = asyncio.get_running_loop().time()
+        analysis = await self.integrations.analyzer.analyze(request)
+        elapsed = asyncio.get_running_loop().time() - started
+        update: dict[str, Any] = {"analyzed_time": analysis.analyzed_time or self.clock()}
+        if not analysis.duration_seconds:
+            update["duration_seconds"] = round(elapsed, 3)
+        analysis = analysis.model_copy(update=update)
+        metrics.ANALYSIS_SECONDS.labels(analysis.provider).observe(analysis.duration_seconds)
+        metrics.INCIDENTS_ANALYZED.labels(incident.spec.source.value, analysis.error_type.value,
+                                          analysis.provider).inc()
+        metrics.LLM_TOKENS.labels("prompt").inc(analysis.prompt_tokens)
+        metrics.LLM_TOKENS.labels("completion").inc(analysis.completion_tokens)
+        if analysis.fallback_reason:
+            metrics.LLM_FAILURES.inc()
+        self.crash_hook("after-analysis")
+        return lambda status: analyzing.fold_analysis(status, analysis, now)
+
+    def _failed(self, channel: Channel, memory: _Memory, incident: Incident, error: Exception, now: datetime) -> Fold:
+        metrics.NOTIFICATION_FAILURES.labels(channel.value).inc()
+        backoff = memory.backoff.setdefault(channel, _Backoff())
+        backoff.failures += 1
+        backoff.retry_time = now + timedelta(seconds=self.retry.delay(backoff.failures))
+        message = clean_text(str(error), 300)
+        log.warning("%s for %s/%s failed (try %d): %s", channel.value, incident.metadata.namespace,
+                    incident.metadata.name, backoff.failures, message)
+        gen = incident.metadata.generation
+        return lambda status: analyzing.fold_notification_failure(status, channel, message, now, gen)
+
+    def _succeeded(self, channel: Channel, memory: _Memory) -> None:
+        memory.backoff.pop(channel, None)
+
+    async def _create_jira(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
+        jira = self.integrations.jira
+        project = incident.status.ownership.jira_project if incident.status.ownership else None
+        if jira is None or not project:
+            raise RuntimeError("CreateJira decided without Jira or a project")
+        phase = incident.status.phase or IncidentPhase.ANALYZING
+        try:
+            ref, created = await jira.create_incident_issue(incident, project)
+        except Exception as exc:
+            return self._failed(Channel.JIRA, memory, incident, exc, now)
+        if created:
+            metrics.NOTIFICATIONS.labels("jira", "create").inc()
+            self.crash_hook("after-jira-create")
+        self._succeeded(Channel.JIRA, memory)
+        return lambda status: analyzing.fold_jira_created(status, ref, phase, now)
+
+    async def _post_slack(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
+        slack = self.integrations.slack
+        channel = incident.status.ownership.slack_channel if incident.status.ownership else None
+        if slack is None or not channel:
+            raise RuntimeError("PostSlack decided without Slack or a channel")
+        phase = incident.status.phase or IncidentPhase.ANALYZING
+        try:
+            ref, posted = await slack.post_incident(incident, channel)
+        except Exception as exc:
+            return self._failed(Channel.SLACK, memory, incident, exc, now)
+        if posted:
+            metrics.NOTIFICATIONS.labels("slack", "post").inc()
+            self.crash_hook("after-slack-post")
+        self._succeeded(Channel.SLACK, memory)
+        return lambda status: analyzing.fold_slack_posted(status, ref, phase, now)
+
+    async def _update_slack(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
+        slack = self.integrations.slack
+        if slack is None:
+            raise RuntimeError("UpdateSlack decided without Slack")
+        phase = incident.status.phase or IncidentPhase.ANALYZING
+        try:
+            await slack.update_incident(incident)
+            if phase is IncidentPhase.ESCALATED:
+                await slack.reply_once(incident, "escalated", escalation_note(incident))
+        except Exception as exc:
+            return self._failed(Channel.SLACK, memory, incident, exc, now)
+        metrics.NOTIFICATIONS.labels("slack", "update").inc()
+        self._succeeded(Channel.SLACK, memory)
+        return lambda status: analyzing.fold_slack_updated(status, phase, now)
+
+    async def _update_jira(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
+        jira = self.integrations.jira
+        if jira is None:
+            raise RuntimeError("UpdateJira decided without Jira")
+        phase = incident.status.phase or IncidentPhase.ANALYZING
+        text = escalation_note(incident) if phase is IncidentPhase.ESCALATED else f"Incident {phase.value}."
+        try:
+            await jira.comment_once(incident, f"phase-{phase.value}", text)
+        except Exception as exc:
+            return self._failed(Channel.JIRA, memory, incident, exc, now)
+        metrics.NOTIFICATIONS.labels("jira", "comment").inc()
+        self._succeeded(Channel.JIRA, memory)
+        return lambda status: analyzing.fold_jira_updated(status, phase, now)
+
+
+def escalation_note(incident: Incident) -> str:
+    reason = incident.status.escalation_reason or "the operator cannot heal this incident"
+    return f":rotating_light: A human is needed: {reason}"
+
+
+def _earliest(a: float | None, b: float | None) -> float | None:
+    values = [v for v in (a, b) if v is not None]
+    return min(values) if values else None

@@ -1,0 +1,279 @@
+"""Slack: one Block Kit message per incident, edited in place as it moves, with thread replies.
+
+Idempotency: every message carries Slack message `metadata` naming the
+incident's uid (and, for thread replies, a key). Before posting, the channel's
+history (or the thread) is searched for that metadata, so an operator killed
+between "posted" and "recorded in status" finds its message instead of posting
+a second one.
+
+The message building functions are pure (table-tested); `SlackNotifier` is the
+only place that talks to Slack, through slack-sdk's `AsyncWebClient`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiops_operator.api import Incident, IncidentPhase, SlackRef
+from aiops_operator.api.sanitize import truncate
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT_TYPE = "aiops_rca_incident"
+"""Slack message metadata event_type of every message the operator posts."""
+MAX_HISTORY_PAGES = 10
+"""Bound on the history searched before posting (pages of 200 messages)."""
+_SECTION_CHARS = 2900  # Slack's section text limit is 3000.
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+
+_PHASE_EMOJI = {
+    IncidentPhase.ANALYZING: ":mag:",
+    IncidentPhase.REMEDIATING: ":wrench:",
+    IncidentPhase.MONITORING: ":hourglass_flowing_sand:",
+    IncidentPhase.RESOLVED: ":white_check_mark:",
+    IncidentPhase.ESCALATED: ":rotating_light:",
+}
+
+
+class SlackError(Exception):
+    """Slack refused or could not be reached; the reconcile retries with backoff."""
+
+
+def incident_url(incident: Incident, dashboard_url: str | None) -> str | None:
+    if not dashboard_url:
+        return None
+    return f"{dashboard_url.rstrip('/')}/incidents/{incident.metadata.namespace}/{incident.metadata.name}"
+
+
+def status_line(incident: Incident) -> str:
+    """One sentence on where the incident stands and what happens next."""
+    status = incident.status
+    phase = status.phase or IncidentPhase.ANALYZING
+    emoji = _PHASE_EMOJI.get(phase, "")
+    if phase is IncidentPhase.ESCALATED:
+        text = f"Escalated: a human is needed. {status.escalation_reason or ''}".strip()
+    elif phase is IncidentPhase.RESOLVED and status.resolution is not None:
+        res = status.resolution
+        text = f"Resolved by {res.resolved_by.value} in {res.mttr_seconds // 60} min"
+        if status.sla is not None:
+            text += f" (SLA {status.sla.state.value})"
+    elif phase in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING) and status.remediation is not None:
+        rem = status.remediation
+        text = f"{phase.value}: {rem.action or 'remediation'} under policy {rem.policy}, rule {rem.rule}"
+        if rem.attempts_made:
+            text += f", attempt {rem.attempts_made}/{rem.max_attempts}"
+    else:
+        text = phase.value
+    return f"{emoji} *Status:* {text}".strip()
+
+
+def build_message(incident: Incident, dashboard_url: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, Block Kit blocks) of the incident's message for its current state."""
+    spec, status = incident.spec, incident.status
+    analysis = status.analysis
+    severity = analysis.severity.value if analysis else "Unknown"
+    priority = analysis.priority.value if analysis else "?"
+    header = truncate(f"{priority} {severity}: {spec.resource.name} failed", 150)
+    fallback = f"{header} ({analysis.error_type.value if analysis else 'analyzing'})"
+    ids = [
+        f"*Incident:* `{incident.metadata.namespace}/{incident.metadata.name}`",
+        f"*Source:* {spec.source.value}",
+        f"*Run:* <{spec.run_url}|{spec.run_id}>" if spec.run_url else f"*Run:* `{spec.run_id}`",
+    ]
+    if spec.resource.factory:
+        ids.append(f"*Factory:* {spec.resource.factory}")
+    activity = (status.enrichment.activity if status.enrichment else None) or spec.error.activity
+    if activity:
+        ids.append(f"*Activity/Task:* {activity}")
+    if analysis:
+        ids.append(f"*Error type:* {analysis.error_type.value} ({analysis.confidence.value} confidence)")
+    if status.ownership:
+        ids.append(f"*Team:* {status.ownership.team}")
+    if status.sla:
+        ids.append(f"*SLA:* {status.sla.state.value}, due <!date^{int(status.sla.deadline_time.timestamp())}"
+                   f"^{{date_short_pretty}} {{time}}|{status.sla.deadline_time.isoformat()}>")
+    notes = status.notifications
+    if notes and notes.jira:
+        ids.append(f"*Jira:* <{notes.jira.url}|{notes.jira.key}>" if notes.jira.url else f"*Jira:* {notes.jira.key}")
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": truncate(t, 1900)} for t in ids[:10]]},
+    ]
+    if analysis:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn",
+                       "text": truncate(f"*Root cause:* {analysis.root_cause}", _SECTION_CHARS)}})
+        if analysis.recommendations:
+            steps = "\n".join(f"{i}. {r}" for i, r in enumerate(analysis.recommendations, 1))
+            blocks.append({"type": "section", "text": {"type": "mrkdwn",
+                           "text": truncate(f"*Recommendations:*\n{steps}", _SECTION_CHARS)}})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
+                   "text": truncate(status_line(incident), _SECTION_CHARS)}]})
+    url = incident_url(incident, dashboard_url)
+    if url:
+        blocks.append({"type": "actions", "elements": [{
+            "type": "button", "text": {"type": "plain_text", "text": "Open in dashboard"},
+            "url": url, "action_id": "open_dashboard",
+        }]})
+    return fallback, blocks
+
+
+def message_metadata(incident: Incident, key: str | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "incident_uid": incident.metadata.uid or "",
+        "incident": f"{incident.metadata.namespace}/{incident.metadata.name}",
+    }
+    if key:
+        payload["key"] = key
+    return {"event_type": METADATA_EVENT_TYPE, "event_payload": payload}
+
+
+def is_ours(message: dict[str, Any], uid: str, key: str | None = None) -> bool:
+    """Whether a message from history carries this incident's metadata (and reply key)."""
+    meta = message.get("metadata") or {}
+    if meta.get("event_type") != METADATA_EVENT_TYPE:
+        return False
+    payload = meta.get("event_payload") or {}
+    return payload.get("incident_uid") == uid and payload.get("key") == key
+
+
+class SlackNotifier:
+    """Posts, finds, edits and threads the incident's message through slack-sdk's AsyncWebClient."""
+
+    def __init__(
+        self,
+        token: Callable[[], str | None],
+        *,
+        base_url: str | None = None,
+        dashboard_url: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        kwargs: dict[str, Any] = {"timeout": int(max(1, timeout))}
+        if base_url:
+            kwargs["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
+        self._client = AsyncWebClient(**kwargs)
+        self._token = token
+        self._dashboard_url = dashboard_url
+        self._channel_ids: dict[str, str] = {}
+
+    async def _call(self, method: str, **params: Any) -> dict[str, Any]:
+        """One Web API call through the SDK's method of that name (e.g. chat.postMessage -> chat_postMessage)."""
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
+        self._client.token = self._token()  # re-read: a rotated Secret file needs no restart
+        call = getattr(self._client, method.replace(".", "_"))
+        try:
+            response = await call(**{k: v for k, v in params.items() if v not in (None, "")})
+        except SlackApiError as exc:
+            raise SlackError(f"{method}: {exc.response.get('error', 'error')}") from None
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            raise SlackError(f"{method}: {type(exc).__name__}") from None
+        data: dict[str, Any] = dict(response.data) if isinstance(response.data, dict) else {}
+        return data
+
+    async def channel_id(self, channel: str) -> str:
+        """The channel's id: ids pass through; names are resolved once (conversations.list) and cached.
+        Without the list scope (or where the API lacks it) the name is used as given."""
+        if _CHANNEL_ID.match(channel):
+            return channel
+        if channel in self._channel_ids:
+            return self._channel_ids[channel]
+        name = channel.lstrip("#")
+        cursor = ""
+        try:
+            for _ in range(MAX_HISTORY_PAGES):
+                page = await self._call("conversations.list", limit=1000, cursor=cursor,
+                                        types="public_channel,private_channel", exclude_archived=True)
+                for conv in page.get("channels", []):
+                    if conv.get("name") == name:
+                        self._channel_ids[channel] = str(conv["id"])
+                        return str(conv["id"])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+                if not cursor:
+                    break
+        except SlackError as exc:
+            log.debug("cannot list Slack channels (%s); using %r as given", exc, channel)
+        return channel
+
+    async def find_message(self, incident: Incident, channel: str) -> SlackRef | None:
+        """The incident's top-level message in `channel`, if one was posted (searched by metadata)."""
+        uid = incident.metadata.uid or ""
+        created = incident.metadata.creation_timestamp
+        oldest = f"{(created - timedelta(minutes=5)).timestamp():.6f}" if created else "0"
+        cursor = ""
+        for _ in range(MAX_HISTORY_PAGES):
+            try:
+                page = await self._call("conversations.history", channel=channel, oldest=oldest, limit=200,
+                                        include_all_metadata=True, cursor=cursor)
+            except SlackError as exc:
+                if "channel_not_found" in str(exc):
+                    return None  # nothing was posted there; the post itself says whether the channel is usable
+                raise
+            for message in page.get("messages", []):
+                if is_ours(message, uid):
+                    return SlackRef(channel=channel, ts=str(message["ts"]))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not page.get("has_more") or not cursor:
+                return None
+        return None
+
+    async def post_incident(self, incident: Incident, channel: str) -> tuple[SlackRef, bool]:
+        """The incident's message in `channel`: found, or posted now. Returns (ref, posted_now)."""
+        channel_id = await self.channel_id(channel)
+        found = await self.find_message(incident, channel_id)
+        if found is not None:
+            return found, False
+        text, blocks = build_message(incident, self._dashboard_url)
+        data = await self._call("chat.postMessage", channel=channel_id, text=text, blocks=blocks,
+                                metadata=message_metadata(incident), unfurl_links=False)
+        ref = SlackRef(channel=str(data.get("channel") or channel_id), ts=str(data["ts"]))
+        if ref.channel != channel_id:
+            self._channel_ids[channel] = ref.channel
+        return ref, True
+
+    async def update_incident(self, incident: Incident) -> None:
+        """Edit the incident's message in place to show its current state."""
+        ref = _ref(incident)
+        text, blocks = build_message(incident, self._dashboard_url)
+        await self._call("chat.update", channel=ref.channel, ts=ref.ts, text=text, blocks=blocks,
+                         metadata=message_metadata(incident))
+
+    async def reply_once(self, incident: Incident, key: str, text: str) -> bool:
+        """Reply in the message's thread unless a reply with this `key` is already there.
+
+        `key` names the reply (e.g. 'escalated', 'attempt-2-failed'); returns whether it posted now."""
+        ref = _ref(incident)
+        uid = incident.metadata.uid or ""
+        cursor = ""
+        for _ in range(MAX_HISTORY_PAGES):
+            page = await self._call("conversations.replies", channel=ref.channel, ts=ref.ts, limit=200,
+                                    include_all_metadata=True, cursor=cursor)
+            if any(is_ours(m, uid, key) for m in page.get("messages", [])):
+                return False
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not page.get("has_more") or not cursor:
+                break
+        await self._call("chat.postMessage", channel=ref.channel, thread_ts=ref.ts,
+                         text=truncate(text, 3000), metadata=message_metadata(incident, key))
+        return True
+
+    async def close(self) -> None:
+        session = getattr(self._client, "session", None)
+        if session is not None:
+            await session.close()
+
+
+def _ref(incident: Incident) -> SlackRef:
+    notes = incident.status.notifications
+    if notes is None or notes.slack is None:
+        raise SlackError("the incident has no Slack message yet")
+    return notes.slack
+
+
+def seconds_until(moment: datetime, now: datetime) -> float:
+    return max(0.0, (moment - now).total_seconds())

@@ -1,0 +1,226 @@
+"""The operator's composition root: builds the reconciler and its integrations from settings,
+owns the requeue timers, and serves /metrics and /healthz.
+
+handlers.py (Kopf wiring) only delegates here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from aiops_operator import metrics
+from aiops_operator.analysis.request import AnalysisRequest
+from aiops_operator.api import Analysis
+from aiops_operator.enrichment import Enricher
+from aiops_operator.enrichment.adf import AdfEnricher
+from aiops_operator.enrichment.databricks import DatabricksEnricher
+from aiops_operator.events import EventRecorder
+from aiops_operator.incident.analyzing import AnalyzingConfig
+from aiops_operator.incident.ports import Analyzer, RemediationStage
+from aiops_operator.incident.reconcile import STALE, CrashHook, Integrations, PolicyCache, Reconciler, RetryPolicy
+from aiops_operator.integrations.jira import JiraNotifier
+from aiops_operator.integrations.slack import SlackNotifier
+from aiops_operator.kube import KubeClient, KubeConfig, KubeUnavailable
+from aiops_operator.ownership import OwnershipDefaults
+from aiops_operator.settings import OperatorSettings
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _EntryPointAnalyzer:
+    """The analysis package's entry point (rules by default, the configured LLM with fallback)."""
+
+    def __init__(self) -> None:
+        self._analyze: Any = None
+        try:
+            service = importlib.import_module("aiops_operator.analysis.service")
+            self._analyze = service.analyze
+        except (ImportError, AttributeError):
+            self._analyze = None
+
+    async def analyze(self, request: AnalysisRequest) -> Analysis:
+        if self._analyze is not None:
+            result: Analysis = await self._analyze(request)
+            return result
+        rules = importlib.import_module("aiops_operator.analysis.rules")
+        analysis: Analysis = rules.analyze_with_rules(request)
+        return analysis
+
+
+def build_analyzer(settings: OperatorSettings) -> Analyzer:
+    return _EntryPointAnalyzer()
+
+
+def build_integrations(settings: OperatorSettings, analyzer: Analyzer | None = None) -> Integrations:
+    timeout = settings.integration_timeout_seconds
+    enrichers: list[Enricher] = []
+    if settings.databricks_enabled:
+        enrichers.append(DatabricksEnricher(settings.databricks_pat, host=settings.databricks_host,
+                                            timeout=timeout, clock=utcnow))
+    if settings.adf_enabled:
+        enrichers.append(AdfEnricher(
+            settings.azure_tenant_id or "", settings.azure_client_id or "", settings.azure_secret,
+            authority_host=settings.azure_authority_host,
+            resource_manager_url=settings.azure_resource_manager_url, timeout=timeout, clock=utcnow,
+        ))
+    slack = (
+        SlackNotifier(settings.slack_token, base_url=settings.slack_api_url,
+                      dashboard_url=settings.dashboard_url, timeout=timeout)
+        if settings.slack_enabled else None
+    )
+    jira = (
+        JiraNotifier(settings.jira_url or "", settings.jira_user, settings.jira_token,
+                     issue_type=settings.jira_issue_type, dashboard_url=settings.dashboard_url, timeout=timeout)
+        if settings.jira_enabled else None
+    )
+    return Integrations(analyzer=analyzer or build_analyzer(settings), enrichers=enrichers, slack=slack, jira=jira)
+
+
+def analyzing_config(settings: OperatorSettings) -> AnalyzingConfig:
+    return AnalyzingConfig(
+        sla_targets=settings.sla_seconds(),
+        ownership=OwnershipDefaults(
+            team=settings.default_team,
+            owner=settings.default_owner,
+            cost_center=settings.default_cost_center,
+            slack_channel=settings.default_slack_channel,
+            jira_project=settings.default_jira_project,
+            keyword_rules=tuple(settings.ownership_rules),
+        ),
+        resync_seconds=settings.resync_seconds,
+    )
+
+
+class Runtime:
+    """Everything the Kopf handlers delegate to."""
+
+    def __init__(
+        self,
+        settings: OperatorSettings,
+        kube_config: KubeConfig,
+        *,
+        remediation: RemediationStage | None = None,
+        integrations: Integrations | None = None,
+    ) -> None:
+        self.settings = settings
+        self.kube_config = kube_config
+        self.kube = KubeClient(kube_config, field_manager="aiops-rca-operator")
+        loop_time = asyncio.get_event_loop().time
+        self.policies = PolicyCache(self.kube, loop_time)
+        self.reconciler = Reconciler(
+            self.kube,
+            integrations or build_integrations(settings),
+            config=analyzing_config(settings),
+            policies=self.policies,
+            events=EventRecorder(self.kube),
+            clock=utcnow,
+            retry=RetryPolicy(settings.notify_retry_initial_seconds, settings.notify_retry_max_seconds),
+            remediation=remediation,
+            crash_hook=CrashHook(settings.aiops_rca_crash_at, settings.aiops_rca_crash_marker),
+        )
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._site: web.AppRunner | None = None
+
+    # --- incidents ---------------------------------------------------------------------
+
+    async def on_incident_event(self, event_type: str, body: Mapping[str, Any]) -> None:
+        meta = body.get("metadata") or {}
+        uid = str(meta.get("uid") or "")
+        if event_type == "DELETED" or meta.get("deletionTimestamp"):
+            self._cancel(uid)
+            self.reconciler.forget(uid)
+            return
+        await self._reconcile(uid, str(meta.get("namespace")), str(meta.get("name")), body)
+
+    async def _reconcile(self, uid: str, namespace: str, name: str, body: Mapping[str, Any] | None) -> None:
+        try:
+            if body is None:
+                delay = await self.reconciler.reconcile_by_name(namespace, name)
+            else:
+                delay = await self.reconciler.reconcile(body)
+        except (KubeUnavailable, ConnectionError, TimeoutError) as exc:
+            log.warning("reconcile of %s/%s: API server unavailable (%s); retrying", namespace, name, exc)
+            delay = 5.0
+        except Exception:
+            log.exception("reconcile of %s/%s failed; retrying", namespace, name)
+            delay = 30.0
+        if delay == STALE:
+            return
+        if delay is None:
+            self._cancel(uid)
+        else:
+            self._schedule(uid, namespace, name, delay)
+
+    def _schedule(self, uid: str, namespace: str, name: str, delay: float) -> None:
+        """The timer: reconcile again after `delay` seconds (replacing any earlier timer)."""
+        self._cancel(uid)
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._timers.pop(uid, None)
+            task = loop.create_task(self._reconcile(uid, namespace, name, None))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        self._timers[uid] = loop.call_later(max(0.0, delay), fire)
+
+    def _cancel(self, uid: str) -> None:
+        timer = self._timers.pop(uid, None)
+        if timer is not None:
+            timer.cancel()
+
+    # --- policies ------------------------------------------------------------------------
+
+    def on_policy_event(self, body: Mapping[str, Any]) -> None:
+        namespace = (body.get("metadata") or {}).get("namespace")
+        if namespace:
+            self.policies.invalidate(str(namespace))
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start_http(self, port: int) -> None:
+        """/metrics (Prometheus) and /healthz on one port (the chart probes /healthz there)."""
+        if port <= 0:
+            return
+
+        async def metrics_view(_: web.Request) -> web.Response:
+            return web.Response(body=generate_latest(metrics.REGISTRY),
+                                headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+        async def healthz(_: web.Request) -> web.Response:
+            # Answered by the operator's own event loop: a wedged loop fails the probe.
+            return web.json_response({"ok": True})
+
+        app = web.Application()
+        app.router.add_get("/metrics", metrics_view)
+        app.router.add_get("/healthz", healthz)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", port).start()  # noqa: S104 - probes and scrapes reach the pod IP
+        self._site = runner
+
+    async def close(self) -> None:
+        for uid in list(self._timers):
+            self._cancel(uid)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._site is not None:
+            await self._site.cleanup()
+        slack = self.reconciler.integrations.slack
+        close = getattr(slack, "close", None)
+        if close is not None:
+            await close()
+        await self.kube.close()
