@@ -24,6 +24,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ),
     ("dashboard", "dashboard.cli", "serve the read-only live dashboard (watches the CRDs, pushes to browsers)"),
     ("receiver", "webhook_receiver.cli", "run the webhook receiver: alert webhooks in, Incidents out"),
+    ("operator", "aiops_operator.operator_cli", "run the operator: analyze, notify and hand Incidents to remediation"),
     ("sandbox", "sandbox.cli", "run the local stand-in for ADF, Azure AD, Databricks, Slack, Jira and the LLM"),
 ]
 
