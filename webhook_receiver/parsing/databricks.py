@@ -104,6 +104,8 @@ def _job_spec(doc: dict[str, Any], default_code: str, rule: str, now: datetime, 
     )
     if default_code == "DURATION_WARNING_THRESHOLD_EXCEEDED" and not message:
         message = f"Run of {job_name} exceeded its duration warning threshold"
+    if not message:
+        message = f"Run of {job_name} reported {code} with no message; enrichment fetches the run's error"
     if task_key and message and not message.startswith("[Task:"):
         message = text(f"[Task: {task_key}] {message}", options.max_message_chars)
     workspace_id = identifier(doc.get("workspace_id") or as_dict(doc.get("workspace")).get("id"), 64)

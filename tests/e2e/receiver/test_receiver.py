@@ -42,6 +42,7 @@ async def test_alert_endpoints_create_incidents(
         ("/azure-monitor", "azure-monitor/metric-pipeline-failed-runs.json", 201),
         ("/databricks-monitor", "databricks/generic-task-failure.json", 201),
         ("/databricks-monitor", "databricks/generic-on-success.json", 200),
+        ("/databricks-monitor", "databricks/generic-no-run-id.json", 201),  # no message, no run id
         ("/azure-monitor-alert", "cluster-logs/log-v1-terminations.json", 201),
     ]
     for path, fixture, status in posts:
@@ -49,7 +50,7 @@ async def test_alert_endpoints_create_incidents(
         assert response.status_code == status, (fixture, response.text)
     out = kubectl("get", "incidents", "-n", namespace, "-o", "json").stdout
     items = {i["metadata"]["name"]: i for i in json.loads(out)["items"]}
-    assert len(items) == 6, sorted(items)
+    assert len(items) == 7, sorted(items)
     assert {ADF, DBJ} <= set(items)
     adf = items[ADF]
     assert adf["metadata"]["labels"]["aiops-rca.io/source"] == "AzureDataFactory"
@@ -57,13 +58,13 @@ async def test_alert_endpoints_create_incidents(
     assert adf["spec"]["runIdOrigin"] == "Alert"
     sources = sorted(i["spec"]["source"] for i in items.values())
     assert sources.count("DatabricksCluster") == 2
-    assert sum(1 for i in items.values() if i["spec"]["runIdOrigin"] == "Fingerprint") == 1
+    assert sum(1 for i in items.values() if i["spec"]["runIdOrigin"] == "Fingerprint") == 2
 
     resolved = await http.post("/azure-monitor", json=golden("azure-monitor/log-v2-resolved.json"))
     assert resolved.json()["resolved"] == [{"name": ADF, "recorded": True}]
     got = json.loads(kubectl("get", "incident", ADF, "-n", namespace, "-o", "json").stdout)
     assert got["status"]["signals"]["alertResolvedTime"].startswith("2026-11-23T07:20:11")
-    assert len(json.loads(kubectl("get", "incidents", "-n", namespace, "-o", "json").stdout)["items"]) == 6
+    assert len(json.loads(kubectl("get", "incidents", "-n", namespace, "-o", "json").stdout)["items"]) == 7
 
 
 async def test_check_ticket_exists(in_process: tuple[httpx.AsyncClient, Receiver]) -> None:
