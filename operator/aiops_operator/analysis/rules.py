@@ -129,8 +129,11 @@ def normalize(text: str) -> str:
 def _hits(text: str, allowed: frozenset[ErrorType]) -> list[Hit]:
     chain_marks = [m.start() for m in _PY_CHAIN.finditer(text)]
     hits: list[Hit] = []
+    lowered = text.lower()
     for signal in SIGNALS:
         if signal.error_type not in allowed:
+            continue
+        if signal.anchors is not None and not any(anchor in lowered for anchor in signal.anchors):
             continue
         best: Hit | None = None
         for match in signal.pattern.finditer(text):

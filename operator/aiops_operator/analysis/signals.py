@@ -14,9 +14,11 @@ case-sensitively with `(?-i:...)` so ordinary words do not trip them.
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from aiops_operator.api import ErrorType
 
@@ -33,6 +35,12 @@ class Signal:
     error_type: ErrorType
     tier: Tier
     pattern: re.Pattern[str]
+    anchors: frozenset[str] | None = None
+    """Lower-case literals of which at least one must occur for the pattern to match (None: always try).
+
+    A substring test is far cheaper than a case-insensitive regex scan, and most
+    signals have no chance on a given message.
+    """
 
 
 def _status(*codes: int) -> str:
@@ -696,8 +704,44 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
     ),
 ]
 
+def _anchors(pattern: str) -> frozenset[str] | None:
+    """Literals one of which every match of `pattern` contains, read from the regex parse tree.
+
+    Uses the standard library's regex parser (`re._parser`, private); if its shape
+    ever changes the signal simply has no anchors and is always tried.
+    """
+    try:
+        parser: Any = importlib.import_module("re._parser")
+        constants: Any = importlib.import_module("re._constants")
+        return _sequence_anchors(parser.parse(pattern, re.IGNORECASE), constants)
+    except Exception:  # a prefilter must never break classification
+        return None
+
+
+def _sequence_anchors(sequence: Any, constants: Any) -> frozenset[str] | None:
+    best, run = "", ""
+    nested: list[frozenset[str]] = []
+    for op, arg in sequence:
+        if op is constants.LITERAL:
+            run += chr(arg)
+            continue
+        best, run = max(best, run, key=len), ""
+        if op is constants.SUBPATTERN:
+            inner = _sequence_anchors(arg[-1], constants)
+            if inner:
+                nested.append(inner)
+        elif op is constants.BRANCH:
+            branches = [_sequence_anchors(branch, constants) for branch in arg[1]]
+            if all(branches):
+                nested.append(frozenset().union(*(b for b in branches if b)))
+    best = max(best, run, key=len)
+    if len(best.strip()) >= 3:
+        return frozenset({best.lower()})
+    return min(nested, key=len) if nested else None
+
+
 SIGNALS: tuple[Signal, ...] = tuple(
-    Signal(error_type, tier, re.compile(pattern, re.IGNORECASE))
+    Signal(error_type, tier, re.compile(pattern, re.IGNORECASE), _anchors(pattern))
     for error_type, tier, patterns in _TABLE
     for pattern in patterns
 )
