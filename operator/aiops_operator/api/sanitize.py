@@ -24,6 +24,23 @@ _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         ),
         rf"\1\2{REDACTED}",
     ),
+    # Compound key names: PersonalAccessToken=, refresh_token:, db_password=, Ocp-Apim-Subscription-Key: ...
+    (
+        re.compile(
+            r"(?i)\b([A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|subscription[_-]?key|"
+            r"access[_-]?key|private[_-]?key))([\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s;,&\"']+)"
+        ),
+        rf"\1\2{REDACTED}",
+    ),
+    # PEM private keys.
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL),
+        REDACTED,
+    ),
+    # AWS access key ids, GitHub tokens, Google API keys.
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), REDACTED),
+    (re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), REDACTED),
     # SAS signatures in URLs (sig=..., and the whole query's se/sp/sv are harmless).
     (re.compile(r"(?i)([?&]sig=)[^&\s\"']+"), rf"\1{REDACTED}"),
     # Authorization headers.

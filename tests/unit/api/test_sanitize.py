@@ -21,6 +21,13 @@ from aiops_operator.api.sanitize import REDACTED, clean_text, redact_secrets, st
         pytest.param("jdbc:postgresql://etl:hunter2@db:5432/x", "hunter2", id="url-credentials"),
         pytest.param('{"client_secret": "s3cr3t-value"}', "s3cr3t-value", id="json-client-secret"),
         pytest.param("xoxb-123456789012-abcdefghijkl", "abcdefghijkl", id="slack-token"),
+        pytest.param("PersonalAccessToken=pat0123456789abcdef;", "pat0123456789abcdef", id="compound-token-name"),
+        pytest.param("Ocp-Apim-Subscription-Key: 0123456789abcdef0123", "0123456789abcdef0123", id="apim-key-header"),
+        pytest.param('{"db_password": "hunter2-prod"}', "hunter2-prod", id="compound-password-name"),
+        pytest.param("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----",
+                     "MIIEowIBAAKCAQEA7", id="pem-private-key"),
+        pytest.param("aws key AKIAIOSFODNN7EXAMPLE used", "AKIAIOSFODNN7EXAMPLE", id="aws-access-key-id"),
+        pytest.param("ghp_" + "a1B2" * 9 + " leaked", "a1B2a1B2a1B2", id="github-token"),
     ],
 )
 def test_secrets_are_redacted(text: str, secret: str) -> None:
@@ -31,6 +38,18 @@ def test_secrets_are_redacted(text: str, secret: str) -> None:
 
 def test_plain_error_text_is_untouched() -> None:
     text = "Operation on target Copy_Sales failed: ErrorCode=2200 Execution Timeout Expired."
+    assert redact_secrets(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Failed to get the secret from key vault, secretName: sql-conn, secretVersion: ,", id="kv-names"),
+        pytest.param("AADSTS7000222: The provided client secret keys for app 'x' are expired.", id="aadsts-prose"),
+        pytest.param("max_tokens: 800 exceeded; Invalid access token.", id="token-prose"),
+    ],
+)
+def test_error_prose_about_secrets_is_kept(text: str) -> None:
     assert redact_secrets(text) == text
 
 
