@@ -7,16 +7,17 @@ $KUBECONFIG pointing at a reachable cluster, that cluster is used instead.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from aiops_operator.crdgen import KINDS, crd
+from aiops_operator.kube import KubeClient, load_config
+from aiops_operator.kube.crds import install_crds
 from aiops_operator.localcluster import controlplane
 from aiops_operator.localcluster.build import ensure_binaries
 from kubernetes import client, config
@@ -48,39 +49,15 @@ def kubeconfig() -> Iterator[Path]:
     use_external = bool(external) and controlplane.cluster_reachable(str(external))
     was_running = all(controlplane.status(layout).values())
     path = Path(str(external)) if use_external else controlplane.start(layout, _progress)
-    api = config.new_client_from_config(config_file=str(path))
-    try:
-        install_crds(api)
-    finally:
-        api.close()
+    asyncio.run(_install_crds(path))
     yield path
     if not use_external and not was_running and not os.environ.get("AIOPS_RCA_KEEP_CONTROLPLANE"):
         controlplane.stop(layout, _progress)
 
 
-def install_crds(api: client.ApiClient, timeout: float = 30) -> None:
-    """Create or replace every CRD from the models and wait until each is Established."""
-    ext = client.ApiextensionsV1Api(api)
-    for info in KINDS:
-        body = crd(info)
-        try:
-            current = ext.read_custom_resource_definition(info.crd_name)
-            body["metadata"]["resourceVersion"] = current.metadata.resource_version
-            ext.replace_custom_resource_definition(info.crd_name, body)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-            ext.create_custom_resource_definition(body)
-    deadline = time.monotonic() + timeout
-    for info in KINDS:
-        while True:
-            got = ext.read_custom_resource_definition(info.crd_name)
-            conditions = got.status.conditions or []
-            if any(c.type == "Established" and c.status == "True" for c in conditions):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"CRD {info.crd_name} not Established after {timeout}s")
-            time.sleep(0.2)
+async def _install_crds(kubeconfig: Path) -> None:
+    async with KubeClient(load_config(kubeconfig)) as kube, asyncio.timeout(60):
+        await install_crds(kube)
 
 
 @pytest.fixture(scope="session")

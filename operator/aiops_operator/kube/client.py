@@ -187,13 +187,20 @@ class KubeClient:
         result: JsonObject = body
         return result
 
-    async def create(self, rt: ResourceType, namespace: str, body: JsonObject) -> JsonObject:
+    async def create(self, rt: ResourceType, namespace: str | None, body: JsonObject) -> JsonObject:
+        """Create; `namespace` None for cluster-scoped kinds. Conflict(already_exists) if the name is taken."""
         return await self._request(
             "POST", rt.path(namespace), json_body=body, params={"fieldManager": self.field_manager}
         )
 
-    async def get(self, rt: ResourceType, namespace: str, name: str) -> JsonObject:
+    async def get(self, rt: ResourceType, namespace: str | None, name: str) -> JsonObject:
         return await self._request("GET", rt.path(namespace, name))
+
+    async def replace(self, rt: ResourceType, namespace: str | None, name: str, body: JsonObject) -> JsonObject:
+        """PUT the whole object; Conflict if metadata.resourceVersion is stale."""
+        return await self._request(
+            "PUT", rt.path(namespace, name), json_body=body, params={"fieldManager": self.field_manager}
+        )
 
     async def list_page(
         self,
