@@ -1,0 +1,63 @@
+"""The one entry point for root-cause analysis, shared by the operator and `aiops-rca analyze`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from aiops_operator.analysis.request import AnalysisRequest
+from aiops_operator.analysis.rules import analyze_with_rules
+from aiops_operator.api import Analysis
+
+if TYPE_CHECKING:  # the openai SDK is imported only when an LLM is configured
+    from aiops_operator.analysis.llm import LlmAnalyzer
+    from aiops_operator.analysis.settings import LlmSettings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def analyze(
+    request: AnalysisRequest,
+    *,
+    llm: LlmAnalyzer | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    timer: Callable[[], float] = time.monotonic,
+) -> Analysis:
+    """Analyze one failure: the rule-based analyzer, then the LLM when one is configured.
+
+    Contract (for the operator and the CLI):
+    - `request`: build it with `AnalysisRequest.from_incident(incident)` (enrichment wins over the alert).
+    - `llm`: None → rules only (provider "Rules"). Otherwise the LLM classifies, and on any LLM trouble
+      (invalid or out-of-taxonomy answer twice, timeout, 5xx, connection error, rate limit beyond
+      retries, token budget) the rules' answer is returned with `fallback_reason` set
+      ("<Reason>: <provider> model <model>: <detail>", Reason from `llm.FallbackReason`).
+    - Never raises for LLM failures and never blocks longer than about
+      (1 + max_retries) x timeout + the backoff waits; it does no Kubernetes I/O.
+    - Returns a complete `Analysis` ready for `status.analysis`: error type from the taxonomy,
+      severity, priority, confidence, affected entity, recommendations, auto_heal_possible (from the
+      type, never from the model), suggested strategy (free text; never use it to pick an action),
+      provider/model, prompt/completion tokens, duration_seconds (from `timer`) and analyzed_time (`clock`).
+    - Deterministic for the rules: the same request gives the same analysis apart from the two times.
+    """
+    started = timer()
+    result = analyze_with_rules(request)
+    if llm is not None:
+        result = await llm.analyze(request, fallback=result)
+    return result.model_copy(update={"duration_seconds": max(0.0, timer() - started), "analyzed_time": clock()})
+
+
+def llm_from_settings(settings: LlmSettings) -> LlmAnalyzer | None:
+    """The LLM analyzer for these settings, or None when no provider is configured (rules only).
+
+    Raises LlmConfigurationError (a ValueError without secrets in its message) when the provider
+    lacks its endpoint, model or key. Close the analyzer with `await llm.aclose()` on shutdown.
+    """
+    if not settings.enabled:
+        return None
+    from aiops_operator.analysis.llm import LlmAnalyzer
+
+    return LlmAnalyzer.from_settings(settings)
