@@ -363,6 +363,17 @@ def settle(incident: Incident, observed: Observed, config: AnalyzingConfig, now:
     return status.model_copy(update={"phase": phase})
 
 
+def phase_after_notifying(status: IncidentStatus, now: datetime) -> IncidentPhase:
+    """The phase the incident will show once this notification is recorded (the message shows it).
+
+    Jira goes first, so when Slack posts, Notified is about to be set either way."""
+    placeholder = condition(c.NOTIFIED, ConditionStatus.UNKNOWN, c.NOTIFICATIONS_SENT, "", now, None)
+    conditions = status.conditions
+    if find_condition(conditions, c.NOTIFIED) is None:
+        conditions = set_condition(conditions, placeholder)
+    return derive_phase(conditions)
+
+
 def _before(retry_time: datetime | None, now: datetime) -> bool:
     return retry_time is not None and now < retry_time
 

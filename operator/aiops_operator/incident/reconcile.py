@@ -229,8 +229,7 @@ class Reconciler:
                     persisted = incident = await self._write(incident, persisted, memory)
                     pending.clear()
                 except Conflict:
-                    incident = await self._refold(incident, pending)
-                    persisted = incident
+                    persisted, incident = await self._refold(incident, pending)
                     continue
                 await self._ensure_jira_label(incident)
             if plan.step is not None:
@@ -256,13 +255,14 @@ class Reconciler:
             return plan.requeue_after
         return _earliest(requeue, 1.0)
 
-    async def _refold(self, incident: Incident, pending: list[Fold]) -> Incident:
+    async def _refold(self, incident: Incident, pending: list[Fold]) -> tuple[Incident, Incident]:
+        """(the fresh object, the fresh object with the unrecorded outcomes folded in again)."""
         metrics.RECONCILES.labels("conflict").inc()
         fresh = await self._get(incident)
         status = fresh.status
         for fold in pending:
             status = fold(status)
-        return fresh.model_copy(update={"status": status})
+        return fresh, fresh.model_copy(update={"status": status})
 
     async def _write(self, incident: Incident, persisted: Incident, memory: _Memory) -> Incident:
         """Patch the status (all but the receiver-owned `signals`), conditional on the resourceVersion read."""
@@ -377,9 +377,10 @@ class Reconciler:
         channel = incident.status.ownership.slack_channel if incident.status.ownership else None
         if slack is None or not channel:
             raise RuntimeError("PostSlack decided without Slack or a channel")
-        phase = incident.status.phase or IncidentPhase.ANALYZING
+        phase = analyzing.phase_after_notifying(incident.status, now)
+        shown = incident.model_copy(update={"status": incident.status.model_copy(update={"phase": phase})})
         try:
-            ref, posted = await slack.post_incident(incident, channel)
+            ref, posted = await slack.post_incident(shown, channel)
         except Exception as exc:
             return self._failed(Channel.SLACK, memory, incident, exc, now)
         if posted:

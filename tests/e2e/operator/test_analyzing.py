@@ -164,6 +164,8 @@ def test_adf_incident_is_enriched_analyzed_routed_and_notified_once(
     posts = top_level_posts(sandbox)
     assert len(posts) == 1
     assert status["notifications"]["slack"]["ts"] == posts[0]["target"]["ts"]
+    assert status["notifications"]["slackUpdatedPhase"] == "Remediating"
+    assert not sandbox.control.calls(service="slack", op="chat.update")  # posted showing its phase already
     created = issues_created(sandbox)
     assert len(created) == 1
     key = status["notifications"]["jira"]["key"]
@@ -183,9 +185,15 @@ def test_adf_incident_is_enriched_analyzed_routed_and_notified_once(
     table = kubectl("get", "inc", "-n", namespace).stdout
     assert "Remediating" in table
     assert "GatewayTimeout" in table
-    described = kubectl("describe", "inc", name, "-n", namespace).stdout
-    for reason in ("IncidentAnalyzed", "JiraIssueCreated", "SlackNotified", "AwaitingRemediation"):
-        assert reason in described, described
+    reasons = ("AlertReceived", "Enriched", "IncidentAnalyzed", "RemediationRequested", "JiraIssueCreated",
+               "SlackNotified")
+
+    def described() -> str | None:
+        text = kubectl("describe", "inc", name, "-n", namespace).stdout
+        events = text.split("Events:")[-1]
+        return text if all(r in events for r in reasons) else None
+
+    assert "AwaitingRemediation" in wait_for(described, 10, "Events in kubectl describe", op)
 
 
 def test_databricks_incident_uncovered_rule_escalates_with_task_named_error(
