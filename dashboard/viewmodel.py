@@ -246,7 +246,7 @@ def parse_incident(obj: Mapping[str, Any]) -> IncidentRecord:
         team=_str(owner.get("team")),
         owner=_str(owner.get("owner")),
         cost_center=_str(owner.get("costCenter")),
-        slack_channel=_str(slack.get("channel")) or _str(owner.get("slackChannel")),
+        slack_channel=_str(owner.get("slackChannel")) or _str(slack.get("channel")),
         slack_link=_str(slack.get("permalink")),
         jira_key=_str(jira.get("key")),
         jira_url=_str(jira.get("url")),
