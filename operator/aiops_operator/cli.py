@@ -26,6 +26,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("receiver", "webhook_receiver.cli", "run the webhook receiver: alert webhooks in, Incidents out"),
     ("operator", "aiops_operator.operator_cli", "run the operator: analyze, notify and hand Incidents to remediation"),
     ("sandbox", "sandbox.cli", "run the local stand-in for ADF, Azure AD, Databricks, Slack, Jira and the LLM"),
+    ("analyze", "aiops_operator.analysis.cli", "analyze ADF/Databricks error messages from stdin (rules, or --llm)"),
 ]
 
 
