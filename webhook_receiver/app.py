@@ -367,6 +367,8 @@ def make_receiver(
     store = IncidentStore(
         kube, namespace, spool, metrics,
         timeout=settings.api_timeout_seconds,
+        ack_budget=settings.ack_budget_seconds,
+        max_background=settings.max_background_creates,
         recent=RecentNames(settings.recent_cache_size, settings.recent_cache_ttl_seconds),
     )
     options = ParseOptions(

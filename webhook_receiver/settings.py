@@ -54,6 +54,11 @@ class ReceiverSettings(BaseSettings):
 
     api_timeout_seconds: float = Field(default=5.0, gt=0)
     """How long a create may take before the alert is spooled instead."""
+    ack_budget_seconds: float = Field(default=0.05, ge=0)
+    """Under light load, a create still running after this long is spooled and answered 202 while it completes
+    (bounds latency when the API server stalls); 0: always wait up to api_timeout_seconds."""
+    max_background_creates: int = Field(default=8, ge=0)
+    """Load limit for early answers: with more creates in flight (or finishing behind an answer) requests wait."""
     recent_cache_size: int = Field(default=10000, ge=0)
     """Names of recently created Incidents remembered to answer duplicates without an API call (0: off)."""
     recent_cache_ttl_seconds: float = Field(default=300.0, ge=0)

@@ -22,7 +22,7 @@ from typing import Any
 from aiops_operator.kube import INCIDENTS, Conflict, Invalid, KubeApiError, KubeClient, KubeUnavailable
 
 from webhook_receiver.metrics import ReceiverMetrics
-from webhook_receiver.spool import Spool
+from webhook_receiver.spool import Spool, SpoolFull
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,8 @@ class IncidentStore:
         metrics: ReceiverMetrics,
         *,
         timeout: float = 5.0,
+        ack_budget: float = 0.0,
+        max_background: int = 64,
         recent: RecentNames | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -91,6 +93,11 @@ class IncidentStore:
         self.recent = recent or RecentNames(10000, 300.0, clock)
         self._clock = clock
         self._inflight: dict[str, asyncio.Future[CreateResult]] = {}
+        self.ack_budget = ack_budget
+        self.max_background = max_background
+        self._background: dict[str, asyncio.Future[Any]] = {}
+        self._in_flight = 0
+        self._cleanup: set[asyncio.Future[None]] = set()
         self._api_down = False
         self._spool_lock = asyncio.Lock()
 
@@ -130,30 +137,89 @@ class IncidentStore:
             self.metrics.duplicates.labels("spool").inc()
             return CreateResult(name, Outcome.SPOOLED)
         if not self._api_down:
+            create = asyncio.ensure_future(
+                asyncio.wait_for(self.kube.create(INCIDENTS, self.namespace, body), self.timeout)
+            )
+            # Answer early only for a stall under light load. When many creates are in flight the API server
+            # is simply saturated: waiting is the backpressure, and spooling would only add disk work.
+            light = self._in_flight <= self.max_background and len(self._background) < self.max_background
+            budget = self.ack_budget if light else 0.0
+            self._in_flight += 1
             try:
-                await asyncio.wait_for(self.kube.create(INCIDENTS, self.namespace, body), self.timeout)
-            except Conflict as exc:
-                if not exc.already_exists:
-                    raise
-                self.recent.add(name)
-                self.metrics.duplicates.labels("api").inc()
-                return CreateResult(name, Outcome.DUPLICATE)
-            except Invalid:
-                raise
-            except (KubeUnavailable, TimeoutError) as exc:
-                self._api_down = True
-                log.warning("API server unavailable (%s); spooling %s", type(exc).__name__, name)
-            except KubeApiError as exc:
-                # Forbidden, namespace missing, ...: a deployment problem, not the alert's. Keep the alert.
-                log.error("API server refused %s (%s %s); spooling it", name, exc.status, exc.reason)
-            else:
-                self.recent.add(name)
-                self.metrics.incidents_created.labels(_source(body)).inc()
-                return CreateResult(name, Outcome.CREATED)
+                done, _ = await asyncio.wait({create}, timeout=budget or None)
+            finally:
+                self._in_flight -= 1
+            if not done:
+                return await self._spool_while_creating(name, body, create)
+            result = self._created(name, body, create)
+            if result is not None:
+                return result
         await asyncio.to_thread(self.spool.put, self.namespace, name, body)
         self.metrics.spooled.inc()
         self.metrics.spool_depth.set(self.spool.depth)
         return CreateResult(name, Outcome.SPOOLED)
+
+    async def _spool_while_creating(self, name: str, body: dict[str, Any], create: asyncio.Future[Any]) -> CreateResult:
+        """The API server is slow: make the alert durable now and let the create finish behind the answer."""
+        self._background[name] = create
+        try:
+            await asyncio.to_thread(self.spool.put, self.namespace, name, body)
+        except SpoolFull:
+            self._background.pop(name, None)
+            await asyncio.wait({create})
+            result = self._created(name, body, create)
+            if result is None:
+                raise
+            return result
+        # Registered only once the file exists, so the cleanup never races the write.
+        create.add_done_callback(lambda task: self._background_done(name, body, task))
+        self.metrics.spooled.inc()
+        self.metrics.spool_depth.set(self.spool.depth)
+        return CreateResult(name, Outcome.SPOOLED)
+
+    def _created(self, name: str, body: dict[str, Any], create: asyncio.Future[Any]) -> CreateResult | None:
+        """The result of a finished create; None when the alert must be spooled. Invalid propagates."""
+        exc = create.exception()
+        if exc is None:
+            self.recent.add(name)
+            self.metrics.incidents_created.labels(_source(body)).inc()
+            return CreateResult(name, Outcome.CREATED)
+        if isinstance(exc, Conflict) and exc.already_exists:
+            self.recent.add(name)
+            self.metrics.duplicates.labels("api").inc()
+            return CreateResult(name, Outcome.DUPLICATE)
+        if isinstance(exc, Invalid):
+            raise exc
+        if isinstance(exc, KubeUnavailable | TimeoutError):
+            self._api_down = True
+            log.warning("API server unavailable (%s); spooling %s", type(exc).__name__, name)
+        elif isinstance(exc, KubeApiError):
+            # Forbidden, namespace missing, ...: a deployment problem, not the alert's. Keep the alert.
+            log.error("API server refused %s (%s %s); spooling it", name, exc.status, exc.reason)
+        else:
+            raise exc
+        return None
+
+    def _background_done(self, name: str, body: dict[str, Any], create: asyncio.Future[Any]) -> None:
+        """A create that outlived the ack budget finished: drop its spool file if the Incident now exists."""
+        self._background.pop(name, None)
+        if create.cancelled():
+            return
+        try:
+            result = self._created(name, body, create)
+        except Exception:
+            log.exception("background create of %s failed; the spool keeps it", name)
+            return
+        if result is not None:
+            task = asyncio.ensure_future(asyncio.to_thread(self._unspool, name))
+            self._cleanup.add(task)
+            task.add_done_callback(self._cleanup.discard)
+
+    def _unspool(self, name: str) -> None:
+        path = self.spool.directory / f"{self.namespace}.{name}.json"
+        if self.spool.contains(self.namespace, name):
+            self.spool.remove(path)
+            self.metrics.spool_depth.set(self.spool.depth)
 
     # -- replay --------------------------------------------------------------------------------
 
@@ -166,6 +232,8 @@ class IncidentStore:
                 return 0
             delivered = 0
             for item in await asyncio.to_thread(self.spool.pending):
+                if item.namespace == self.namespace and item.name in self._background:
+                    continue  # its create is still running; it removes the file itself
                 try:
                     await asyncio.wait_for(self.kube.create(INCIDENTS, item.namespace, item.body), self.timeout)
                     result = "created"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiops_operator.kube import INCIDENTS, Invalid
@@ -146,3 +147,28 @@ async def test_invalid_is_not_spooled(tmp_path: Path) -> None:
     with pytest.raises(Invalid):
         await store.create(incident())
     assert store.spool.depth == 0
+
+
+async def test_slow_create_is_spooled_then_unspooled_when_it_lands(tmp_path: Path) -> None:
+    api = FakeApiServer()
+    store = make_store(tmp_path, api)
+    store.ack_budget = 0.02
+    real_create = store.kube.create
+
+    async def slow(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        await asyncio.sleep(0.2)
+        return await real_create(*args, **kwargs)
+
+    store.kube.create = slow  # type: ignore[method-assign]
+    result = await store.create(incident())
+    assert result.outcome is Outcome.SPOOLED
+    assert store.spool.depth == 1
+    assert await store.replay_once() == 0  # its create is still running: replay leaves it alone
+    for _ in range(50):
+        await asyncio.sleep(0.02)
+        if store.spool.depth == 0:
+            break
+    assert store.spool.depth == 0
+    assert list(api.objects) == [("incidents", "ns", "adf-pl-copy-sales-daily-3afbb53e40")]
+    assert creates(api) == 1
+    assert (await store.create(incident())).outcome is Outcome.DUPLICATE
