@@ -62,15 +62,18 @@ def find_failing_library(
 ) -> FailingLibrary | None:
     """The library to reinstall.
 
-    Preference: the rule's `library` parameter; a library the cluster reports
-    FAILED; a pinned `name==version` in the error text; a known library named
-    in the error text. Known libraries (those in `table`) win over unknown ones.
+    Preference: the rule's `library` parameter; a pinned `name==version` in
+    the error text; a library the cluster reports FAILED; a known library
+    named in the error text. Known libraries (those in `table`) win over
+    unknown ones. The error text comes first because it is the incident's
+    immutable fact: after attempt 1 the cluster reports attempt 1's version
+    as FAILED, and counting from that would make attempt 2 skip a version.
     """
     known = {normalize(k) for k in table}
     failed = [split_requirement(s.package) for s in statuses if s.status.upper() == "FAILED"]
     pinned = [(normalize(m.group(1)), m.group(2)) for m in _PINNED.finditer(error_text)]
     mentioned = [(normalize(w), None) for w in _WORD.findall(error_text) if normalize(w) in known]
-    candidates: list[tuple[str, str | None]] = [*failed, *pinned, *mentioned]
+    candidates: list[tuple[str, str | None]] = [*pinned, *failed, *mentioned]
     if wanted is not None:
         want = normalize(wanted)
         version = next((v for n, v in candidates if n == want and v), None)

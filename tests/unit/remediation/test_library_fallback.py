@@ -63,3 +63,12 @@ def test_configurable_table() -> None:
 def test_attempts_start_at_one() -> None:
     with pytest.raises(ValueError, match="from 1"):
         version_for_attempt(T, FailingLibrary("pandas", None), 0)
+
+
+def test_error_text_version_wins_over_what_attempt_1_left_on_the_cluster() -> None:
+    text = "Library installation failed for pypi:pandas==2.1.4"
+    after_attempt_1 = (LibraryStatus("pandas==2.1.0", "FAILED"),)
+    library = find_failing_library(T, text, after_attempt_1)
+    assert library == FailingLibrary("pandas", "2.1.4")
+    assert library is not None
+    assert version_for_attempt(T, library, 2) == "2.0.3"
