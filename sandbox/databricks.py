@@ -451,6 +451,11 @@ class DatabricksState:
             ready = now + cluster.transition_seconds if cluster.state == "RUNNING" else None
             cluster.libraries.append(Library(spec, coordinate, outcome, ready))
 
+    def uninstall(self, cluster_id: str, coordinates: list[str]) -> None:
+        """Forget these libraries (Databricks marks them UNINSTALL_ON_RESTART; the sandbox drops them at once)."""
+        cluster = self.cluster(cluster_id)
+        cluster.libraries = [lib for lib in cluster.libraries if lib.coordinate not in coordinates]
+
 
 def run_wire(run: JobRun, now: float, base_url: str, include_history: bool) -> dict[str, Any]:
     first, last = run.executions[0], run.executions[-1]
@@ -696,6 +701,16 @@ def routes(world: World) -> list[Route]:
         world.databricks.install(cluster_id(ex), libs, ex.now)
         return json_response({})
 
+    async def libraries_uninstall(ex: Exchange) -> Response:
+        check(ex)
+        libs = body(ex).get("libraries") or []
+        if not isinstance(libs, list) or not libs:
+            raise _invalid("libraries must be a non-empty list")
+        coordinates = [library_coordinate(lib) for lib in libs]
+        ex.call.target["libraries"] = coordinates
+        world.databricks.uninstall(cluster_id(ex), coordinates)
+        return json_response({})
+
     async def libraries_status(ex: Exchange) -> Response:
         check(ex)
         cluster = world.databricks.cluster(cluster_id(ex))
@@ -741,5 +756,6 @@ def routes(world: World) -> list[Route]:
         route(clusters + "/edit", "clusters/edit", cluster_edit, "POST"),
         route(clusters + "/events", "clusters/events", cluster_events, "POST"),
         route(libraries + "/install", "libraries/install", libraries_install, "POST"),
+        route(libraries + "/uninstall", "libraries/uninstall", libraries_uninstall, "POST"),
         route(libraries + "/cluster-status", "libraries/cluster-status", libraries_status, "GET"),
     ]

@@ -301,7 +301,7 @@ scenario file (YAML; every section optional; unknown keys are errors):
   HTTP status; 429 carries Retry-After), timeout (hold `seconds`, then 504), malformed_json and
   out_of_taxonomy (llm only). Operation names are those in the call log
   (GET /_sandbox/calls), e.g. adf: createRun getPipelineRun queryPipelineRuns queryActivityruns
-  cancelPipelineRun; databricks: jobs/run-now jobs/runs/get ... clusters/start libraries/install;
+  cancelPipelineRun; databricks: jobs/run-now jobs/runs/get ... clusters/start libraries/install libraries/uninstall;
   slack: the Web API method; jira: createIssue getIssue addComment getTransitions doTransition
   search; llm: chat.completions; aad: token.
 """

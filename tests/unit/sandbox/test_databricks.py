@@ -84,3 +84,12 @@ def test_resize_needs_a_running_cluster() -> None:
 ])
 def test_library_coordinates(spec: dict[str, object], coordinate: str) -> None:
     assert library_coordinate(spec) == coordinate
+
+
+def test_uninstall_forgets_only_the_named_libraries() -> None:
+    clock = ManualClock()
+    state = DatabricksState(parse_scenario({"databricks": {"clusters": {"c2": {"state": "RUNNING"}}}}), clock.now())
+    state.install("c2", [{"pypi": {"package": "pandas==2.1.4"}}, {"pypi": {"package": "numpy==1.26.3"}}],
+                  clock.now())
+    state.uninstall("c2", ["pypi:pandas==2.1.4"])
+    assert [lib.coordinate for lib in state.clusters["c2"].libraries] == ["pypi:numpy==1.26.3"]
