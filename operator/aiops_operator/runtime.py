@@ -7,17 +7,18 @@ handlers.py (Kopf wiring) only delegates here.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from aiops_operator import metrics
 from aiops_operator.analysis.request import AnalysisRequest
+from aiops_operator.analysis.service import analyze, llm_from_settings
+from aiops_operator.analysis.settings import LlmSettings
 from aiops_operator.api import Analysis
 from aiops_operator.enrichment import Enricher
 from aiops_operator.enrichment.adf import AdfEnricher
@@ -32,6 +33,9 @@ from aiops_operator.kube import KubeClient, KubeConfig, KubeUnavailable
 from aiops_operator.ownership import OwnershipDefaults
 from aiops_operator.settings import OperatorSettings
 
+if TYPE_CHECKING:
+    from aiops_operator.analysis.llm import LlmAnalyzer
+
 log = logging.getLogger(__name__)
 
 
@@ -39,28 +43,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class _EntryPointAnalyzer:
-    """The analysis package's entry point (rules by default, the configured LLM with fallback)."""
+class EntryPointAnalyzer:
+    """`analysis.service.analyze`: rules, then the configured LLM with the rules as fallback."""
 
-    def __init__(self) -> None:
-        self._analyze: Any = None
-        try:
-            service = importlib.import_module("aiops_operator.analysis.service")
-            self._analyze = service.analyze
-        except (ImportError, AttributeError):
-            self._analyze = None
+    def __init__(self, llm: LlmAnalyzer | None) -> None:
+        self._llm = llm
 
     async def analyze(self, request: AnalysisRequest) -> Analysis:
-        if self._analyze is not None:
-            result: Analysis = await self._analyze(request)
-            return result
-        rules = importlib.import_module("aiops_operator.analysis.rules")
-        analysis: Analysis = rules.analyze_with_rules(request)
-        return analysis
+        return await analyze(request, llm=self._llm, clock=utcnow)
+
+    async def aclose(self) -> None:
+        if self._llm is not None:
+            await self._llm.aclose()
 
 
-def build_analyzer(settings: OperatorSettings) -> Analyzer:
-    return _EntryPointAnalyzer()
+def build_analyzer(settings: LlmSettings | None = None) -> EntryPointAnalyzer:
+    """The analyzer from AIOPS_LLM_* (rules only when no provider is configured)."""
+    return EntryPointAnalyzer(llm_from_settings(settings or LlmSettings()))
 
 
 def build_integrations(settings: OperatorSettings, analyzer: Analyzer | None = None) -> Integrations:
@@ -85,7 +84,7 @@ def build_integrations(settings: OperatorSettings, analyzer: Analyzer | None = N
                      issue_type=settings.jira_issue_type, dashboard_url=settings.dashboard_url, timeout=timeout)
         if settings.jira_enabled else None
     )
-    return Integrations(analyzer=analyzer or build_analyzer(settings), enrichers=enrichers, slack=slack, jira=jira)
+    return Integrations(analyzer=analyzer or build_analyzer(), enrichers=enrichers, slack=slack, jira=jira)
 
 
 def analyzing_config(settings: OperatorSettings) -> AnalyzingConfig:
@@ -219,8 +218,8 @@ class Runtime:
             task.cancel()
         if self._site is not None:
             await self._site.cleanup()
-        slack = self.reconciler.integrations.slack
-        close = getattr(slack, "close", None)
-        if close is not None:
-            await close()
+        for integration in (self.reconciler.integrations.slack, self.reconciler.integrations.analyzer):
+            close = getattr(integration, "close", None) or getattr(integration, "aclose", None)
+            if close is not None:
+                await close()
         await self.kube.close()

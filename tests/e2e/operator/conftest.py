@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -79,7 +80,7 @@ def start_operator(
     """Start the operator for the test's namespace with the sandbox's settings (override with kwargs)."""
     started: list[OperatorProcess] = []
 
-    def start(**overrides: str) -> OperatorProcess:
+    def start(port: int = 0, **overrides: str) -> OperatorProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "LLM_", "AZURE_",
                                                                          "DATABRICKS_"))}
         env.update(sandbox.endpoints.env())
@@ -95,7 +96,7 @@ def start_operator(
         env.update(overrides)
         env = {k: v for k, v in env.items() if v != ""}
         op = OperatorProcess(
-            args=[str(CLI), "operator", "--namespace", namespace, "--port", "0"],
+            args=[str(CLI), "operator", "--namespace", namespace, "--port", str(port)],
             env=env, log_path=tmp_path / f"operator-{len(started)}.log",
         )
         op.start()
@@ -129,6 +130,13 @@ def apply_default_policy(custom_api: client.CustomObjectsApi, namespace: str) ->
         return result
 
     return apply
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, op: OperatorProcess | None = None) -> Any:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
 from kubernetes import client
 
 from sandbox.testing import RunningSandbox
 from tests.e2e.conftest import Kubectl
-from tests.e2e.operator.conftest import OperatorProcess, StartOperator, wait_for
+from tests.e2e.operator.conftest import OperatorProcess, StartOperator, free_port, wait_for
 
 ADF_RUN = "7d1b6f0a-3c2e-4d8b-9a51-2f6c8e4b1a90"
 ADF_TIMEOUT = (
@@ -250,7 +251,8 @@ def test_slack_outage_does_not_block_and_message_arrives_once_slack_recovers(
     apply_default_policy()
     sandbox.control.add_fault(service="slack", op="chat.postMessage", kind="status", status=500,
                               error="internal_error")
-    op = start_operator()
+    port = free_port()
+    op = start_operator(port=port)
     name = create(custom_api, namespace, adf_incident(sandbox, with_details=True))
 
     def progressed_without_slack() -> dict[str, Any] | None:
@@ -272,6 +274,39 @@ def test_slack_outage_does_not_block_and_message_arrives_once_slack_recovers(
     assert len(top_level_posts(sandbox)) == 1
     assert len(sandbox.control.slack_channel("data-incidents")["messages"]) == 1
     assert "NotificationFailed" in [h["action"] for h in inc["status"]["history"]]
+
+    # The outage shows in the metrics.
+    scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    failures = next(line for line in scraped.splitlines()
+                    if line.startswith('aiops_rca_notification_failures_total{channel="Slack"}'))
+    assert float(failures.split()[-1]) >= 1
+    assert 'aiops_rca_incidents{error_type="GatewayTimeout",phase="Remediating",source="AzureDataFactory"} 1.0' \
+        in scraped
+    assert "aiops_rca_analysis_duration_seconds_count" in scraped
+    assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+
+
+def test_llm_answering_garbage_falls_back_to_the_rules_and_says_so(
+    sandbox: RunningSandbox, start_operator: StartOperator, apply_default_policy: Any,
+    custom_api: client.CustomObjectsApi, namespace: str,
+) -> None:
+    sandbox.control.load(SCENARIO)
+    apply_default_policy()
+    sandbox.control.add_fault(service="llm", kind="malformed_json")
+    e = sandbox.endpoints
+    op = start_operator(
+        AIOPS_LLM_PROVIDER="OpenAICompatible", AIOPS_LLM_BASE_URL=e.llm_base_url,
+        AIOPS_LLM_API_KEY=e.credentials.llm_api_key, AIOPS_LLM_MODEL="sandbox-rca-1",
+    )
+    name = create(custom_api, namespace, adf_incident(sandbox, with_details=True))
+    inc = settled(custom_api, namespace, name, op)
+    analysis = inc["status"]["analysis"]
+    assert analysis["errorType"] == "GatewayTimeout"  # the rules' answer
+    assert analysis["fallbackReason"]
+    assert condition(inc, "Analyzed")["reason"] == "AnalysisFellBack"
+    assert "AnalysisFellBack" in [h["action"] for h in inc["status"]["history"]]
+    assert len(sandbox.control.calls(service="llm")) >= 2  # asked, and asked again once
+    assert inc["status"]["phase"] == "Remediating"
 
 
 @pytest.mark.parametrize("crash_at", ["after-jira-create", "after-slack-post", "after-analysis"])
