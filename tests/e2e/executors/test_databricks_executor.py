@@ -13,7 +13,8 @@ FAST = {"duration_seconds": 0.2}
 
 
 def test_run_now_twice_with_the_same_key_starts_one_run(sandbox: RunningSandbox, executors: Executors) -> None:
-    sandbox.control.load({"databricks": {"jobs": {123: {"name": "nightly_etl", "runs": [{"result": "SUCCESS", **FAST}]}},
+    job = {"name": "nightly_etl", "runs": [{"result": "SUCCESS", **FAST}]}
+    sandbox.control.load({"databricks": {"jobs": {123: job},
                                          "seeded_runs": [{"run_id": 555, "job_id": 123, "result": "TIMEDOUT"}]}})
     incident = make_incident(IncidentSource.DATABRICKS_JOB, "nightly_etl", "555", resource_id="123")
     attempt = make_attempt(incident, RemediationAction.RUN_JOB_NOW)
