@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiops_operator.analysis.request import AnalysisRequest
 from aiops_operator.analysis.rules import analyze_with_rules
-from aiops_operator.api import Analysis
+from aiops_operator.api import Analysis, Priority, Severity
 
 if TYPE_CHECKING:  # the openai SDK is imported only when an LLM is configured
     from aiops_operator.analysis.llm import LlmAnalyzer
@@ -44,10 +44,27 @@ async def analyze(
     - Deterministic for the rules: the same request gives the same analysis apart from the two times.
     """
     started = timer()
-    result = analyze_with_rules(request)
-    if llm is not None:
-        result = await llm.analyze(request, fallback=result)
+    rules = analyze_with_rules(request)
+    result = rules if llm is None else never_less_urgent(await llm.analyze(request, fallback=rules), rules)
     return result.model_copy(update={"duration_seconds": max(0.0, timer() - started), "analyzed_time": clock()})
+
+
+_PRIORITY_RANK = {Priority.P1: 0, Priority.P2: 1, Priority.P3: 2, Priority.P4: 3}
+_SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
+
+
+def never_less_urgent(answer: Analysis, rules: Analysis) -> Analysis:
+    """The LLM's answer with priority and severity no lower than the rules' own.
+
+    The error text is attacker-controllable (it comes from alerts), and priority
+    sets the SLA: a prompt-injected "this is a P4" must not slow the response
+    down. The model may raise urgency, never lower it below the rules' judgement.
+    """
+    priority = min(answer.priority, rules.priority, key=_PRIORITY_RANK.__getitem__)
+    severity = min(answer.severity, rules.severity, key=_SEVERITY_RANK.__getitem__)
+    if (priority, severity) == (answer.priority, answer.severity):
+        return answer
+    return answer.model_copy(update={"priority": priority, "severity": severity})
 
 
 def llm_from_settings(settings: LlmSettings) -> LlmAnalyzer | None:
