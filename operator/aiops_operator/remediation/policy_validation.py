@@ -21,6 +21,8 @@ from datetime import datetime
 from fnmatch import translate
 from typing import Any
 
+from pydantic import ValidationError
+
 from aiops_operator.api import (
     AttemptPhase,
     Condition,
@@ -36,7 +38,6 @@ from aiops_operator.api import (
 )
 from aiops_operator.api.base import MAX_CONDITION_MESSAGE_CHARS
 from aiops_operator.remediation.actions import ACTIONS
-from pydantic import ValidationError
 
 READY = "Ready"
 STALLED = "Stalled"

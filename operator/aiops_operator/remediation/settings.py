@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiops_operator.remediation.library_fallback import DEFAULT_FALLBACK_VERSIONS
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aiops_operator.remediation.library_fallback import DEFAULT_FALLBACK_VERSIONS
 
 
 class RemediationSettings(BaseSettings):
