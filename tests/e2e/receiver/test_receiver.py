@@ -118,10 +118,16 @@ async def test_fifty_concurrent_duplicates_make_one_incident(
     payload = golden("databricks/legacy-job-run-failed.json")
     async with httpx.AsyncClient(base_url=receiver_url, headers=KEYED, timeout=30) as http:
         responses = await asyncio.gather(*(http.post("/databricks-monitor", json=payload) for _ in range(50)))
+        statuses = [r.status_code for r in responses]
+        # 201 created, or 202 if the API server was slow (made durable, the create finishing behind the answer);
+        # everyone else shares that answer or is told it is a duplicate.
+        assert set(statuses) <= {200, 201, 202}, statuses
+        assert {r.json()["incidents"][0]["name"] for r in responses} == {DBJ}
+        deadline = time.monotonic() + 15
+        while (await http.get("/readyz")).json()["spoolDepth"]:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
         metrics = (await http.get("/metrics")).text
-    statuses = [r.status_code for r in responses]
-    assert statuses.count(201) == 1, statuses
-    assert statuses.count(200) == 49
     assert list(incidents(custom_api, namespace)) == [DBJ]
     assert "aiops_rca_receiver_incidents_created_total{source=\"DatabricksJob\"} 1.0" in metrics
 
@@ -158,7 +164,7 @@ async def test_api_server_outage_loses_no_alert(
     with receiver_process(kubeconfig, namespace, tmp_path, api_keys_file) as url:
         async with httpx.AsyncClient(base_url=url, headers=KEYED, timeout=30) as http:
             before = await http.post("/azure-monitor", json=golden("azure-monitor/log-v2-pipeline-failed.json"))
-            assert before.status_code == 201
+            assert before.status_code in (201, 202)
 
             proxy.stop()  # the API server is gone
             during = [
@@ -168,8 +174,8 @@ async def test_api_server_outage_loses_no_alert(
             ]
             assert [r.status_code for r in during] == [202, 202, 202], [r.text for r in during]
             assert (await http.get("/readyz")).json()["ready"] is True  # spool has room
-            assert set(incidents(custom_api, namespace)) == {ADF}
-            assert len(list((tmp_path / "spool").glob("*.json"))) == 3
+            assert set(incidents(custom_api, namespace)) <= {ADF}
+            assert len(list((tmp_path / "spool").glob("*.json"))) >= 3
 
             proxy.start()  # it is back
             deadline = time.monotonic() + 30
