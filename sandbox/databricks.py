@@ -80,6 +80,7 @@ class JobRun:
     number_in_job: int
     idempotency_token: str | None = None
     job_parameters: dict[str, Any] = field(default_factory=dict)
+    cluster_id: str = "sandbox-job-cluster"
 
     def latest_for(self, task: str) -> Execution:
         return next(e for e in reversed(self.executions) if task in e.task_run_ids)
@@ -371,7 +372,8 @@ class DatabricksState:
         run_id = run_id if run_id is not None else self._allocate()
         self.runs[run_id] = JobRun(run_id=run_id, job_id=job_id, job_name=job.name or f"job-{job_id}",
                                    tasks=list(job.tasks), executions=[], idempotency_token=token,
-                                   number_in_job=run_id, job_parameters=dict(job_parameters or {}))
+                                   number_in_job=run_id, job_parameters=dict(job_parameters or {}),
+                                   cluster_id=job.cluster_id)
         task_ids = {}
         for task in job.tasks:
             task_ids[task] = self._allocate()
@@ -481,7 +483,8 @@ def run_wire(run: JobRun, now: float, base_url: str, include_history: bool) -> d
             "run_page_url": f"{base_url}/?o={WORKSPACE_ID}#job/{run.job_id}/run/{task_run_id}",
             "attempt_number": 0,
             "notebook_task": {"notebook_path": f"/Repos/etl/{task}", "source": "WORKSPACE"},
-            "existing_cluster_id": "sandbox-job-cluster",
+            "existing_cluster_id": run.cluster_id,
+            "cluster_instance": {"cluster_id": run.cluster_id, "spark_context_id": f"{run.run_id}0"},
             "depends_on": [] if task == run.tasks[0] else [{"task_key": run.tasks[run.tasks.index(task) - 1]}],
         })
     body: dict[str, Any] = {
@@ -490,6 +493,7 @@ def run_wire(run: JobRun, now: float, base_url: str, include_history: bool) -> d
         "creator_user_name": "aiops-rca@example.com",
         "state": state, "status": _status(state),
         "tasks": tasks,
+        "cluster_instance": {"cluster_id": run.cluster_id, "spark_context_id": f"{run.run_id}0"},
         "start_time": millis(first.start), "end_time": millis(end) if end else 0,
         "setup_duration": 0, "cleanup_duration": 0, "execution_duration": 0,
         "run_duration": millis((end or now) - first.start),

@@ -90,6 +90,8 @@ class DatabricksOutcome(_Model):
 
 class DatabricksJob(_Model):
     name: str | None = None
+    cluster_id: str = "sandbox-job-cluster"
+    """Existing cluster the job's tasks run on (runs/get reports it as cluster_instance)."""
     tasks: list[str] = Field(default_factory=lambda: ["main"])
     """Task keys in execution order (each depends on the previous one)."""
     runs: list[DatabricksOutcome] = Field(default_factory=list)
@@ -264,6 +266,7 @@ scenario file (YAML; every section optional; unknown keys are errors):
     jobs:
       123:
         name: nightly_etl
+        cluster_id: 0101-120000-abcd   # runs/get reports it as cluster_instance
         tasks: [ingest, transform]
         runs:                      # successive run-now AND repair outcomes; the last repeats
           - {result: FAILED, failed_task: transform, error: "java.lang.OutOfMemoryError: ...",

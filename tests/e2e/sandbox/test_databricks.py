@@ -142,3 +142,14 @@ def test_wrong_token_is_rejected(sandbox: RunningSandbox) -> None:
     client = WorkspaceClient(host=sandbox.endpoints.databricks_host, token="dapi-wrong")
     with pytest.raises(Unauthenticated):
         client.clusters.get("any")
+
+
+def test_runs_report_the_cluster_they_ran_on(sandbox: RunningSandbox, databricks: WorkspaceClient) -> None:
+    sandbox.control.load({"databricks": {
+        "jobs": {"7": {"name": "features", "cluster_id": "0923-164208-abcd", "tasks": ["build"]}},
+        "seeded_runs": [{"run_id": 70, "job_id": 7, "result": "FAILED", "error": "driver lost"}],
+    }})
+    run = databricks.jobs.get_run(70)
+    assert run.cluster_instance is not None
+    assert run.cluster_instance.cluster_id == "0923-164208-abcd"
+    assert [t.existing_cluster_id for t in run.tasks or []] == ["0923-164208-abcd"]
