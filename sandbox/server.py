@@ -62,10 +62,10 @@ class Endpoints:
     def control_url(self) -> str:
         return f"{self.http_url}/_sandbox"
 
-    def env(self) -> dict[str, str]:
-        """The operator's settings (proposed names) that point it at this sandbox."""
+    def env(self, *, llm: bool = False) -> dict[str, str]:
+        """The operator's settings that point it at this sandbox; the LLM only when asked (else rules only)."""
         c = self.credentials
-        return {
+        settings = {
             "AZURE_AUTHORITY_HOST": self.azure_authority_host,
             "AZURE_RESOURCE_MANAGER_URL": self.resource_manager_url,
             "AZURE_TENANT_ID": c.azure_tenant_id,
@@ -80,9 +80,15 @@ class Endpoints:
             "JIRA_URL": self.jira_url,
             "JIRA_USER": c.jira_user,
             "JIRA_API_TOKEN": c.jira_api_token,
-            "LLM_BASE_URL": self.llm_base_url,
-            "LLM_API_KEY": c.llm_api_key,
         }
+        if llm:
+            settings.update({
+                "AIOPS_LLM_PROVIDER": "OpenAICompatible",
+                "AIOPS_LLM_BASE_URL": self.llm_base_url,
+                "AIOPS_LLM_API_KEY": c.llm_api_key,
+                "AIOPS_LLM_MODEL": "sandbox-rca-1",
+            })
+        return settings
 
 
 def bind(host: str, port: int) -> socket.socket:
