@@ -28,6 +28,8 @@ APPROVE_COMMAND = "kubectl annotate remediationattempt {name} -n {namespace} aio
 change this one line when it changes (the dashboard itself never writes)."""
 
 PHASES: tuple[str, ...] = tuple(p.value for p in IncidentPhase)
+OPEN = "Open"
+"""Pseudo-phase for filters: every incident not Resolved (what on-call looks at first)."""
 PRIORITY_RANK = {p.value: i for i, p in enumerate(Priority)}
 SEVERITY_RANK = {s.value: i for i, s in enumerate(Severity)}
 UNRANKED = 99
@@ -431,6 +433,10 @@ def matches(rec: IncidentRecord, f: Filter) -> bool:
         (f.team, rec.team),
         (f.namespace, rec.namespace),
     )
+    if f.phase == OPEN:
+        if rec.phase == IncidentPhase.RESOLVED.value:
+            return False
+        exact = exact[1:]
     if any(wanted and wanted != actual for wanted, actual in exact):
         return False
     words = f.text.lower().split()

@@ -8,7 +8,7 @@ import {
 } from "./model.js";
 
 const PAGE = 60;
-const TABS = ["All", ...PHASES];
+const TABS = ["Open", ...PHASES, "All"];
 const FILTER_LABEL = { source: "All sources", errorType: "All error types", severity: "All severities", team: "All teams", namespace: "All namespaces" };
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f"];
 
@@ -16,7 +16,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   cards: new Map(),
   overview: null,
-  tab: "All",
+  tab: "Open",
   view: "incidents", // or "audit"
   q: "",
   filters: {},
@@ -185,10 +185,11 @@ function refreshFilterOptions() {
 function renderList() {
   const all = [...state.cards.values()];
   const base = makeFilter({ ...state, tab: "All" });
-  const counts = { All: 0 };
+  const counts = { All: 0, Open: 0 };
   for (const c of all) {
     if (!matches(c, base)) continue;
     counts.All += 1;
+    if (c.phase !== "Resolved") counts.Open += 1;
     counts[c.phase] = (counts[c.phase] || 0) + 1;
   }
   renderTabs(counts);

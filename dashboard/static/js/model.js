@@ -17,7 +17,9 @@ export function compareCards(a, b) {
 }
 
 export function matches(card, filter) {
-  if (filter.phase && card.phase !== filter.phase) return false;
+  if (filter.phase === "Open") {
+    if (card.phase === "Resolved") return false;
+  } else if (filter.phase && card.phase !== filter.phase) return false;
   for (const field of FILTER_FIELDS) {
     if (filter[field] && card[field] !== filter[field]) return false;
   }

@@ -55,6 +55,9 @@ def test_tabs_search_filters_and_csv(dashboard: Dashboard, page: Page) -> None:
     samples = [sample_incident(i, t) for i in range(16)]
     dashboard.seed(*samples)
     page.goto(dashboard.url)
+    open_ = [s for s in samples if s.status["phase"] != "Resolved"]
+    expect(page.locator('.tab[data-tab="Open"] .tab-count')).to_have_text(str(len(open_)))
+    page.locator('.tab[data-tab="All"]').click()
     expect(page.locator(".card")).to_have_count(16)
 
     phases = {s.status["phase"] for s in samples}
@@ -102,6 +105,7 @@ def test_detail_shows_attempts_timeline_history_and_approval(dashboard: Dashboar
     waiting = sample_incident(3, t, phase="Remediating", awaiting_approval=True)
     dashboard.seed(resolved, waiting)
     page.goto(dashboard.url)
+    page.locator('.tab[data-tab="All"]').click()
     page.locator(card(page, resolved.name, dashboard)).click()
     detail = page.locator("#detail")
     expect(detail.locator(".attempt")).to_have_count(2)

@@ -66,6 +66,8 @@ def test_sort_order(records: list[vm.IncidentRecord], expected: list[str]) -> No
         pytest.param(vm.Filter(severity="High", team="ml"), {"c"}, id="severity-and-team"),
         pytest.param(vm.Filter(namespace="other"), {"b"}, id="namespace"),
         pytest.param(vm.Filter(phase="Resolved"), {"a"}, id="phase"),
+        pytest.param(vm.Filter(phase=vm.OPEN), {"b", "c"}, id="open-means-not-resolved"),
+        pytest.param(vm.Filter(phase=vm.OPEN, namespace="other"), {"b"}, id="open-and-namespace"),
     ],
 )
 def test_filter(f: vm.Filter, expected: set[str]) -> None:
