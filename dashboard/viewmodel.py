@@ -425,14 +425,14 @@ class Filter:
 
 def matches(rec: IncidentRecord, f: Filter) -> bool:
     """Whether the incident is in the filtered view. Text: every word in name, pipeline, root cause or Jira key."""
-    exact = (
+    exact: list[tuple[str, str]] = [
         (f.phase, rec.phase),
         (f.source, rec.source),
         (f.error_type, rec.error_type),
         (f.severity, rec.severity),
         (f.team, rec.team),
         (f.namespace, rec.namespace),
-    )
+    ]
     if f.phase == OPEN:
         if rec.phase == IncidentPhase.RESOLVED.value:
             return False
