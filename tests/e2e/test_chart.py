@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,20 @@ def test_no_wildcards_and_no_secrets_access() -> None:
                 assert "*" not in rule["verbs"], name
                 assert "*" not in rule["resources"], name
                 assert "secrets" not in rule["resources"], name
+
+
+@pytest.mark.parametrize("component", ["receiver", "dashboard"])
+def test_chart_sets_only_settings_the_component_knows(component: str) -> None:
+    """Every AIOPS_RCA_* variable the chart sets is one the component documents in its --help."""
+    docs = render("-f", str(FULL_VALUES))
+    container = next(c for c in containers(docs) if c["name"] == component)
+    names = [e["name"] for e in container.get("env", []) if e["name"].startswith("AIOPS_RCA_")]
+    assert names
+    help_text = subprocess.run(
+        [sys.executable, "-m", "aiops_operator.cli", component, "--help"],
+        capture_output=True, text=True, check=True, env={**os.environ, "COLUMNS": "200"},
+    ).stdout
+    assert [n for n in names if n not in help_text] == []
 
 
 @pytest.mark.parametrize(

