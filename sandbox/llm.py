@@ -53,7 +53,7 @@ RULES: list[tuple[str, str]] = [
     ("HttpConnectionFailed", r"connection refused|connection reset|name or service not known|could not connect|"
                              r"forcibly closed|\b10060\b|unable to connect|no route to host"),
     ("SchemaMismatch", r"schema mismatch|failed_to_merge_fields|invalid column|column .* not found|"
-                       r"type mismatch|missing column|unexpected column"),
+                       r"type mismatch|missing column|unexpected column|columnmapping|column mapping"),
     ("DataQualityError", r"cast_invalid_input|null constraint|not null|violat|malformed record|duplicate key|"
                          r"truncat|expectation"),
     ("InternalServerError", r"\b500\b|\b503\b|internal server error|service unavailable|temporarily unavailable|"

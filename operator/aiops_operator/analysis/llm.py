@@ -60,6 +60,8 @@ class FallbackReason(StrEnum):
     REQUEST_REJECTED = "RequestRejected"
     TOKEN_BUDGET_EXCEEDED = "TokenBudgetExceeded"  # noqa: S105 - a reason name, not a credential
     LLM_ERROR = "LlmError"
+    UNCLASSIFIED = "LlmUnclassified"
+    """The model answered UnknownError where the rules recognised a specific type."""
 
 
 class _Failure(Exception):

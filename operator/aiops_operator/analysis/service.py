@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiops_operator.analysis.request import AnalysisRequest
 from aiops_operator.analysis.rules import analyze_with_rules
-from aiops_operator.api import Analysis, Priority, Severity
+from aiops_operator.api import Analysis, ErrorType, Priority, Severity
 
 if TYPE_CHECKING:  # the openai SDK is imported only when an LLM is configured
     from aiops_operator.analysis.llm import LlmAnalyzer
@@ -45,8 +45,32 @@ async def analyze(
     """
     started = timer()
     rules = analyze_with_rules(request)
-    result = rules if llm is None else never_less_urgent(await llm.analyze(request, fallback=rules), rules)
+    result = rules
+    if llm is not None:
+        answer = await llm.analyze(request, fallback=rules)
+        result = never_less_urgent(keep_specific(answer, rules), rules)
     return result.model_copy(update={"duration_seconds": max(0.0, timer() - started), "analyzed_time": clock()})
+
+
+def keep_specific(answer: Analysis, rules: Analysis) -> Analysis:
+    """The rules' answer when the model shrugged (UnknownError) but the rules recognised the error.
+
+    The rules match vendor codes and exception names, which the taxonomy ranks
+    above wording; a model that cannot place the text must not erase that.
+    """
+    if answer.error_type is not ErrorType.UNKNOWN_ERROR or rules.error_type is ErrorType.UNKNOWN_ERROR:
+        return answer
+    if answer.fallback_reason is not None:  # already the rules' answer
+        return answer
+    from aiops_operator.analysis.llm import FallbackReason
+
+    note = (f"{FallbackReason.UNCLASSIFIED.value}: {answer.provider} model {answer.model}: the model could not"
+            f" classify the error; the rules recognised {rules.error_type.value}")
+    return rules.model_copy(update={
+        "fallback_reason": note,
+        "prompt_tokens": answer.prompt_tokens,
+        "completion_tokens": answer.completion_tokens,
+    })
 
 
 _PRIORITY_RANK = {Priority.P1: 0, Priority.P2: 1, Priority.P3: 2, Priority.P4: 3}

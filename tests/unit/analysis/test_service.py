@@ -51,3 +51,35 @@ async def test_analyze_keeps_the_rules_urgency_over_an_injected_downgrade() -> N
     assert with_llm.provider == "OpenAI"
     assert with_llm.priority == rules_only.priority
     assert with_llm.severity == rules_only.severity
+
+
+class ShruggingLlm:
+    """An LLM that cannot place the text: UnknownError, no fallback."""
+
+    async def analyze(self, request: AnalysisRequest, *, fallback: Analysis) -> Analysis:
+        return fallback.model_copy(update={"error_type": ErrorType.UNKNOWN_ERROR, "provider": "OpenAI",
+                                           "model": "gpt-x", "prompt_tokens": 900, "completion_tokens": 80,
+                                           "auto_heal_possible": False})
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        pytest.param("ErrorCode=UserErrorInvalidColumnMappingColumnNotFound, Column 'tier' cannot be found",
+                     ErrorType.SCHEMA_MISMATCH, id="rules-recognise-it"),
+        pytest.param("Something happened.", ErrorType.UNKNOWN_ERROR, id="nobody-recognises-it"),
+    ],
+)
+async def test_a_model_shrug_never_erases_a_rules_classification(message: str, expected: ErrorType) -> None:
+    request = AnalysisRequest(source=IncidentSource.AZURE_DATA_FACTORY, error_message=message, resource_name="p")
+    llm: Any = ShruggingLlm()
+    result = await analyze(request, llm=llm)
+    assert result.error_type == expected
+    assert result.prompt_tokens == 900
+    if expected is ErrorType.UNKNOWN_ERROR:
+        assert result.provider == "OpenAI"
+        assert result.fallback_reason is None
+    else:
+        assert result.provider == "Rules"
+        assert result.fallback_reason is not None
+        assert result.fallback_reason.startswith("LlmUnclassified: OpenAI model gpt-x")
