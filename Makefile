@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 .PHONY: help test demo provision venv controlplane lint typecheck unit e2e crds crds-check bench clean image kind-e2e
 
 help:
-	@echo "make demo      run the local demo (control plane, CRDs, samples)"
+	@echo "make demo      run everything locally and watch six failures heal or escalate (Ctrl-C stops)"
 	@echo "make test      provision, then ruff, mypy, CRD drift check, unit and e2e tests"
 	@echo "make controlplane   build (once) and start the local Kubernetes control plane"
 	@echo "make crds      regenerate crds/ from the API models"
@@ -67,16 +67,12 @@ e2e: provision
 	@echo "==> end-to-end tests (real kube-apiserver)"
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
-demo: controlplane
-	@echo "==> installing CRDs and sample objects"
-	$(BIN)/aiops-rca controlplane env > $(VENV)/controlplane.env
-	. $(VENV)/controlplane.env && kubectl apply -f crds/ && \
-	  kubectl wait --for condition=established --timeout=60s -f crds/ && \
-	  kubectl apply -f crds/samples/ && kubectl get inc,ra,rp -o wide
-	@echo
-	@echo "The control plane keeps running. Look around with:"
-	@echo "  source $(VENV)/controlplane.env && kubectl get aiops"
-	@echo "Stop it with: $(BIN)/aiops-rca controlplane stop"
+# The whole product locally: control plane, CRDs, default policy, sandbox, operator, receiver and
+# dashboard as processes, six realistic failures fired through the receiver. Ctrl-C stops it all.
+# With KUBECONFIG pointing at a reachable cluster, that cluster is used instead. DEMO_ARGS=--help lists options.
+DEMO_ARGS ?=
+demo: provision
+	$(BIN)/aiops-rca demo $(DEMO_ARGS)
 
 bench: provision
 	@for b in bench/*.py; do echo "==> $$b"; $(BIN)/python $$b || exit 1; done

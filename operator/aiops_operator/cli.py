@@ -27,6 +27,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("operator", "aiops_operator.operator_cli", "run the operator: analyze, notify and hand Incidents to remediation"),
     ("sandbox", "sandbox.cli", "run the local stand-in for ADF, Azure AD, Databricks, Slack, Jira and the LLM"),
     ("analyze", "aiops_operator.analysis.cli", "analyze ADF/Databricks error messages from stdin (rules, or --llm)"),
+    ("demo", "aiops_operator.demo.cli", "run everything locally and fire six realistic failures through it"),
 ]
 
 

@@ -264,7 +264,7 @@ class KubeClient:
             params={"fieldManager": self.field_manager},
         )
 
-    async def delete(self, rt: ResourceType, namespace: str, name: str) -> JsonObject:
+    async def delete(self, rt: ResourceType, namespace: str | None, name: str) -> JsonObject:
         return await self._request(
             "DELETE", rt.path(namespace, name), json_body={"propagationPolicy": "Background"}
         )
