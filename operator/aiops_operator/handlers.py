@@ -35,6 +35,7 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime, *, metrics_port:
     @kopf.on.startup(registry=registry)
     async def startup(**_: Any) -> None:
         await runtime.start_http(metrics_port)
+        runtime.start_background()
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
@@ -45,8 +46,12 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime, *, metrics_port:
         await runtime.on_incident_event(type or "", body)
 
     @kopf.on.event(GROUP, VERSION, "remediationpolicies", registry=registry)
-    def policy_event(body: kopf.Body, **_: Any) -> None:
-        runtime.on_policy_event(body)
+    async def policy_event(body: kopf.Body, **_: Any) -> None:
+        await runtime.on_policy_event(body)
+
+    @kopf.on.event(GROUP, VERSION, "remediationattempts", registry=registry)
+    async def attempt_event(type: str | None, body: kopf.Body, **_: Any) -> None:
+        runtime.on_attempt_event(type or "", body)
 
 
 def configure(settings: kopf.OperatorSettings) -> None:

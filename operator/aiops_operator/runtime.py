@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +24,17 @@ from aiops_operator.enrichment import Enricher
 from aiops_operator.enrichment.adf import AdfEnricher
 from aiops_operator.enrichment.databricks import DatabricksEnricher
 from aiops_operator.events import EventRecorder
+from aiops_operator.executors.factory import build_executors
 from aiops_operator.incident.analyzing import AnalyzingConfig
 from aiops_operator.incident.ports import Analyzer, RemediationStage
 from aiops_operator.incident.reconcile import STALE, CrashHook, Integrations, PolicyCache, Reconciler, RetryPolicy
+from aiops_operator.incident.remediating import Remediator, RemediatorConfig, done_statuses
 from aiops_operator.integrations.jira import JiraNotifier
 from aiops_operator.integrations.slack import SlackNotifier
 from aiops_operator.kube import KubeClient, KubeConfig, KubeUnavailable
 from aiops_operator.ownership import OwnershipDefaults
+from aiops_operator.policy_controller import PolicyController
+from aiops_operator.remediation.settings import RemediationSettings
 from aiops_operator.settings import OperatorSettings
 
 if TYPE_CHECKING:
@@ -99,7 +103,23 @@ def analyzing_config(settings: OperatorSettings) -> AnalyzingConfig:
             keyword_rules=tuple(settings.ownership_rules),
         ),
         resync_seconds=settings.resync_seconds,
+        dashboard_url=settings.dashboard_url,
     )
+
+
+def build_remediator(
+    settings: OperatorSettings, kube: KubeClient, policies: PolicyCache, crash_hook: CrashHook,
+    on_activity: Callable[[str], None],
+) -> tuple[Remediator, Callable[[], None]]:
+    """The remediation stage with the production executors; (stage, close)."""
+    remediation_settings = RemediationSettings()
+    executors = build_executors(settings, remediation_settings, clock=utcnow)
+    stage = Remediator(
+        kube, executors, remediation_settings, policies,
+        config=RemediatorConfig(jira_done_statuses=done_statuses(settings.jira_done_statuses)),
+        crash_hook=crash_hook, on_activity=on_activity,
+    )
+    return stage, executors.close
 
 
 class Runtime:
@@ -118,6 +138,15 @@ class Runtime:
         self.kube = KubeClient(kube_config, field_manager="aiops-rca-operator")
         loop_time = asyncio.get_event_loop().time
         self.policies = PolicyCache(self.kube, loop_time)
+        self.policy_controller = PolicyController(self.kube, utcnow, stats_seconds=settings.policy_stats_seconds)
+        crash_hook = CrashHook(settings.aiops_rca_crash_at, settings.aiops_rca_crash_marker)
+        self._closers: list[Callable[[], None]] = []
+        self.remediator: Remediator | None = None
+        if remediation is None:
+            self.remediator, close = build_remediator(settings, self.kube, self.policies, crash_hook,
+                                                      self.policy_controller.mark_dirty)
+            self._closers.append(close)
+            remediation = self.remediator
         self.reconciler = Reconciler(
             self.kube,
             integrations or build_integrations(settings),
@@ -127,7 +156,8 @@ class Runtime:
             clock=utcnow,
             retry=RetryPolicy(settings.notify_retry_initial_seconds, settings.notify_retry_max_seconds),
             remediation=remediation,
-            crash_hook=CrashHook(settings.aiops_rca_crash_at, settings.aiops_rca_crash_marker),
+            crash_hook=crash_hook,
+            jira_done_transition=settings.jira_done_transition,
         )
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -183,10 +213,29 @@ class Runtime:
 
     # --- policies ------------------------------------------------------------------------
 
-    def on_policy_event(self, body: Mapping[str, Any]) -> None:
+    async def on_policy_event(self, body: Mapping[str, Any]) -> None:
         namespace = (body.get("metadata") or {}).get("namespace")
         if namespace:
             self.policies.invalidate(str(namespace))
+        await self.policy_controller.on_event(body)
+
+    # --- attempts ------------------------------------------------------------------------
+
+    def on_attempt_event(self, event_type: str, body: Mapping[str, Any]) -> None:
+        """A human approved or denied, a playbook called back...: reconcile the owning Incident now.
+
+        Events of our own writes are skipped (the reconcile that wrote them goes on by itself)."""
+        if event_type == "DELETED" or (self.remediator is not None and self.remediator.is_own_write(body)):
+            return
+        meta = body.get("metadata") or {}
+        owner = next((r for r in meta.get("ownerReferences") or [] if r.get("kind") == "Incident"), None)
+        if owner is None:
+            return
+        uid, name = str(owner.get("uid") or ""), str(owner.get("name") or "")
+        timer = self._timers.get(uid)
+        if timer is not None and timer.when() - asyncio.get_running_loop().time() <= 0.05:
+            return  # already due
+        self._schedule(uid, str(meta.get("namespace")), name, 0.0)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -211,7 +260,11 @@ class Runtime:
         await web.TCPSite(runner, "0.0.0.0", port).start()  # noqa: S104 - probes and scrapes reach the pod IP
         self._site = runner
 
+    def start_background(self) -> None:
+        self.policy_controller.start()
+
     async def close(self) -> None:
+        await self.policy_controller.stop()
         for uid in list(self._timers):
             self._cancel(uid)
         for task in list(self._tasks):
@@ -222,4 +275,6 @@ class Runtime:
             close = getattr(integration, "close", None) or getattr(integration, "aclose", None)
             if close is not None:
                 await close()
+        for closer in self._closers:
+            closer()
         await self.kube.close()

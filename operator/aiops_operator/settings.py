@@ -51,6 +51,8 @@ class OperatorSettings(BaseSettings):
     """Base URL of the dashboard, for the Slack button and links (unset: no button)."""
     auto_remediation_enabled: bool = True
     """Global kill switch for automatic remediation (read by the remediation phase)."""
+    policy_stats_seconds: float = Field(default=15.0, gt=0)
+    """How often RemediationPolicy rule counts are recounted (only in namespaces where something happened)."""
 
     # --- SLA ---------------------------------------------------------------------
     sla_p1_seconds: int = Field(default=15 * 60, ge=1)
@@ -95,6 +97,10 @@ class OperatorSettings(BaseSettings):
     """File holding the Jira API token."""
     jira_issue_type: str = "Task"
     """Issue type of incident issues."""
+    jira_done_transition: str = "Done"
+    """Transition (by name, else by the name of the status it leads to) that closes the issue on resolution."""
+    jira_done_statuses: list[str] = Field(default_factory=lambda: ["Done", "Closed", "Resolved"])
+    """JSON list of Jira statuses meaning a human resolved the incident (moving the issue there resolves it)."""
 
     # --- Azure Data Factory (enrichment) -----------------------------------------
     azure_tenant_id: str | None = None

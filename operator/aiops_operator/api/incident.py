@@ -311,6 +311,12 @@ class Resolution(ApiModel):
     """AutoHeal, Jira, Kubectl or Alert."""
     actor: str | None = Field(default=None, max_length=256)
     """The person who resolved it, when a human did."""
+    attempt: str | None = Field(default=None, max_length=253)
+    """The RemediationAttempt that healed it, when auto-healed."""
+    run_id: str | None = Field(default=None, max_length=256)
+    """The external run (re-run, repair, cluster or playbook run) that healed it, when auto-healed."""
+    note: str | None = Field(default=None, max_length=1024)
+    """What the human said when resolving (the kubectl annotation's value)."""
 
 
 class HistoryEntry(ApiModel):

@@ -95,6 +95,8 @@ class AnalyzingConfig:
     sla_targets: Mapping[Priority, int] = field(default_factory=lambda: dict(DEFAULT_SLA_SECONDS))
     ownership: OwnershipDefaults = field(default_factory=OwnershipDefaults)
     resync_seconds: float = 300.0
+    dashboard_url: str | None = None
+    """Base URL of the dashboard, for links in escalation notes."""
 
 
 @dataclass(frozen=True)
@@ -184,8 +186,9 @@ def fold_slack_posted(status: IncidentStatus, ref: SlackRef, phase: IncidentPhas
     return record(status, SLACK_NOTIFIED, f"Slack message posted to {ref.channel} (ts {ref.ts}).", now)
 
 
-def fold_slack_updated(status: IncidentStatus, phase: IncidentPhase, now: datetime) -> IncidentStatus:
-    notes = _notifications(status).model_copy(update={"slack_updated_phase": phase.value})
+def fold_slack_updated(status: IncidentStatus, phase: IncidentPhase, now: datetime,
+                       view: str | None = None) -> IncidentStatus:
+    notes = _notifications(status).model_copy(update={"slack_updated_phase": view or phase.value})
     status = status.model_copy(update={"notifications": notes})
     return record(status, SLACK_UPDATED, f"Slack message updated to show {phase.value}.", now)
 
@@ -374,6 +377,16 @@ def phase_after_notifying(status: IncidentStatus, now: datetime) -> IncidentPhas
     return derive_phase(conditions)
 
 
+def slack_view(status: IncidentStatus) -> str:
+    """What the Slack message shows: the phase, qualified by the attempt while remediating, so the
+    message is edited (and a retry announced) once per attempt."""
+    phase = status.phase or IncidentPhase.ANALYZING
+    rem = status.remediation
+    if phase in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING) and rem is not None and rem.attempts_made:
+        return f"{phase.value}/{rem.attempts_made}"
+    return phase.value
+
+
 def _before(retry_time: datetime | None, now: datetime) -> bool:
     return retry_time is not None and now < retry_time
 
@@ -390,7 +403,7 @@ def next_step(status: IncidentStatus, observed: Observed, now: datetime) -> Step
         return Step.CREATE_JIRA
     if slack_ok and notes.slack is None:
         return Step.POST_SLACK
-    if slack_ok and notes.slack is not None and notes.slack_updated_phase != phase.value:
+    if slack_ok and notes.slack is not None and notes.slack_updated_phase != slack_view(status):
         return Step.UPDATE_SLACK
     if jira_ok and notes.jira is not None and phase in TERMINAL_PHASES and notes.jira_updated_phase != phase.value:
         return Step.UPDATE_JIRA

@@ -11,9 +11,10 @@ can tell a human *why*, not just *what*.
 | Notified | True | NotificationsSent, NotificationsSkipped (neither Slack nor Jira configured) |
 | Notified | False | NotificationFailed (retried with backoff; the lifecycle goes on) |
 | Remediated | Unknown | AwaitingRemediation (the hand-off to remediation), AwaitingApproval, BackingOff,
-  AttemptRunning (phase Monitoring) |
+  AttemptPending, AttemptRunning (phase Monitoring) |
 | Remediated | True | AutoHealed |
-| Remediated | False | NotAutoHealable, NoMatchingPolicy, NoMatchingRule, RuleDisabled, AttemptsExhausted, ... |
+| Remediated | False | NotAutoHealable, NoMatchingPolicy, NoMatchingRule, RuleDisabled, AttemptsExhausted,
+  ApprovalDenied, ApprovalTimedOut, DryRun, RemediationDisabled, ..., ResolvedInJira/ResolvedByKubectl |
 | Escalated | True | same reasons as Remediated=False: why a human must act |
 | Resolved | True | AutoHealed, ResolvedInJira, ResolvedByKubectl, AlertResolved |
 | Ready | True | Resolved, Escalated: nothing left for the operator |
@@ -46,7 +47,11 @@ NOTIFICATION_FAILED: Final = "NotificationFailed"
 AWAITING_REMEDIATION: Final = "AwaitingRemediation"
 AWAITING_APPROVAL: Final = "AwaitingApproval"
 BACKING_OFF: Final = "BackingOff"
+ATTEMPT_PENDING: Final = "AttemptPending"
 ATTEMPT_RUNNING: Final = "AttemptRunning"
+IN_PROGRESS_REASONS: Final = frozenset({AWAITING_REMEDIATION, AWAITING_APPROVAL, BACKING_OFF, ATTEMPT_PENDING,
+                                        ATTEMPT_RUNNING})
+"""Remediated=Unknown reasons: the remediation phase is still at work."""
 MONITORING_REASONS: Final = frozenset({ATTEMPT_RUNNING})
 """Remediated=Unknown reasons that mean an external run is in flight: phase Monitoring."""
 
@@ -58,3 +63,6 @@ RULE_DISABLED: Final = "RuleDisabled"
 
 # Resolved / Remediated=True
 AUTO_HEALED: Final = "AutoHealed"
+# Resolved by a human (Remediated=False with the same reason when remediation was still at work).
+RESOLVED_IN_JIRA: Final = "ResolvedInJira"
+RESOLVED_BY_KUBECTL: Final = "ResolvedByKubectl"

@@ -42,6 +42,11 @@ class JiraPort(Protocol):
         """Comment unless the comment `key` is there; whether it commented now."""
         ...
 
+    async def transition_once(self, incident: Incident, name: str) -> bool:
+        """Move the issue by the transition called `name` (or leading to a status of that name),
+        unless it already has that status; whether it moved now."""
+        ...
+
 
 @dataclass(frozen=True)
 class StageResult:

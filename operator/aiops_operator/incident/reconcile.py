@@ -33,7 +33,11 @@ from aiops_operator.events import EventRecorder
 from aiops_operator.incident import analyzing
 from aiops_operator.incident.analyzing import AnalyzingConfig, Channel, Observed, Step
 from aiops_operator.incident.ports import Analyzer, JiraPort, RemediationStage, SlackPort
+from aiops_operator.incident.remediation_status import WARNING_ACTIONS as REMEDIATION_WARNINGS
+from aiops_operator.incident.remediation_status import resolution_note, retry_replies
+from aiops_operator.integrations.slack import incident_url
 from aiops_operator.kube import INCIDENTS, POLICIES, Conflict, KubeClient, NotFound
+from aiops_operator.remediation.policy_validation import validate_policy_body
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,8 @@ JIRA_KEY_LABEL = "aiops-rca.io/jira-key"
 MAX_STEPS = 16
 """Bound on steps per reconcile; the rest happens on the next one."""
 POLICY_CACHE_SECONDS = 10.0
+STAGE_PHASES = frozenset({IncidentPhase.REMEDIATING, IncidentPhase.MONITORING, IncidentPhase.ESCALATED})
+"""Phases the remediation stage is asked about (Escalated: only whether a human resolved it)."""
 STALE = -1.0
 """Returned for a stale watch event: nothing done, keep the current timer."""
 
@@ -50,20 +56,27 @@ Clock = Callable[[], datetime]
 
 
 class CrashHook:
-    """Test hook: SIGKILL this process once, right after the named step (e2e crash tests)."""
+    """Test hook: SIGKILL this process once, right at the named point (e2e crash tests).
+
+    `at` names one point or several, comma-separated. Without a `key` the hook
+    fires once (the marker file records it). With a key (the incident's name)
+    it fires once per point and key (marker `<marker>.<point>.<key>`), so one
+    chaos run kills the operator at every point of every incident's lifecycle.
+    """
 
     def __init__(self, at: str | None, marker: Path | None) -> None:
-        self._at = at
+        self._at = frozenset(p.strip() for p in (at or "").split(",") if p.strip())
         self._marker = marker
 
-    def __call__(self, point: str) -> None:
-        if self._at != point:
+    def __call__(self, point: str, key: str | None = None) -> None:
+        if point not in self._at:
             return
         if self._marker is not None:
-            if self._marker.exists():
+            marker = self._marker if key is None else self._marker.with_name(f"{self._marker.name}.{point}.{key}")
+            if marker.exists():
                 return
-            self._marker.write_text(point)
-        log.warning("crash hook: killing the operator after %s", point)
+            marker.write_text(point)
+        log.warning("crash hook: killing the operator at %s%s", point, f" ({key})" if key else "")
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -86,10 +99,13 @@ class PolicyCache:
         items, _ = await self._kube.list_all(POLICIES, namespace)
         policies: list[RemediationPolicy] = []
         for item in items:
-            try:
-                policies.append(RemediationPolicy.from_object(item))
-            except ValueError as exc:  # an invalid policy covers nothing; its own status says why
-                log.info("ignoring invalid RemediationPolicy %s: %s", item.get("metadata", {}).get("name"), exc)
+            # An invalid policy covers nothing and heals nothing; its own status (Stalled, InvalidSpec) says why.
+            policy, problems = validate_policy_body(item)
+            if policy is None or problems:
+                log.info("ignoring invalid RemediationPolicy %s: %s", item.get("metadata", {}).get("name"),
+                         "; ".join(str(p) for p in problems[:3]))
+                continue
+            policies.append(policy)
         result = tuple(policies)
         self._cache[namespace] = (self._clock(), result)
         return result
@@ -146,7 +162,8 @@ class Reconciler:
         clock: Clock,
         retry: RetryPolicy | None = None,
         remediation: RemediationStage | None = None,
-        crash_hook: Callable[[str], None] = lambda point: None,
+        crash_hook: Callable[..., None] = lambda point, key=None: None,
+        jira_done_transition: str = "Done",
     ) -> None:
         self.kube = kube
         self.integrations = integrations
@@ -157,6 +174,7 @@ class Reconciler:
         self.retry = retry or RetryPolicy()
         self.remediation = remediation
         self.crash_hook = crash_hook
+        self.jira_done_transition = jira_done_transition
         self.phases = metrics.PhaseTracker()
         self._memory: dict[str, _Memory] = {}
 
@@ -222,7 +240,7 @@ class Reconciler:
             stage_wants_turn = (
                 plan.step is None
                 and self.remediation is not None
-                and plan.status.phase in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING)
+                and plan.status.phase in STAGE_PHASES
             )
             if (plan.step is None or plan.step in analyzing.NOTIFICATION_STEPS) and incident.status != persisted.status:
                 try:
@@ -290,7 +308,8 @@ class Reconciler:
         now = self.clock()
         for entry in written.status.history:
             if (entry.time, entry.action, entry.message) not in old:
-                await self.events.post(written, entry, warning=entry.action in analyzing.WARNING_ACTIONS, now=now)
+                warning = entry.action in analyzing.WARNING_ACTIONS or entry.action in REMEDIATION_WARNINGS
+                await self.events.post(written, entry, warning=warning, now=now)
 
     async def _ensure_jira_label(self, incident: Incident) -> None:
         notes = incident.status.notifications
@@ -394,24 +413,40 @@ class Reconciler:
         if slack is None:
             raise RuntimeError("UpdateSlack decided without Slack")
         phase = incident.status.phase or IncidentPhase.ANALYZING
+        view = analyzing.slack_view(incident.status)
+        if phase is IncidentPhase.RESOLVED:
+            self.crash_hook("before-resolved-notify", incident.metadata.name)
         try:
             await slack.update_incident(incident)
             if phase is IncidentPhase.ESCALATED:
-                await slack.reply_once(incident, "escalated", escalation_note(incident))
+                await slack.reply_once(incident, "escalated", escalation_note(incident, self.config.dashboard_url))
+            elif phase is IncidentPhase.RESOLVED:
+                await slack.reply_once(incident, "resolved", resolution_note(incident.status))
+            else:
+                for key, text in retry_replies(incident.status):
+                    await slack.reply_once(incident, key, text)
         except Exception as exc:
             return self._failed(Channel.SLACK, memory, incident, exc, now)
         metrics.NOTIFICATIONS.labels("slack", "update").inc()
         self._succeeded(Channel.SLACK, memory)
-        return lambda status: analyzing.fold_slack_updated(status, phase, now)
+        return lambda status: analyzing.fold_slack_updated(status, phase, now, view)
 
     async def _update_jira(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
         jira = self.integrations.jira
         if jira is None:
             raise RuntimeError("UpdateJira decided without Jira")
         phase = incident.status.phase or IncidentPhase.ANALYZING
-        text = escalation_note(incident) if phase is IncidentPhase.ESCALATED else f"Incident {phase.value}."
+        if phase is IncidentPhase.ESCALATED:
+            text = escalation_note(incident, self.config.dashboard_url)
+        elif phase is IncidentPhase.RESOLVED:
+            text = resolution_note(incident.status).replace(":white_check_mark: ", "")
+        else:
+            text = f"Incident {phase.value}."
         try:
             await jira.comment_once(incident, f"phase-{phase.value}", text)
+            if phase is IncidentPhase.RESOLVED and await jira.transition_once(incident, self.jira_done_transition):
+                metrics.NOTIFICATIONS.labels("jira", "transition").inc()
+                self.crash_hook("after-jira-transition", incident.metadata.name)
         except Exception as exc:
             return self._failed(Channel.JIRA, memory, incident, exc, now)
         metrics.NOTIFICATIONS.labels("jira", "comment").inc()
@@ -419,9 +454,11 @@ class Reconciler:
         return lambda status: analyzing.fold_jira_updated(status, phase, now)
 
 
-def escalation_note(incident: Incident) -> str:
+def escalation_note(incident: Incident, dashboard_url: str | None = None) -> str:
     reason = incident.status.escalation_reason or "the operator cannot heal this incident"
-    return f":rotating_light: A human is needed: {reason}"
+    url = incident_url(incident, dashboard_url)
+    link = f" Dashboard: {url}" if url else ""
+    return f":rotating_light: A human is needed: {reason}{link}"
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:

@@ -206,6 +206,8 @@ class JiraNotifier:
 
         try:
             return await asyncio.to_thread(fn)
+        except JiraError:
+            raise
         except JIRAError as exc:
             raise JiraError(f"{what}: HTTP {exc.status_code} {truncate(str(exc.text or ''), 300)}") from None
         except OSError as exc:
@@ -261,3 +263,44 @@ class JiraNotifier:
         body = comment_document(key, text)
         await self._run("comment", lambda: self._jira().add_comment(issue_key, body))
         return True
+
+    async def transition_once(self, incident: Incident, name: str) -> bool:
+        """Move the issue to `name` (found by transition name, else by the status it leads to; case-insensitive),
+        unless its status already is `name`; whether it moved now.
+
+        Idempotent: a repeated call (after a crash between the move and the status write) reads the
+        issue's status first and finds it moved already.
+        """
+        notes = incident.status.notifications
+        if notes is None or notes.jira is None:
+            raise JiraError("the incident has no Jira issue yet")
+        issue_key = notes.jira.key
+        wanted = name.strip().lower()
+
+        def move() -> bool:
+            jira = self._jira()
+            issue = jira.issue(issue_key, fields="status")
+            current = str(getattr(getattr(issue.fields, "status", None), "name", "") or "")
+            if current.lower() == wanted:
+                return False
+            transitions = jira.transitions(issue_key)
+            found = transition_id(transitions, wanted)
+            if found is None:
+                names = ", ".join(str(t.get("name")) for t in transitions)
+                raise JiraError(f"no transition {name!r} on {issue_key} (available: {names})")
+            jira.transition_issue(issue_key, found)
+            return True
+
+        moved: bool = await self._run("transition", move)
+        return moved
+
+
+def transition_id(transitions: list[dict[str, Any]], wanted: str) -> str | None:
+    """The id of the transition called `wanted`, else of one leading to a status called `wanted` (lower-case)."""
+    for t in transitions:
+        if str(t.get("name", "")).lower() == wanted:
+            return str(t["id"])
+    for t in transitions:
+        if str((t.get("to") or {}).get("name", "")).lower() == wanted:
+            return str(t["id"])
+    return None

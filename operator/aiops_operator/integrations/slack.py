@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiops_operator.api import Incident, IncidentPhase, SlackRef
+from aiops_operator.api import Incident, IncidentPhase, ResolvedBy, SlackRef
 from aiops_operator.api.sanitize import truncate
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,17 @@ def status_line(incident: Incident) -> str:
         text = f"Escalated: a human is needed. {status.escalation_reason or ''}".strip()
     elif phase is IncidentPhase.RESOLVED and status.resolution is not None:
         res = status.resolution
-        text = f"Resolved by {res.resolved_by.value} in {res.mttr_seconds // 60} min"
+        rem = status.remediation
+        if res.resolved_by is ResolvedBy.AUTO_HEAL:
+            text = "Auto-healed"
+            if rem is not None and rem.attempts_made:
+                text += f" on attempt {rem.attempts_made}/{rem.max_attempts}"
+            if res.run_id:
+                text += f", new run `{res.run_id}`"
+            text += f". MTTR {_minutes(res.mttr_seconds)}"
+        else:
+            who = f" {res.actor}" if res.actor else ""
+            text = f"Resolved by{who} ({res.resolved_by.value}) in {_minutes(res.mttr_seconds)}"
         if status.sla is not None:
             text += f" (SLA {status.sla.state.value})"
     elif phase in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING) and status.remediation is not None:
@@ -69,6 +79,10 @@ def status_line(incident: Incident) -> str:
     else:
         text = phase.value
     return f"{emoji} *Status:* {text}".strip()
+
+
+def _minutes(seconds: int) -> str:
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
 
 
 def build_message(incident: Incident, dashboard_url: str | None = None) -> tuple[str, list[dict[str, Any]]]:
@@ -101,6 +115,7 @@ def build_message(incident: Incident, dashboard_url: str | None = None) -> tuple
         ids.append(f"*Jira:* <{notes.jira.url}|{notes.jira.key}>" if notes.jira.url else f"*Jira:* {notes.jira.key}")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
+        *_banner(incident),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": truncate(t, 1900)} for t in ids[:10]]},
     ]
     if analysis:
@@ -119,6 +134,14 @@ def build_message(incident: Incident, dashboard_url: str | None = None) -> tuple
             "url": url, "action_id": "open_dashboard",
         }]})
     return fallback, blocks
+
+
+def _banner(incident: Incident) -> list[dict[str, Any]]:
+    """A success (or escalation) banner under the header once the incident ended."""
+    status = incident.status
+    if status.phase is IncidentPhase.RESOLVED:
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(status_line(incident), 2900)}}]
+    return []
 
 
 def message_metadata(incident: Incident, key: str | None = None) -> dict[str, Any]:

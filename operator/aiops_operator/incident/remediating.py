@@ -1,0 +1,358 @@
+"""The remediation phase: the I/O side of `remediation.decision.decide()`.
+
+`Remediator.step(incident, now)` is the `RemediationStage` the reconcile
+calls while an Incident is Remediating or Monitoring (and, for a human
+closing it, Escalated). Each call:
+
+1. closes the incident if a human did (Jira moved to Done, or
+   `kubectl annotate incident <name> aiops-rca.io/resolve="<note>"`);
+2. reads the newest RemediationAttempt (`<incident>-<attemptsMade>`), asks
+   `decide()` for the next plan and applies it, repeating until a plan needs
+   time (backoff, approval, the next poll) or ends the remediation;
+3. returns the Incident status that records it (`incident.remediation_status`),
+   which the reconcile writes before it calls again.
+
+**Exactly once.** At most one external side effect (an executor's `launch`)
+per call, and its result is written to the attempt's status (`externalRun`)
+right after the call, before the Incident is touched. Attempts are created
+under their deterministic name: a 409 adopts the existing attempt (checked to
+be owned by this Incident), never a second one. An attempt's launch is asked
+of the executors only while its status records no external run, and every
+executor finds the run it already started (see `executors/`). Polls and
+Kubernetes writes are repeatable. The crash hook (`AIOPS_RCA_CRASH_AT`) marks
+each point between these steps; the chaos test kills the operator there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from aiops_operator.api import (
+    AttemptPhase,
+    ExternalRun,
+    Incident,
+    IncidentPhase,
+    IncidentStatus,
+    PolicyRule,
+    RemediationAttempt,
+    RemediationAttemptStatus,
+    RemediationPolicy,
+    attempt_name,
+)
+from aiops_operator.api.sanitize import clean_text
+from aiops_operator.executors.base import ExecutorError, NotReady, TransientExecutorError
+from aiops_operator.incident import remediation_status as view
+from aiops_operator.incident.ports import StageResult
+from aiops_operator.kube import ATTEMPTS, INCIDENTS, Conflict, KubeClient, NotFound
+from aiops_operator.policy_matching import find_rule
+from aiops_operator.remediation import attempt_status
+from aiops_operator.remediation.approval import observe_approval
+from aiops_operator.remediation.attempt_status import Outcome, Progress, ProgressState
+from aiops_operator.remediation.attempts import attempt_body
+from aiops_operator.remediation.decision import DecisionSettings, PlanKind, RemediationPlan, decide
+
+log = logging.getLogger(__name__)
+
+MAX_PLANS_PER_STEP = 12
+"""Bound on plans applied in one call (a create, an approval, a launch, a poll, an outcome fit easily)."""
+WRITTEN_MEMORY = 20_000
+"""Bound on the attempts whose last written resourceVersion is remembered (to ignore our own watch events)."""
+DEFAULT_DONE_STATUSES = ("Done", "Closed", "Resolved")
+
+
+class ExecutorsPort(Protocol):
+    """`executors.factory.Executors`, or a fake: synchronous, run in a worker thread."""
+
+    def launch(self, incident: Incident, attempt: RemediationAttempt) -> ExternalRun: ...
+
+    def poll(self, incident: Incident, attempt: RemediationAttempt) -> Progress: ...
+
+
+class PolicySource(Protocol):
+    async def get(self, namespace: str) -> tuple[RemediationPolicy, ...]: ...
+
+
+@dataclass(frozen=True)
+class RemediatorConfig:
+    jira_done_statuses: tuple[str, ...] = DEFAULT_DONE_STATUSES
+    """Jira statuses that mean a human resolved the incident (case-insensitive)."""
+
+
+class AttemptNotOurs(Exception):
+    """An attempt of that name exists but belongs to another Incident (an earlier one of the same name)."""
+
+
+def _rv(body: Mapping[str, Any]) -> int:
+    value = str((body.get("metadata") or {}).get("resourceVersion") or "")
+    return int(value) if value.isdigit() else 0
+
+
+def _owned_by(body: Mapping[str, Any], uid: str | None) -> bool:
+    refs = (body.get("metadata") or {}).get("ownerReferences") or []
+    return any(r.get("uid") == uid for r in refs if isinstance(r, Mapping))
+
+
+def annotation_manager(body: Mapping[str, Any], annotation: str) -> str | None:
+    """The field manager that set `annotation` (who, as far as the API server's managedFields tell)."""
+    entries = (body.get("metadata") or {}).get("managedFields") or []
+    managers = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        fields = ((entry.get("fieldsV1") or {}).get("f:metadata") or {}).get("f:annotations") or {}
+        if f"f:{annotation}" in fields:
+            managers.append((str(entry.get("time") or ""), str(entry.get("manager") or "")))
+    if not managers:
+        return None
+    manager = max(managers)[1]
+    return f"field manager {manager}" if manager else None
+
+
+class Remediator:
+    """The production `RemediationStage`."""
+
+    def __init__(
+        self,
+        kube: KubeClient,
+        executors: ExecutorsPort,
+        settings: DecisionSettings,
+        policies: PolicySource,
+        *,
+        config: RemediatorConfig | None = None,
+        crash_hook: Callable[[str, str], None] = lambda point, key: None,
+        on_activity: Callable[[str], None] = lambda namespace: None,
+    ) -> None:
+        self.kube = kube
+        self.executors = executors
+        self.settings = settings
+        self.policies = policies
+        self.config = config or RemediatorConfig()
+        self.crash_hook = crash_hook
+        self.on_activity = on_activity
+        self._written: OrderedDict[str, int] = OrderedDict()
+        self._polled: OrderedDict[str, datetime] = OrderedDict()
+
+    # --- watch events of attempts --------------------------------------------------------
+
+    def is_own_write(self, body: Mapping[str, Any]) -> bool:
+        """Whether an attempt's watch event shows nothing newer than what this process wrote."""
+        meta = body.get("metadata") or {}
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
+        written = self._written.get(key)
+        return written is not None and _rv(body) <= written
+
+    def _remember(self, body: Mapping[str, Any]) -> None:
+        meta = body.get("metadata") or {}
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
+        self._written[key] = _rv(body)
+        self._written.move_to_end(key)
+        while len(self._written) > WRITTEN_MEMORY:
+            self._written.popitem(last=False)
+
+    # --- the stage ---------------------------------------------------------------------
+
+    async def step(self, incident: Incident, now: datetime) -> StageResult:
+        closed = await self._human_resolution(incident, now)
+        if closed is not None:
+            self.on_activity(incident.metadata.namespace or "default")
+            return StageResult(closed)
+        if incident.status.phase not in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING):
+            return StageResult(incident.status)
+        namespace = incident.metadata.namespace or "default"
+        policy, rule = await self._governing(incident)
+        status = incident.status
+        body = await self._current_attempt(incident)
+        launched = False
+        requeue: datetime | None = None
+        for _ in range(MAX_PLANS_PER_STEP):
+            attempt = RemediationAttempt.from_object(body) if body is not None else None
+            current = incident.model_copy(update={"status": status})
+            plan = decide(current, policy, rule, [attempt] if attempt else [], self.settings, now,
+                          observed_approval=self._approval(body, attempt, now))
+            status = view.apply_plan(current, status, plan, attempt, now)
+            if plan.kind in (PlanKind.NOTHING, PlanKind.RESOLVE, PlanKind.ESCALATE):
+                if plan.kind is not PlanKind.NOTHING:
+                    self.on_activity(namespace)
+                    if plan.kind is PlanKind.RESOLVE:
+                        self.crash_hook("after-success", incident.metadata.name)
+                requeue = None
+                break
+            if plan.kind is PlanKind.WAIT:
+                requeue = plan.requeue_time
+                break
+            if plan.kind is PlanKind.CREATE_ATTEMPT:
+                body = await self._create(incident, plan)
+                self.on_activity(namespace)
+                continue
+            assert attempt is not None, f"{plan.kind} without an attempt"
+            assert body is not None
+            if plan.kind is PlanKind.UPDATE_ATTEMPT:
+                assert plan.attempt_status is not None
+                body = await self._write_status(body, attempt, plan.attempt_status)
+                continue
+            if plan.kind is PlanKind.LAUNCH:
+                if launched:  # one external side effect per call: the next one comes on the next call
+                    requeue = now
+                    break
+                launched = True
+                body, retry_at = await self._launch(current, attempt, body, now)
+                if retry_at is not None:
+                    requeue = retry_at
+                    break
+                continue
+            # Monitor: poll (a read), record a change, else look again at the plan's time.
+            polled_at = self._polled.get(attempt.metadata.name)
+            next_poll = polled_at + timedelta(seconds=self.settings.remediation_poll_seconds) if polled_at else None
+            if next_poll is not None and now < next_poll:
+                requeue = min(next_poll, plan.requeue_time or next_poll)
+                break
+            body, changed = await self._poll(current, attempt, body, now)
+            if not changed:
+                requeue = plan.requeue_time
+                break
+        else:
+            requeue = now
+        if status != incident.status:
+            status = status.model_copy(update={"observed_generation": incident.metadata.generation})
+        after = None if requeue is None else max(0.0, (requeue - now).total_seconds())
+        return StageResult(status, after)
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def _governing(self, incident: Incident) -> tuple[RemediationPolicy | None, PolicyRule | None]:
+        """The policy and rule named at the hand-off (None when the policy is gone, disabled or invalid)."""
+        summary = incident.status.remediation
+        if summary is None or not summary.policy:
+            return None, None
+        policies = await self.policies.get(incident.metadata.namespace or "default")
+        policy = next((p for p in policies if p.metadata.name == summary.policy), None)
+        if policy is None:
+            return None, None
+        rule = next((r for r in policy.spec.rules if r.name == summary.rule), None)
+        analysis = incident.status.analysis
+        if rule is None and analysis is not None:
+            rule = find_rule(policy, analysis.error_type)
+        return policy, rule
+
+    async def _current_attempt(self, incident: Incident) -> dict[str, Any] | None:
+        summary = incident.status.remediation
+        n = summary.attempts_made if summary else 0
+        if n < 1:
+            return None
+        meta = incident.metadata
+        try:
+            body = await self.kube.get(ATTEMPTS, meta.namespace or "default", attempt_name(meta.name, n))
+        except NotFound:
+            return None
+        if not _owned_by(body, meta.uid):
+            return None
+        return body
+
+    def _approval(self, body: Mapping[str, Any] | None, attempt: RemediationAttempt | None,
+                  now: datetime) -> Any:
+        if body is None or attempt is None or not attempt.spec.approval_required or attempt.status.approval:
+            return None
+        if attempt.status.phase not in (None, AttemptPhase.PENDING, AttemptPhase.AWAITING_APPROVAL):
+            return None
+        return observe_approval(body, now)
+
+    async def _human_resolution(self, incident: Incident, now: datetime) -> IncidentStatus | None:
+        actor = None
+        if view.RESOLVE_ANNOTATION in incident.metadata.annotations and incident.status.resolution is None:
+            meta = incident.metadata
+            try:
+                raw = await self.kube.get(INCIDENTS, meta.namespace or "default", meta.name)
+                actor = annotation_manager(raw, view.RESOLVE_ANNOTATION)
+            except NotFound:
+                return None
+        return view.human_resolution(incident, now, self.config.jira_done_statuses, actor)
+
+    # --- writing -------------------------------------------------------------------------
+
+    async def _create(self, incident: Incident, plan: RemediationPlan) -> dict[str, Any]:
+        """Create attempt n, or adopt it when it exists (409)."""
+        assert plan.attempt_spec is not None
+        meta = incident.metadata
+        namespace = meta.namespace or "default"
+        body = attempt_body(incident, plan.attempt_spec)
+        self.crash_hook("before-attempt-create", meta.name)
+        try:
+            created = await self.kube.create(ATTEMPTS, namespace, body)
+        except Conflict as exc:
+            if not exc.already_exists:
+                raise
+            existing = await self.kube.get(ATTEMPTS, namespace, body["metadata"]["name"])
+            if not _owned_by(existing, meta.uid):
+                raise AttemptNotOurs(f"{body['metadata']['name']} belongs to an earlier Incident of that name;"
+                                     " waiting for it to be garbage-collected") from exc
+            log.info("adopted existing attempt %s/%s", namespace, body["metadata"]["name"])
+            return existing
+        self._remember(created)
+        self.crash_hook("after-attempt-create", meta.name)
+        return created
+
+    async def _write_status(self, body: Mapping[str, Any], attempt: RemediationAttempt,
+                            status: RemediationAttemptStatus) -> dict[str, Any]:
+        """The attempt's status, conditional on the resourceVersion it was decided from."""
+        meta = attempt.metadata
+        written = await self.kube.patch(
+            ATTEMPTS, meta.namespace or "default", meta.name, {"status": status.to_wire()},
+            status=True, resource_version=meta.resource_version,
+        )
+        self._remember(written)
+        return written
+
+    async def _launch(self, incident: Incident, attempt: RemediationAttempt, body: dict[str, Any],
+                      now: datetime) -> tuple[dict[str, Any], datetime | None]:
+        """Launch through the executor and record the external run right away; (body, retry time if not launched)."""
+        name = incident.metadata.name
+        try:
+            run = await asyncio.to_thread(self.executors.launch, incident, attempt)
+        except TransientExecutorError as exc:
+            reason = exc.reason if isinstance(exc, NotReady) else "LaunchRetrying"
+            pending = attempt_status.pending(attempt, reason, str(exc), now)
+            if pending != attempt.status:
+                body = await self._write_status(body, attempt, pending)
+            return body, now + timedelta(seconds=max(1.0, exc.retry_after_seconds))
+        except ExecutorError as exc:
+            failed = attempt_status.finished(attempt, Outcome.LAUNCH_FAILED, f"Could not launch: {exc}", now)
+            return await self._write_status(body, attempt, failed), None
+        except Exception as exc:  # an SDK error the executor did not classify: retry, bounded by the timeout
+            log.warning("launching %s failed unexpectedly: %s", attempt.metadata.name, type(exc).__name__)
+            pending = attempt_status.pending(attempt, "LaunchRetrying",
+                                             f"Launch failed ({type(exc).__name__}: {clean_text(str(exc), 300)});"
+                                             " retrying.", now)
+            if pending != attempt.status:
+                body = await self._write_status(body, attempt, pending)
+            return body, now + timedelta(seconds=30)
+        self.crash_hook("after-launch", name)
+        body = await self._write_status(body, attempt, attempt_status.launched(attempt, run, now))
+        self._polled.pop(attempt.metadata.name, None)
+        self.crash_hook("after-launch-recorded", name)
+        return body, None
+
+    async def _poll(self, incident: Incident, attempt: RemediationAttempt, body: dict[str, Any],
+                    now: datetime) -> tuple[dict[str, Any], bool]:
+        progress = await asyncio.to_thread(self.executors.poll, incident, attempt)
+        self._polled[attempt.metadata.name] = now
+        self._polled.move_to_end(attempt.metadata.name)
+        while len(self._polled) > WRITTEN_MEMORY:
+            self._polled.popitem(last=False)
+        update = attempt_status.after_progress(attempt, progress, now)
+        if progress.state is ProgressState.RUNNING:
+            self.crash_hook("while-monitoring", incident.metadata.name)
+        if update is None:
+            return body, False
+        if update.phase in attempt_status.TERMINAL_PHASES:
+            self._polled.pop(attempt.metadata.name, None)
+        return await self._write_status(body, attempt, update), True
+
+
+def done_statuses(value: Iterable[str] | None) -> tuple[str, ...]:
+    return tuple(v for v in (value or DEFAULT_DONE_STATUSES) if v.strip())

@@ -1,0 +1,311 @@
+"""How remediation shows on the Incident (pure): conditions, summary, audit trail, resolution, human closing.
+
+The remediation stage (`incident.remediating`) applies a `RemediationPlan`
+to the outside world; these functions say what the Incident's status reads
+afterwards. They are level-based: the audit trail entries for an attempt are
+derived from the attempt's own status (created, approval asked/decided,
+launched, failed, skipped) and added only when missing, so a stage that
+crashed before its status write, or adopted an attempt it created before a
+restart, tells the same story once.
+
+| plan | Remediated | Escalated / Resolved | history |
+|---|---|---|---|
+| Wait, Create-, UpdateAttempt, Launch | Unknown BackingOff / AttemptPending / AwaitingApproval | — | milestones |
+| Monitor | Unknown AttemptRunning (phase Monitoring) | — | milestones |
+| Resolve | True AutoHealed | Resolved=True AutoHealed | RemediationSucceeded |
+| Escalate | False <reason> | Escalated=True <reason> | AttemptsExhausted or Escalated |
+| human | False ResolvedInJira / ResolvedByKubectl (if still at work) | Resolved=True same | same |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from aiops_operator.api import (
+    ApprovalDecision,
+    AttemptPhase,
+    ConditionStatus,
+    Incident,
+    IncidentPhase,
+    IncidentStatus,
+    RemediationAttempt,
+    Resolution,
+    ResolvedBy,
+    find_condition,
+    set_condition,
+)
+from aiops_operator.api.sanitize import clean_text
+from aiops_operator.incident import conditions as c
+from aiops_operator.incident.analyzing import ESCALATED, condition, record
+from aiops_operator.incident.phase import TERMINAL_PHASES, derive_phase
+from aiops_operator.remediation.attempt_status import Outcome, outcome_of
+from aiops_operator.remediation.decision import PlanKind, Reason, RemediationPlan
+from aiops_operator.sla import sla_start
+
+# History actions (also the reasons of the Events `kubectl describe` shows).
+ATTEMPT_CREATED = "AttemptCreated"
+APPROVAL_REQUIRED = "ApprovalRequired"
+ATTEMPT_APPROVED = "AttemptApproved"
+ATTEMPT_DENIED = "AttemptDenied"
+APPROVAL_TIMED_OUT = "ApprovalTimedOut"
+ATTEMPT_LAUNCHED = "AttemptLaunched"
+ATTEMPT_FAILED = "RemediationAttemptFailed"
+ATTEMPT_SKIPPED = "AttemptSkipped"
+REMEDIATION_SUCCEEDED = "RemediationSucceeded"
+ATTEMPTS_EXHAUSTED = "AttemptsExhausted"
+RESOLVED_IN_JIRA = "ResolvedInJira"
+RESOLVED_BY_KUBECTL = "ResolvedByKubectl"
+
+WARNING_ACTIONS = frozenset({ATTEMPT_DENIED, APPROVAL_TIMED_OUT, ATTEMPT_FAILED, ATTEMPTS_EXHAUSTED})
+"""Remediation history actions posted as Warning Events."""
+
+RESOLVE_ANNOTATION = "aiops-rca.io/resolve"
+"""`kubectl annotate incident <name> aiops-rca.io/resolve="<note>"` resolves the incident by hand."""
+RESOLVED_BY_ANNOTATION = "aiops-rca.io/resolved-by"
+"""Optional claim of who resolved it (the API server's audit log has the authenticated user)."""
+
+_IN_PROGRESS = {
+    Reason.BACKING_OFF: c.BACKING_OFF,
+    Reason.ATTEMPT_PENDING: c.ATTEMPT_PENDING,
+    Reason.AWAITING_APPROVAL: c.AWAITING_APPROVAL,
+    Reason.ATTEMPT_RUNNING: c.ATTEMPT_RUNNING,
+}
+
+
+def _attempt_tag(n: int) -> str:
+    return f"Attempt {n}/"
+
+
+def _has(status: IncidentStatus, action: str, n: int) -> bool:
+    tag = _attempt_tag(n)
+    return any(h.action == action and h.message.startswith(tag) for h in status.history)
+
+
+def _once(status: IncidentStatus, action: str, n: int, message: str, when: datetime) -> IncidentStatus:
+    if _has(status, action, n):
+        return status
+    return record(status, action, message, when)
+
+
+def attempt_milestones(
+    attempt: RemediationAttempt, max_attempts: int, now: datetime,
+) -> list[tuple[str, str, datetime]]:
+    """(action, message, time) of what has happened to the attempt so far, in order."""
+    spec, st = attempt.spec, attempt.status
+    name = attempt.metadata.name
+    head = f"{_attempt_tag(spec.attempt)}{max(max_attempts, spec.attempt)} ({name})"
+    created = attempt.metadata.creation_timestamp or now
+    out: list[tuple[str, str, datetime]] = [(
+        ATTEMPT_CREATED,
+        f"{head} created: {spec.action} under rule {spec.rule} of RemediationPolicy {spec.policy},"
+        f" not before {spec.not_before_time.isoformat()}" + (" (dry run)." if spec.dry_run else "."),
+        created,
+    )]
+    outcome = outcome_of(attempt)
+    if spec.approval_required and (st.phase is AttemptPhase.AWAITING_APPROVAL or st.approval is not None
+                                   or outcome is Outcome.APPROVAL_TIMED_OUT):
+        ns = attempt.metadata.namespace or "default"
+        out.append((APPROVAL_REQUIRED,
+                    f"{head} ({spec.action}) needs approval: kubectl annotate remediationattempt {name} -n {ns}"
+                    " aiops-rca.io/approval=approved (or =denied).", created))
+    if st.approval is not None:
+        a = st.approval
+        approved = a.decision is ApprovalDecision.APPROVED
+        why = f": {a.reason}" if a.reason else ""
+        out.append((ATTEMPT_APPROVED if approved else ATTEMPT_DENIED,
+                    f"{head} {'approved' if approved else 'denied'} by {a.by} via {a.via}"
+                    f" at {a.time.isoformat()}{why}.", a.time))
+    if outcome is Outcome.APPROVAL_TIMED_OUT:
+        out.append((APPROVAL_TIMED_OUT, f"{head}: {st.failure_reason or 'no approval in time'}",
+                    st.completion_time or now))
+    if st.external_run is not None:
+        run = st.external_run
+        detail = f" {run.detail}" if run.detail else ""
+        out.append((ATTEMPT_LAUNCHED, f"{head} launched: {run.system} run {run.run_id}.{detail}",
+                    st.start_time or now))
+    if st.phase in (AttemptPhase.FAILED, AttemptPhase.TIMED_OUT):
+        word = "timed out" if st.phase is AttemptPhase.TIMED_OUT else "failed"
+        out.append((ATTEMPT_FAILED, f"{head} {word}: {st.failure_reason or 'no reason given'}",
+                    st.completion_time or now))
+    if st.phase is AttemptPhase.SKIPPED and outcome is not Outcome.APPROVAL_TIMED_OUT \
+            and outcome is not Outcome.APPROVAL_DENIED:
+        what = f" Would have: {st.would_have_done}" if st.would_have_done else ""
+        out.append((ATTEMPT_SKIPPED, f"{head} skipped: {st.failure_reason or outcome or 'skipped'}.{what}",
+                    st.completion_time or now))
+    return out
+
+
+def record_attempt(status: IncidentStatus, attempt: RemediationAttempt, max_attempts: int,
+                   now: datetime) -> IncidentStatus:
+    """The attempt's milestones added to the audit trail, each once."""
+    for action, message, when in attempt_milestones(attempt, max_attempts, now):
+        status = _once(status, action, attempt.spec.attempt, message, when)
+    return status
+
+
+def _set(status: IncidentStatus, type_: str, value: ConditionStatus, reason: str, message: str, now: datetime,
+         gen: int | None) -> IncidentStatus:
+    cond = condition(type_, value, reason, message, now, gen)
+    return status.model_copy(update={"conditions": set_condition(status.conditions, cond)})
+
+
+def _rephase(status: IncidentStatus) -> IncidentStatus:
+    return status.model_copy(update={"phase": derive_phase(status.conditions)})
+
+
+def mttr_seconds(incident: Incident, resolved: datetime) -> int:
+    """From the first alert (fired, else received) to resolution."""
+    return max(0, int((resolved - sla_start(incident.spec)).total_seconds()))
+
+
+def apply_plan(
+    incident: Incident, status: IncidentStatus, plan: RemediationPlan, attempt: RemediationAttempt | None,
+    now: datetime,
+) -> IncidentStatus:
+    """The Incident's status once `plan` is applied (and `attempt` is its newest attempt as now known)."""
+    gen = incident.metadata.generation
+    if plan.summary is not None:
+        status = status.model_copy(update={"remediation": plan.summary})
+    max_attempts = status.remediation.max_attempts if status.remediation else 0
+    if attempt is not None:
+        status = record_attempt(status, attempt, max_attempts, now)
+    if plan.kind is PlanKind.NOTHING:
+        return status
+    if plan.kind is PlanKind.RESOLVE:
+        run = attempt.status.external_run if attempt is not None else None
+        n = attempt.spec.attempt if attempt is not None else 0
+        resolution = Resolution(
+            resolved_time=now, mttr_seconds=mttr_seconds(incident, now), resolved_by=ResolvedBy.AUTO_HEAL,
+            attempt=attempt.metadata.name if attempt is not None else None, run_id=run.run_id if run else None,
+        )
+        status = status.model_copy(update={"resolution": resolution, "escalation_reason": None})
+        status = _set(status, c.REMEDIATED, ConditionStatus.TRUE, c.AUTO_HEALED, plan.message, now, gen)
+        status = _set(status, c.RESOLVED, ConditionStatus.TRUE, c.AUTO_HEALED, plan.message, now, gen)
+        ran = f", run {run.run_id}" if run else ""
+        status = record(status, REMEDIATION_SUCCEEDED,
+                        f"{_attempt_tag(n)}{max_attempts} healed the failure{ran}; MTTR"
+                        f" {resolution.mttr_seconds} s.", now)
+        return _rephase(status)
+    if plan.kind is PlanKind.ESCALATE:
+        reason = str(plan.reason)
+        status = status.model_copy(update={"escalation_reason": clean_text(plan.message, 4096)})
+        status = _set(status, c.REMEDIATED, ConditionStatus.FALSE, reason, plan.message, now, gen)
+        status = _set(status, c.ESCALATED, ConditionStatus.TRUE, reason, plan.message, now, gen)
+        action = ATTEMPTS_EXHAUSTED if plan.reason is Reason.ATTEMPTS_EXHAUSTED else ESCALATED
+        status = record(status, action, f"{reason}: {plan.message}", now)
+        return _rephase(status)
+    # In progress: Remediated=Unknown with the step's reason (AttemptRunning means phase Monitoring).
+    progress = _IN_PROGRESS.get(plan.reason)
+    if progress is None:
+        previous = find_condition(status.conditions, c.REMEDIATED)
+        progress = previous.reason if previous is not None and previous.reason in c.IN_PROGRESS_REASONS \
+            else c.ATTEMPT_PENDING
+    status = _set(status, c.REMEDIATED, ConditionStatus.UNKNOWN, progress, plan.message, now, gen)
+    return _rephase(status)
+
+
+def human_resolution(
+    incident: Incident, now: datetime, done_statuses: Iterable[str], kubectl_actor: str | None = None,
+) -> IncidentStatus | None:
+    """The status once a human closed the incident (Jira moved to Done, or the kubectl annotation); else None.
+
+    `kubectl_actor`: who set the annotation, when the caller could tell (field manager); the
+    `aiops-rca.io/resolved-by` annotation, a claim, wins when present.
+    """
+    status = incident.status
+    if status.phase is IncidentPhase.RESOLVED or status.resolution is not None:
+        return None
+    done = {s.strip().lower() for s in done_statuses}
+    signals = status.signals
+    annotations = incident.metadata.annotations
+    if signals is not None and signals.jira_status and signals.jira_status.strip().lower() in done:
+        by, reason, action = ResolvedBy.JIRA, c.RESOLVED_IN_JIRA, RESOLVED_IN_JIRA
+        actor = clean_text(signals.jira_actor or "", 256) or None
+        when = signals.jira_status_time or now
+        note = None
+        message = f"Jira issue moved to {signals.jira_status} by {actor or 'an unknown user'}."
+    elif RESOLVE_ANNOTATION in annotations:
+        by, reason, action = ResolvedBy.KUBECTL, c.RESOLVED_BY_KUBECTL, RESOLVED_BY_KUBECTL
+        claimed = clean_text(annotations.get(RESOLVED_BY_ANNOTATION) or "", 200).strip()
+        actor = claimed or kubectl_actor or "kubectl"
+        when = now
+        note = clean_text(annotations.get(RESOLVE_ANNOTATION) or "", 1024).strip() or None
+        message = f"Resolved with kubectl by {actor}" + (f": {note}" if note else ".")
+    else:
+        return None
+    gen = incident.metadata.generation
+    when = min(when, now)
+    resolution = Resolution(resolved_time=when, mttr_seconds=mttr_seconds(incident, when), resolved_by=by,
+                            actor=actor, note=note)
+    status = status.model_copy(update={"resolution": resolution})
+    status = _set(status, c.RESOLVED, ConditionStatus.TRUE, reason, message, now, gen)
+    remediated = find_condition(status.conditions, c.REMEDIATED)
+    if remediated is not None and remediated.status is ConditionStatus.UNKNOWN:
+        status = _set(status, c.REMEDIATED, ConditionStatus.FALSE, reason, message, now, gen)
+    escalated = find_condition(status.conditions, c.ESCALATED)
+    if escalated is not None and escalated.status is ConditionStatus.TRUE:
+        status = _set(status, c.ESCALATED, ConditionStatus.FALSE, reason, message, now, gen)
+    status = record(status, action, message + f" MTTR {resolution.mttr_seconds} s.", now)
+    return _rephase(status)
+
+
+# --- what humans are told in Slack (pure text; the reconcile posts it once per key) -------------
+
+
+def success_banner(status: IncidentStatus) -> str | None:
+    """':white_check_mark: Auto-healed on attempt n/N ...' for an auto-healed incident; else None."""
+    res = status.resolution
+    if res is None or res.resolved_by is not ResolvedBy.AUTO_HEAL:
+        return None
+    rem = status.remediation
+    attempt = f" on attempt {rem.attempts_made}/{rem.max_attempts}" if rem and rem.attempts_made else ""
+    run = f", new run {res.run_id}" if res.run_id else ""
+    sla = f", SLA {status.sla.state.value}" if status.sla else ""
+    return f":white_check_mark: Auto-healed{attempt}{run}. MTTR {_duration(res.mttr_seconds)}{sla}."
+
+
+def resolution_note(status: IncidentStatus) -> str:
+    """The thread reply / Jira comment when the incident is resolved."""
+    banner = success_banner(status)
+    if banner is not None:
+        rem = status.remediation
+        how = f" ({rem.action} under policy {rem.policy}, rule {rem.rule})" if rem and rem.action else ""
+        return banner + how
+    res = status.resolution
+    if res is None:
+        return "Incident resolved."
+    sla = f", SLA {status.sla.state.value}" if status.sla else ""
+    who = f" by {res.actor}" if res.actor else ""
+    note = f": {res.note}" if res.note else ""
+    return (f":white_check_mark: Resolved{who} ({res.resolved_by.value}){note}."
+            f" MTTR {_duration(res.mttr_seconds)}{sla}.")
+
+
+def retry_replies(status: IncidentStatus) -> list[tuple[str, str]]:
+    """(key, text) of the 'Retry n/N' thread replies due: one per failed attempt that has a successor."""
+    if status.phase in TERMINAL_PHASES or status.remediation is None:
+        return []
+    rem = status.remediation
+    out: list[tuple[str, str]] = []
+    for entry in status.history:
+        if entry.action != ATTEMPT_FAILED or not entry.message.startswith("Attempt "):
+            continue
+        try:
+            n = int(entry.message.split(" ", 2)[1].split("/", 1)[0])
+        except (IndexError, ValueError):
+            continue
+        if n >= rem.max_attempts:
+            continue
+        when = f" at {rem.next_attempt_time.isoformat()}" if rem.next_attempt_time and rem.attempts_made == n else ""
+        out.append((f"retry-{n + 1}",
+                    f":repeat: Retry {n + 1}/{rem.max_attempts}{when}: {clean_text(entry.message, 600)}"))
+    return out
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

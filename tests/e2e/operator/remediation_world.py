@@ -1,0 +1,192 @@
+"""Shared pieces of the remediation e2e tests: incidents, policies, a Logic App stand-in, waiting on the API."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
+from kubernetes import client
+
+from tests.e2e.operator.conftest import OperatorProcess, wait_for
+
+RG, FACTORY = "rg-data-platform-prod", "adf-contoso-prod-weu"
+
+GATEWAY_TIMEOUT = ("Failure happened on 'Source' side. ErrorCode=SqlFailedToConnect,Message=Cannot connect to SQL"
+                   " Database. Execution Timeout Expired. The timeout period elapsed prior to completion of the"
+                   " operation or the server is not responding.")
+THROTTLED = ("ErrorCode=UserErrorTooManyRequests, Message=The request was throttled: 429 Too Many Requests."
+             " Rate limit exceeded, retry later.")
+INTERNAL = "Operation on target Copy failed: ErrorCode=InternalServerError, Message=An internal server error occurred"
+SCHEMA = ("AnalysisException: A schema mismatch detected when writing to the Delta table. Table schema: id long;"
+          " Data schema: id string")
+DRIVER = "The spark driver has stopped unexpectedly and is restarting. Your notebook will be automatically reattached."
+LIBRARY = ("Library installation failed for library due to user error for pypi {package: \"pandas==2.1.4\"}. Error"
+           " messages: ERROR: No matching distribution found for pandas==2.1.4")
+OOM = "java.lang.OutOfMemoryError: Java heap space. Executor lost: Container killed for exceeding memory limits."
+
+
+def iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def adf_incident(pipeline: str, run_id: str, message: str, subscription: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Incident",
+        "metadata": {"name": incident_name(IncidentSource.AZURE_DATA_FACTORY, run_id, pipeline)},
+        "spec": {
+            "source": "AzureDataFactory",
+            "resource": {"kind": "Pipeline", "name": pipeline, "factory": FACTORY, "resourceGroup": RG,
+                         "subscriptionId": subscription},
+            "runId": run_id,
+            "alert": {"rule": "adf-pipeline-failed-runs", "severity": "Sev2", "firedTime": iso(now - timedelta(
+                seconds=60)), "signalType": "Log"},
+            "error": {"code": "2200", "activity": "Copy_Data", "message": message},
+            "receivedTime": iso(now - timedelta(seconds=30)),
+        },
+    }
+
+
+def cluster_incident(cluster_id: str, cluster_name: str, message: str, code: str = "DRIVER_NOT_RESPONDING",
+                     ) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Incident",
+        "metadata": {"name": incident_name(IncidentSource.DATABRICKS_CLUSTER, f"{cluster_id}-{code}", cluster_name)},
+        "spec": {
+            "source": "DatabricksCluster",
+            "resource": {"kind": "Cluster", "name": cluster_name, "id": cluster_id},
+            "runId": f"{cluster_id}-{code}",
+            "runIdOrigin": "Fingerprint",
+            "alert": {"rule": "databricks-cluster-log-alert", "signalType": "Log",
+                      "firedTime": iso(now - timedelta(seconds=60))},
+            "error": {"code": code, "message": message},
+            "receivedTime": iso(now - timedelta(seconds=30)),
+        },
+    }
+
+
+def rule(name: str, error_type: str, action: str, backoff: list[int], max_attempts: int,
+         **extra: Any) -> dict[str, Any]:
+    return {"name": name, "errorType": error_type, "action": action, "maxAttempts": max_attempts,
+            "backoff": {"seconds": backoff}, **extra}
+
+
+def policy(name: str, rules: list[dict[str, Any]], *, priority: int = 0, patterns: list[str] | None = None,
+           sources: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "RemediationPolicy",
+        "metadata": {"name": name},
+        "spec": {
+            "priority": priority,
+            "selector": {"namePatterns": patterns or [], "sources": sources or []},
+            "routing": {"team": "data-platform", "slackChannel": "#data-incidents", "jiraProject": "DATA"},
+            "rules": rules,
+        },
+    }
+
+
+class Api:
+    """Reading the namespace's objects as a user would."""
+
+    def __init__(self, custom: client.CustomObjectsApi, namespace: str) -> None:
+        self.custom = custom
+        self.namespace = namespace
+
+    def create(self, plural: str, body: dict[str, Any]) -> str:
+        self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, body)
+        return str(body["metadata"]["name"])
+
+    def get(self, plural: str, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, plural,
+                                                                          name)
+        return result
+
+    def incident(self, name: str) -> dict[str, Any]:
+        return self.get("incidents", name)
+
+    def attempts(self, incident: str) -> list[dict[str, Any]]:
+        items = self.custom.list_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, "remediationattempts",
+            label_selector=f"aiops-rca.io/incident={incident}")["items"]
+        return sorted(items, key=lambda a: a["spec"]["attempt"])
+
+    def wait_phase(self, name: str, phases: set[str], op: OperatorProcess | None, timeout: float = 90,
+                   ) -> dict[str, Any]:
+        def reached() -> dict[str, Any] | None:
+            inc = self.incident(name)
+            return inc if inc.get("status", {}).get("phase") in phases else None
+
+        result: dict[str, Any] = wait_for(reached, timeout, f"{name} in {sorted(phases)}", op)
+        return result
+
+    def wait_settled(self, name: str, op: OperatorProcess | None, timeout: float = 90,
+                     phases: tuple[str, ...] = ("Resolved", "Escalated")) -> dict[str, Any]:
+        """Terminal, and the Slack message and Jira issue brought up to date with it."""
+        def settled() -> dict[str, Any] | None:
+            inc = self.incident(name)
+            status = inc.get("status", {})
+            notes = status.get("notifications", {})
+            phase = status.get("phase")
+            if phase in phases and notes.get("slackUpdatedPhase") == phase \
+                    and notes.get("jiraUpdatedPhase") == phase:
+                return inc
+            return None
+
+        result: dict[str, Any] = wait_for(settled, timeout, f"{name} settled", op)
+        return result
+
+
+def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next((c for c in obj.get("status", {}).get("conditions", []) if c["type"] == type_), {})
+
+
+def history(obj: dict[str, Any]) -> list[str]:
+    return [h["action"] for h in obj.get("status", {}).get("history", [])]
+
+
+class LogicApp:
+    """A Logic App stand-in: records POSTs (body and headers) and answers 202 with a run id."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.url = ""
+
+
+@contextmanager
+def logic_app() -> Iterator[LogicApp]:
+    app = LogicApp()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            app.requests.append((dict(self.headers), json.loads(self.rfile.read(length))))
+            body = json.dumps({"runId": f"logic-run-{len(app.requests)}"}).encode()
+            self.send_response(202)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.url = f"http://127.0.0.1:{server.server_address[1]}/workflows/heal/triggers/manual/run?sig=s3cret"
+    try:
+        yield app
+    finally:
+        server.shutdown()
+        server.server_close()
