@@ -266,8 +266,11 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
         progress(f"deleting namespace {namespace}")
-        with kube_http(kubeconfig) as api:
-            api.delete(f"/api/v1/namespaces/{namespace}")
+        try:
+            with kube_http(kubeconfig) as api:
+                api.delete(f"/api/v1/namespaces/{namespace}")
+        except httpx.HTTPError as exc:
+            progress(f"could not delete namespace {namespace} ({exc}); delete it by hand")
     print(json.dumps(result), flush=True)
     return 0
 

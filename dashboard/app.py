@@ -107,9 +107,12 @@ class LiveView:
 
     def listed(self, kind: str, namespace: str | None, seen: set[Key]) -> None:
         self._publish(self.store.drop_missing(kind, namespace, seen))
+        self._overview_dirty.set()
 
     def event(self, kind: str, event_type: str, obj: Mapping[str, Any]) -> None:
         self._publish(self.store.apply(kind, event_type, obj))
+        if kind == POLICY:
+            self._overview_dirty.set()  # policies show in the overview only
 
     def _publish(self, changes: Changes) -> None:
         if changes:
@@ -120,6 +123,7 @@ class LiveView:
 
     def overview_json(self) -> str:
         data = vm.overview(self.store.incidents.values(), self.store.awaiting_approval(), self.clock()).to_json()
+        data["policies"] = vm.policy_summary(self.store.policies.values())
         return json.dumps(data, separators=(",", ":"))
 
     def snapshot(self, user: str, namespaces: tuple[str, ...]) -> str:

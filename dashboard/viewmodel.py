@@ -564,6 +564,17 @@ def _top_series(series: dict[str, list[int]], keep: int) -> dict[str, list[int]]
     return top
 
 
+def policy_summary(policies: Iterable[PolicyRecord]) -> dict[str, Any]:
+    """How many RemediationPolicies there are, and which are switched off or not Ready (why nothing heals)."""
+    items = sorted(policies, key=lambda p: (p.namespace, p.name))
+    return {
+        "total": len(items),
+        "ready": sum(1 for p in items if p.ready == "True"),
+        "disabled": [f"{p.namespace}/{p.name}" for p in items if not p.enabled],
+        "notReady": [f"{p.namespace}/{p.name}" for p in items if p.ready == "False"],
+    }
+
+
 # ---- audit trail -----------------------------------------------------------------------------
 
 

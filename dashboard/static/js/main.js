@@ -128,8 +128,20 @@ function renderOverview() {
     tile("MTTR p50 / p90", `${formatDuration(o.mttrP50)} / ${formatDuration(o.mttrP90)}`, "resolved incidents", { class: "tile stat" }),
     tile("SLA breached", String(o.slaBreached), `${o.slaMet} met · ${o.slaPending} running`, { class: `tile stat ${o.slaBreached ? "has-breach" : ""}` }),
   );
+  renderPolicies(o.policies);
   stackedBars($("chart-types"), $("legend-types"), o.chart, colorOf);
   trendLine($("chart-mttr"), o.chart);
+}
+
+function renderPolicies(p) {
+  const el = $("policies");
+  if (!p) return;
+  const problems = [...p.disabled.map((n) => `${n} disabled`), ...p.notReady.map((n) => `${n} not ready`)];
+  el.className = `small ${problems.length ? "policy-warn" : "muted"}`;
+  el.textContent = problems.length
+    ? `policies: ${problems.join(", ")}`
+    : `${p.total} ${p.total === 1 ? "policy" : "policies"}${p.total ? `, ${p.ready} ready` : " – nothing is auto-healed"}`;
+  el.title = "RemediationPolicies decide what may be healed automatically";
 }
 
 // ---------- tabs, filters, list ----------

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from dashboard.samples import sample_incident
 from dashboard.viewmodel import APPROVE_COMMAND
+from tests.e2e.conftest import REPO, Kubectl
 from tests.e2e.dashboard.conftest import Dashboard, Watched
 
 
@@ -22,7 +23,7 @@ def card(page: Page, name: str, dash: Dashboard) -> str:
     return f'.card[data-key="{dash.namespace}/{name}"]'
 
 
-def test_card_appears_live_and_moves_between_tabs(dashboard: Dashboard, page: Page) -> None:
+def test_card_appears_live_and_moves_between_tabs(dashboard: Dashboard, page: Page, kubectl: Kubectl) -> None:
     page.goto(dashboard.url)
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     expect(page.locator(".empty-list")).to_be_visible()
@@ -43,6 +44,11 @@ def test_card_appears_live_and_moves_between_tabs(dashboard: Dashboard, page: Pa
     expect(page.locator(selector)).to_contain_text("GatewayTimeout")
     expect(page.locator(f"{selector} .prio")).to_have_text(full.status["analysis"]["priority"])
     expect(page.locator('.tile[data-phase="Remediating"] .tile-value')).to_have_text("1")
+
+    # A switched-off policy explains why nothing heals: the header says so.
+    policy = (REPO / "crds" / "samples" / "policy-default.yaml").read_text().replace("enabled: true", "enabled: false")
+    kubectl("apply", "-n", dashboard.namespace, "-f", "-", input=policy)
+    expect(page.locator("#policies")).to_have_text(f"policies: {dashboard.namespace}/default disabled")
 
     with urllib.request.urlopen(dashboard.url + "/") as response:  # noqa: S310  (loopback)
         csp = response.headers["Content-Security-Policy"]

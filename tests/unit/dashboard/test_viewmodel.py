@@ -242,3 +242,14 @@ def test_sample_ages_spread_over_a_day() -> None:
     parsed = [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times]
     assert min(parsed) >= NOW - timedelta(days=1)
     assert max(parsed) < NOW
+
+
+def test_policy_summary_names_what_stops_healing() -> None:
+    policies = [
+        vm.PolicyRecord("ns", "default", enabled=True, ready="True"),
+        vm.PolicyRecord("ns", "frozen", enabled=False, ready="True"),
+        vm.PolicyRecord("ns", "broken", ready="False"),
+    ]
+    assert vm.policy_summary(policies) == {
+        "total": 3, "ready": 2, "disabled": ["ns/frozen"], "notReady": ["ns/broken"],
+    }  # fmt: skip
