@@ -63,6 +63,7 @@ function connect() {
     state.snapshots += 1;
     $("user").textContent = data.user ? `signed in as ${data.user}` : "";
     $("scope").textContent = data.namespaces.length ? `namespaces: ${data.namespaces.join(", ")}` : "all namespaces";
+    $("scope").title = $("scope").textContent;
     setConn("live");
     document.body.dataset.snapshots = String(state.snapshots);
     changed({ overview: true, keys: null });
@@ -141,7 +142,7 @@ function renderPolicies(p) {
   el.textContent = problems.length
     ? `policies: ${problems.join(", ")}`
     : `${p.total} ${p.total === 1 ? "policy" : "policies"}${p.total ? `, ${p.ready} ready` : " – nothing is auto-healed"}`;
-  el.title = "RemediationPolicies decide what may be healed automatically";
+  el.title = `${el.textContent}\nRemediationPolicies decide what may be healed automatically`;
 }
 
 // ---------- tabs, filters, list ----------
