@@ -53,7 +53,7 @@ from aiops_operator.kube import ATTEMPTS, INCIDENTS, Conflict, KubeClient, NotFo
 from aiops_operator.policy_matching import find_rule
 from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation.approval import observe_approval
-from aiops_operator.remediation.attempt_status import Outcome, Progress, ProgressState
+from aiops_operator.remediation.attempt_status import Outcome, Progress
 from aiops_operator.remediation.attempts import attempt_body
 from aiops_operator.remediation.decision import DecisionSettings, PlanKind, RemediationPlan, decide
 
@@ -344,9 +344,8 @@ class Remediator:
         self._polled.move_to_end(attempt.metadata.name)
         while len(self._polled) > WRITTEN_MEMORY:
             self._polled.popitem(last=False)
+        self.crash_hook("while-monitoring", incident.metadata.name)  # polled, its result not yet recorded
         update = attempt_status.after_progress(attempt, progress, now)
-        if progress.state is ProgressState.RUNNING:
-            self.crash_hook("while-monitoring", incident.metadata.name)
         if update is None:
             return body, False
         if update.phase in attempt_status.TERMINAL_PHASES:
