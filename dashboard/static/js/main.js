@@ -138,7 +138,7 @@ function renderPolicies(p) {
   const el = $("policies");
   if (!p) return;
   const problems = [...p.disabled.map((n) => `${n} disabled`), ...p.notReady.map((n) => `${n} not ready`)];
-  el.className = `small ${problems.length ? "policy-warn" : "muted"}`;
+  el.className = `small ${problems.length || !p.total ? "policy-warn" : "muted"}`;
   el.textContent = problems.length
     ? `policies: ${problems.join(", ")}`
     : `${p.total} ${p.total === 1 ? "policy" : "policies"}${p.total ? `, ${p.ready} ready` : " – nothing is auto-healed"}`;
