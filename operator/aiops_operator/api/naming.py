@@ -46,3 +46,8 @@ def attempt_name(incident: str, attempt: int) -> str:
 def idempotency_key(incident_uid: str, attempt: int) -> str:
     """Stable identity of one attempt for external systems that deduplicate (max 64 chars)."""
     return hashlib.sha256(f"{incident_uid}/{attempt}".encode()).hexdigest()[:48]
+
+
+def dashboard_incident_url(dashboard_url: str, namespace: str, name: str) -> str:
+    """Deep link to one incident in the dashboard (its front end routes `#/incident/<namespace>/<name>`)."""
+    return f"{dashboard_url.rstrip('/')}/#/incident/{namespace}/{name}"

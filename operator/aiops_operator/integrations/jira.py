@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiops_operator.api import Incident, JiraRef
+from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.sanitize import truncate
 
 LABEL = "aiops-rca"
@@ -114,7 +115,7 @@ def build_description(incident: Incident, dashboard_url: str | None = None) -> d
     if spec.run_url:
         links.append(_text("Failed run", link=spec.run_url))
     if dashboard_url:
-        url = f"{dashboard_url.rstrip('/')}/incidents/{incident.metadata.namespace}/{incident.metadata.name}"
+        url = dashboard_incident_url(dashboard_url, incident.metadata.namespace or "default", incident.metadata.name)
         if links:
             links.append(_text(" · "))
         links.append(_text("Dashboard", link=url))

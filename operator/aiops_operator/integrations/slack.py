@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiops_operator.api import Incident, IncidentPhase, ResolvedBy, SlackRef
+from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.sanitize import truncate
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class SlackError(Exception):
 def incident_url(incident: Incident, dashboard_url: str | None) -> str | None:
     if not dashboard_url:
         return None
-    return f"{dashboard_url.rstrip('/')}/incidents/{incident.metadata.namespace}/{incident.metadata.name}"
+    return dashboard_incident_url(dashboard_url, incident.metadata.namespace or "default", incident.metadata.name)
 
 
 def status_line(incident: Incident) -> str:

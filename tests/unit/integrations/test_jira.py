@@ -47,7 +47,7 @@ def test_description_is_an_adf_document_with_every_section() -> None:
     assert headings == ["Root cause", "Recommendations", "Details", "Ownership"]
     body = text_of(doc)
     for expected in ("A human is needed", "No rule covers it.", "The SQL source did not answer in time.",
-                     "Re-run the pipeline.", "GatewayTimeout", "CC-9", "https://dash/incidents/ns/adf-x-1",
+                     "Re-run the pipeline.", "GatewayTimeout", "CC-9", "https://dash/#/incident/ns/adf-x-1",
                      "Execution Timeout Expired"):
         assert expected in body
     # ADF text nodes are never empty (Jira rejects them).

@@ -34,7 +34,7 @@ def test_message_has_header_ids_root_cause_recommendations_status_and_button() -
     assert "*Root cause:* The SQL source did not answer in time." in body
     assert "1. Re-run the pipeline." in body
     assert "RerunPipeline under policy default" in body
-    assert blocks[-1]["elements"][0]["url"] == "https://dash.example/incidents/ns/adf-x-1"
+    assert blocks[-1]["elements"][0]["url"] == "https://dash.example/#/incident/ns/adf-x-1"
 
 
 def test_no_dashboard_no_button_and_bounded_texts() -> None:
