@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help test demo provision venv controlplane lint typecheck unit e2e crds crds-check bench clean image kind-e2e
+.PHONY: help test demo provision browser venv controlplane lint typecheck unit e2e crds crds-check bench clean image kind-e2e
 
 help:
 	@echo "make demo      run everything locally and watch six failures heal or escalate (Ctrl-C stops)"
@@ -16,7 +16,7 @@ help:
 	@echo "make controlplane   build (once) and start the local Kubernetes control plane"
 	@echo "make crds      regenerate crds/ from the API models"
 
-test: provision lint typecheck crds-check unit e2e
+test: provision browser lint typecheck crds-check unit e2e
 
 venv: $(STAMP)
 
@@ -30,7 +30,9 @@ $(STAMP): pyproject.toml
 provision: venv
 	@echo "==> provisioning the local control plane binaries (built once, then cached)"
 	$(BIN)/aiops-rca controlplane build
-	@# Headless browser for the dashboard's browser tests and benchmark (Debian's; never downloaded by Playwright).
+
+# Headless browser for the dashboard's browser tests and benchmark (Debian's; never downloaded by Playwright).
+browser:
 	@missing=""; for pkg in chromium chromium-driver; do \
 	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
 	done; \
@@ -63,7 +65,7 @@ unit: venv
 	@echo "==> unit tests"
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-e2e: provision
+e2e: provision browser
 	@echo "==> end-to-end tests (real kube-apiserver)"
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
@@ -74,7 +76,7 @@ DEMO_ARGS ?=
 demo: provision
 	$(BIN)/aiops-rca demo $(DEMO_ARGS)
 
-bench: provision
+bench: provision browser
 	@for b in bench/*.py; do echo "==> $$b"; $(BIN)/python $$b || exit 1; done
 
 # ---- Machines with a Docker engine (not needed for `make test`) ----
