@@ -6,6 +6,7 @@ story. Posting is best effort: a failed Event never fails a reconcile.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from datetime import datetime
@@ -45,12 +46,45 @@ def event_body(incident: Incident, entry: HistoryEntry, warning: bool, now: date
 
 
 class EventRecorder:
-    def __init__(self, kube: KubeClient) -> None:
+    """Posts Events off the reconcile's path: queued (bounded) and sent by a few background workers.
+
+    A status write is never held up by its Events; when the queue is full (a burst far beyond what
+    the API server takes), further Events are dropped: `status.history` keeps the story regardless.
+    """
+
+    def __init__(self, kube: KubeClient, *, workers: int = 2, queue_size: int = 20_000) -> None:
         self._kube = kube
+        self._workers = workers
+        self._queue: asyncio.Queue[tuple[str, dict[str, object], str]] = asyncio.Queue(maxsize=queue_size)
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def post(self, incident: Incident, entry: HistoryEntry, *, warning: bool, now: datetime) -> None:
+        if not self._tasks:
+            self._tasks = [asyncio.get_running_loop().create_task(self._work()) for _ in range(self._workers)]
         body = event_body(incident, entry, warning, now)
         try:
-            await self._kube.create(EVENTS, incident.metadata.namespace or "default", body)
-        except (KubeApiError, KubeUnavailable) as exc:
-            log.debug("event %s for %s not posted: %s", entry.action, incident.metadata.name, exc)
+            self._queue.put_nowait((incident.metadata.namespace or "default", body, entry.action))
+        except asyncio.QueueFull:
+            log.debug("event %s for %s dropped: queue full", entry.action, incident.metadata.name)
+
+    async def _work(self) -> None:
+        while True:
+            namespace, body, action = await self._queue.get()
+            try:
+                await self._kube.create(EVENTS, namespace, body)
+            except (KubeApiError, KubeUnavailable) as exc:
+                log.debug("event %s not posted: %s", action, exc)
+            except Exception:
+                log.exception("event %s not posted", action)
+            finally:
+                self._queue.task_done()
+
+    async def flush(self) -> None:
+        """Wait until every queued Event was sent (tests, shutdown)."""
+        if self._tasks:
+            await self._queue.join()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []

@@ -87,7 +87,7 @@ def merge_stats(into: dict[str, dict[str, RuleStats]], policy: str, stats: list[
 
 
 class PolicyController:
-    def __init__(self, kube: KubeClient, clock: Callable[[], datetime], *, stats_seconds: float = 15.0) -> None:
+    def __init__(self, kube: KubeClient, clock: Callable[[], datetime], *, stats_seconds: float = 30.0) -> None:
         self.kube = kube
         self.clock = clock
         self.stats_seconds = stats_seconds

@@ -51,7 +51,7 @@ class OperatorSettings(BaseSettings):
     """Base URL of the dashboard, for the Slack button and links (unset: no button)."""
     auto_remediation_enabled: bool = True
     """Global kill switch for automatic remediation (read by the remediation phase)."""
-    policy_stats_seconds: float = Field(default=15.0, gt=0)
+    policy_stats_seconds: float = Field(default=30.0, gt=0)
     """How often RemediationPolicy rule counts are recounted (only in namespaces where something happened)."""
 
     # --- SLA ---------------------------------------------------------------------

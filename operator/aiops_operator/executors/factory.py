@@ -98,52 +98,64 @@ def _verify(settings: RemediationSettings) -> str | bool:
 
 def adf_client_factory(op: OperatorSettings, settings: RemediationSettings) -> tuple[Callable[[str], Any],
                                                                                       Callable[[], None]]:
-    """subscription id → DataFactoryManagementClient, one per subscription, sharing one credential."""
-    from azure.identity import AzureAuthorityHosts, ClientSecretCredential
-    from azure.mgmt.datafactory import DataFactoryManagementClient
+    """subscription id → DataFactoryManagementClient, one per subscription, sharing one credential.
 
+    The SDKs are imported and the credential made on first use: an operator that never acts on ADF
+    does not carry them in memory."""
     verify = _verify(settings)
     kwargs: dict[str, Any] = {}
     if isinstance(verify, str):
         kwargs["connection_verify"] = verify
-    authority = op.azure_authority_host
-    known = {AzureAuthorityHosts.AZURE_PUBLIC_CLOUD, AzureAuthorityHosts.AZURE_CHINA,
-             AzureAuthorityHosts.AZURE_GOVERNMENT}
-    cred_kwargs: dict[str, Any] = dict(kwargs)
-    if authority:
-        cred_kwargs["authority"] = authority
-        if authority.rstrip("/").removeprefix("https://") not in known:
-            cred_kwargs["disable_instance_discovery"] = True
-    credential = ClientSecretCredential(str(op.azure_tenant_id), str(op.azure_client_id), op.azure_secret() or "",
-                                        **cred_kwargs)
     clients: dict[str, Any] = {}
+    credentials: list[Any] = []
     timeout = settings.executor_timeout_seconds
 
+    def credential() -> Any:
+        from azure.identity import AzureAuthorityHosts, ClientSecretCredential
+
+        if not credentials:
+            authority = op.azure_authority_host
+            known = {AzureAuthorityHosts.AZURE_PUBLIC_CLOUD, AzureAuthorityHosts.AZURE_CHINA,
+                     AzureAuthorityHosts.AZURE_GOVERNMENT}
+            cred_kwargs: dict[str, Any] = dict(kwargs)
+            if authority:
+                cred_kwargs["authority"] = authority
+                if authority.rstrip("/").removeprefix("https://") not in known:
+                    cred_kwargs["disable_instance_discovery"] = True
+            credentials.append(ClientSecretCredential(str(op.azure_tenant_id), str(op.azure_client_id),
+                                                      op.azure_secret() or "", **cred_kwargs))
+        return credentials[0]
+
     def client_for(subscription_id: str) -> Any:
+        from azure.mgmt.datafactory import DataFactoryManagementClient
+
         if subscription_id not in clients:
             extra: dict[str, Any] = {"connection_timeout": timeout, "read_timeout": timeout, "retry_total": 2,
                                      **kwargs}
             if op.azure_resource_manager_url:
                 extra["base_url"] = op.azure_resource_manager_url
-            clients[subscription_id] = DataFactoryManagementClient(credential, subscription_id, **extra)
+            clients[subscription_id] = DataFactoryManagementClient(credential(), subscription_id, **extra)
         return clients[subscription_id]
 
     def close() -> None:
         for client in clients.values():
             client.close()
-        credential.close()
+        for made in credentials:
+            made.close()
 
     return client_for, close
 
 
 def databricks_client_factory(op: OperatorSettings, settings: RemediationSettings) -> Callable[[str], Any]:
-    """workspace URL → WorkspaceClient authenticated with the configured token (re-read: rotation)."""
-    from databricks.sdk import WorkspaceClient
-    from databricks.sdk.config import Config
+    """workspace URL → WorkspaceClient authenticated with the configured token (re-read: rotation).
 
+    databricks-sdk is imported on first use (it is large)."""
     clients: dict[tuple[str, str], Any] = {}
 
     def client_for(host: str) -> Any:
+        from databricks.sdk import WorkspaceClient
+        from databricks.sdk.config import Config
+
         token = op.databricks_pat() or ""
         key = (host, token)
         if key not in clients:

@@ -143,11 +143,11 @@ class _Memory:
     written_rv: str | None = None
 
 
-def _rv_older(seen: str | None, written: str | None) -> bool:
-    """Whether a body's resourceVersion predates one we wrote (both numeric, as etcd's are)."""
+def _rv_not_newer(seen: str | None, written: str | None) -> bool:
+    """Whether a body's resourceVersion is at most one we wrote (both numeric, as etcd's are)."""
     if not seen or not written or not (seen.isdigit() and written.isdigit()):
         return False
-    return int(seen) < int(written)
+    return int(seen) <= int(written)
 
 
 class Reconciler:
@@ -180,13 +180,14 @@ class Reconciler:
 
     # --- entry points ------------------------------------------------------------------
 
-    async def reconcile(self, body: Mapping[str, Any]) -> float | None:
-        """Reconcile one Incident from a watch event's body; returns seconds until the next look."""
+    async def reconcile(self, body: Mapping[str, Any], *, from_watch: bool = True) -> float | None:
+        """Reconcile one Incident from a watch event's body (or a fresh read); returns seconds until the next look."""
         incident = Incident.from_object(body)
         memory = self._memory.setdefault(incident.metadata.uid or incident.metadata.name, _Memory())
         async with memory.lock:
-            if _rv_older(incident.metadata.resource_version, memory.written_rv):
-                # A watch event from before our own write: the event of that write follows.
+            if from_watch and _rv_not_newer(incident.metadata.resource_version, memory.written_rv):
+                # A watch event from before our own write, or of that write: the reconcile that wrote it
+                # went on from there until nothing was left to do, and set the timer.
                 return STALE
             try:
                 result = await self._run(incident, memory)
@@ -204,7 +205,7 @@ class Reconciler:
             body = await self.kube.get(INCIDENTS, namespace, name)
         except NotFound:
             return None
-        return await self.reconcile(body)
+        return await self.reconcile(body, from_watch=False)
 
     def forget(self, uid: str) -> None:
         """The Incident is gone: drop what is remembered about it."""

@@ -29,9 +29,10 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiops_operator.api import (
     AttemptPhase,
@@ -58,9 +59,13 @@ from aiops_operator.remediation.attempts import attempt_body
 from aiops_operator.remediation.decision import DecisionSettings, PlanKind, RemediationPlan, decide
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_PLANS_PER_STEP = 12
 """Bound on plans applied in one call (a create, an approval, a launch, a poll, an outcome fit easily)."""
+CACHE_ENTRIES = 5_000
+"""Bound on unfinished attempts kept in memory (as last written or watched) instead of being read per step."""
+_TERMINAL = frozenset(str(p) for p in attempt_status.TERMINAL_PHASES)
 WRITTEN_MEMORY = 20_000
 """Bound on the attempts whose last written resourceVersion is remembered (to ignore our own watch events)."""
 DEFAULT_DONE_STATUSES = ("Done", "Closed", "Resolved")
@@ -127,6 +132,7 @@ class Remediator:
         config: RemediatorConfig | None = None,
         crash_hook: Callable[[str, str], None] = lambda point, key: None,
         on_activity: Callable[[str], None] = lambda namespace: None,
+        threads: int = 16,
     ) -> None:
         self.kube = kube
         self.executors = executors
@@ -135,7 +141,11 @@ class Remediator:
         self.config = config or RemediatorConfig()
         self.crash_hook = crash_hook
         self.on_activity = on_activity
+        # The SDKs are synchronous: their calls run on threads of our own, so a burst of launches
+        # neither waits behind nor starves the event loop's default executor.
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="executor")
         self._written: OrderedDict[str, int] = OrderedDict()
+        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._polled: OrderedDict[str, datetime] = OrderedDict()
 
     # --- watch events of attempts --------------------------------------------------------
@@ -147,13 +157,33 @@ class Remediator:
         written = self._written.get(key)
         return written is not None and _rv(body) <= written
 
-    def _remember(self, body: Mapping[str, Any]) -> None:
+    def _remember(self, body: dict[str, Any]) -> None:
         meta = body.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
         self._written[key] = _rv(body)
         self._written.move_to_end(key)
         while len(self._written) > WRITTEN_MEMORY:
             self._written.popitem(last=False)
+        self._cache_put(key, body)
+
+    def observe(self, event_type: str, body: Mapping[str, Any]) -> None:
+        """A watch event of an attempt: keeps the cache of unfinished attempts as fresh as the watch."""
+        meta = body.get("metadata") or {}
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
+        if event_type == "DELETED":
+            self._cache.pop(key, None)
+        elif key in self._cache and _rv(body) > _rv(self._cache[key]):
+            self._cache_put(key, dict(body))
+
+    def _cache_put(self, key: str, body: dict[str, Any]) -> None:
+        phase = (body.get("status") or {}).get("phase")
+        if phase in _TERMINAL:  # finished attempts are read once more at most: not worth the memory
+            self._cache.pop(key, None)
+            return
+        self._cache[key] = body
+        self._cache.move_to_end(key)
+        while len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
 
     # --- the stage ---------------------------------------------------------------------
 
@@ -170,58 +200,70 @@ class Remediator:
         body = await self._current_attempt(incident)
         launched = False
         requeue: datetime | None = None
-        for _ in range(MAX_PLANS_PER_STEP):
-            attempt = RemediationAttempt.from_object(body) if body is not None else None
-            current = incident.model_copy(update={"status": status})
-            plan = decide(current, policy, rule, [attempt] if attempt else [], self.settings, now,
-                          observed_approval=self._approval(body, attempt, now))
-            status = view.apply_plan(current, status, plan, attempt, now)
-            if plan.kind in (PlanKind.NOTHING, PlanKind.RESOLVE, PlanKind.ESCALATE):
-                if plan.kind is not PlanKind.NOTHING:
+        try:
+            for _ in range(MAX_PLANS_PER_STEP):
+                attempt = RemediationAttempt.from_object(body) if body is not None else None
+                current = incident.model_copy(update={"status": status})
+                plan = decide(current, policy, rule, [attempt] if attempt else [], self.settings, now,
+                              observed_approval=self._approval(body, attempt, now))
+                status = view.apply_plan(current, status, plan, attempt, now)
+                if plan.kind in (PlanKind.NOTHING, PlanKind.RESOLVE, PlanKind.ESCALATE):
+                    if plan.kind is not PlanKind.NOTHING:
+                        self.on_activity(namespace)
+                        if plan.kind is PlanKind.RESOLVE:
+                            self.crash_hook("after-success", incident.metadata.name)
+                    requeue = None
+                    break
+                if plan.kind is PlanKind.WAIT:
+                    requeue = plan.requeue_time
+                    break
+                if plan.kind is PlanKind.CREATE_ATTEMPT:
+                    body = await self._create(incident, plan)
                     self.on_activity(namespace)
-                    if plan.kind is PlanKind.RESOLVE:
-                        self.crash_hook("after-success", incident.metadata.name)
-                requeue = None
-                break
-            if plan.kind is PlanKind.WAIT:
-                requeue = plan.requeue_time
-                break
-            if plan.kind is PlanKind.CREATE_ATTEMPT:
-                body = await self._create(incident, plan)
-                self.on_activity(namespace)
-                continue
-            assert attempt is not None, f"{plan.kind} without an attempt"
-            assert body is not None
-            if plan.kind is PlanKind.UPDATE_ATTEMPT:
-                assert plan.attempt_status is not None
-                body = await self._write_status(body, attempt, plan.attempt_status)
-                continue
-            if plan.kind is PlanKind.LAUNCH:
-                if launched:  # one external side effect per call: the next one comes on the next call
-                    requeue = now
+                    continue
+                assert attempt is not None, f"{plan.kind} without an attempt"
+                assert body is not None
+                if plan.kind is PlanKind.UPDATE_ATTEMPT:
+                    assert plan.attempt_status is not None
+                    body = await self._write_status(body, attempt, plan.attempt_status)
+                    continue
+                if plan.kind is PlanKind.LAUNCH:
+                    if launched:  # one external side effect per call: the next one comes on the next call
+                        requeue = now
+                        break
+                    launched = True
+                    body, retry_at = await self._launch(current, attempt, body, now)
+                    if retry_at is not None:
+                        requeue = retry_at
+                        break
+                    continue
+                # Monitor: poll (a read), record a change, else look again at the plan's time.
+                polled_at = self._polled.get(attempt.metadata.name)
+                next_poll = polled_at + timedelta(seconds=self.settings.remediation_poll_seconds) if polled_at else None
+                if next_poll is not None and now < next_poll:
+                    requeue = min(next_poll, plan.requeue_time or next_poll)
                     break
-                launched = True
-                body, retry_at = await self._launch(current, attempt, body, now)
-                if retry_at is not None:
-                    requeue = retry_at
+                body, changed = await self._poll(current, attempt, body, now)
+                if not changed:
+                    requeue = plan.requeue_time
                     break
-                continue
-            # Monitor: poll (a read), record a change, else look again at the plan's time.
-            polled_at = self._polled.get(attempt.metadata.name)
-            next_poll = polled_at + timedelta(seconds=self.settings.remediation_poll_seconds) if polled_at else None
-            if next_poll is not None and now < next_poll:
-                requeue = min(next_poll, plan.requeue_time or next_poll)
-                break
-            body, changed = await self._poll(current, attempt, body, now)
-            if not changed:
-                requeue = plan.requeue_time
-                break
-        else:
-            requeue = now
+            else:
+                requeue = now
+        except Conflict as exc:  # an attempt changed under us (a human, a callback): decide again shortly
+            if exc.already_exists:
+                raise
+            requeue = now + timedelta(seconds=0.5)
         if status != incident.status:
             status = status.model_copy(update={"observed_generation": incident.metadata.generation})
         after = None if requeue is None else max(0.0, (requeue - now).total_seconds())
         return StageResult(status, after)
+
+    async def _in_thread(self, fn: Callable[[Incident, RemediationAttempt], T], incident: Incident,
+                         attempt: RemediationAttempt) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, fn, incident, attempt)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -246,8 +288,12 @@ class Remediator:
         if n < 1:
             return None
         meta = incident.metadata
+        name = attempt_name(meta.name, n)
+        cached = self._cache.get(f"{meta.namespace or 'default'}/{name}")
+        if cached is not None and _owned_by(cached, meta.uid):
+            return cached
         try:
-            body = await self.kube.get(ATTEMPTS, meta.namespace or "default", attempt_name(meta.name, n))
+            body = await self.kube.get(ATTEMPTS, meta.namespace or "default", name)
         except NotFound:
             return None
         if not _owned_by(body, meta.uid):
@@ -301,10 +347,14 @@ class Remediator:
                             status: RemediationAttemptStatus) -> dict[str, Any]:
         """The attempt's status, conditional on the resourceVersion it was decided from."""
         meta = attempt.metadata
-        written = await self.kube.patch(
-            ATTEMPTS, meta.namespace or "default", meta.name, {"status": status.to_wire()},
-            status=True, resource_version=meta.resource_version,
-        )
+        try:
+            written = await self.kube.patch(
+                ATTEMPTS, meta.namespace or "default", meta.name, {"status": status.to_wire()},
+                status=True, resource_version=meta.resource_version,
+            )
+        except Conflict:
+            self._cache.pop(f"{meta.namespace or 'default'}/{meta.name}", None)  # decided from a stale copy
+            raise
         self._remember(written)
         return written
 
@@ -313,7 +363,7 @@ class Remediator:
         """Launch through the executor and record the external run right away; (body, retry time if not launched)."""
         name = incident.metadata.name
         try:
-            run = await asyncio.to_thread(self.executors.launch, incident, attempt)
+            run = await self._in_thread(self.executors.launch, incident, attempt)
         except TransientExecutorError as exc:
             reason = exc.reason if isinstance(exc, NotReady) else "LaunchRetrying"
             pending = attempt_status.pending(attempt, reason, str(exc), now)
@@ -332,14 +382,21 @@ class Remediator:
                 body = await self._write_status(body, attempt, pending)
             return body, now + timedelta(seconds=30)
         self.crash_hook("after-launch", name)
-        body = await self._write_status(body, attempt, attempt_status.launched(attempt, run, now))
+        try:
+            body = await self._write_status(body, attempt, attempt_status.launched(attempt, run, now))
+        except Conflict:  # the copy was stale: record the launch on the fresh attempt, right away
+            meta = attempt.metadata
+            body = await self.kube.get(ATTEMPTS, meta.namespace or "default", meta.name)
+            fresh = RemediationAttempt.from_object(body)
+            if fresh.status.external_run is None:
+                body = await self._write_status(body, fresh, attempt_status.launched(fresh, run, now))
         self._polled.pop(attempt.metadata.name, None)
         self.crash_hook("after-launch-recorded", name)
         return body, None
 
     async def _poll(self, incident: Incident, attempt: RemediationAttempt, body: dict[str, Any],
                     now: datetime) -> tuple[dict[str, Any], bool]:
-        progress = await asyncio.to_thread(self.executors.poll, incident, attempt)
+        progress = await self._in_thread(self.executors.poll, incident, attempt)
         self._polled[attempt.metadata.name] = now
         self._polled.move_to_end(attempt.metadata.name)
         while len(self._polled) > WRITTEN_MEMORY:

@@ -10,6 +10,7 @@ for deduplication, 404, 410 Gone for watch restarts).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -130,9 +131,13 @@ class KubeClient:
         timeout: float = 10.0,
         max_connections: int = 64,
         field_manager: str = "aiops-rca",
+        max_in_flight: int | None = None,
     ) -> None:
         self.config = config
         self.field_manager = field_manager
+        # Requests beyond the pool's connections wait here rather than in httpcore's pool queue, whose
+        # bookkeeping grows with the queue (measured: a third of the operator's CPU under a burst).
+        self._in_flight = asyncio.Semaphore(max_in_flight) if max_in_flight else None
         self._http = http or httpx.AsyncClient(
             base_url=config.server,
             verify=config.ssl_context(),
@@ -165,13 +170,12 @@ class KubeClient:
             headers["Content-Type"] = content_type
             content = json.dumps(json_body).encode()
         try:
-            response = await self._http.request(
-                method,
-                path,
-                params=params,
-                content=content,
-                headers=headers,
-            )
+            if self._in_flight is None:
+                response = await self._http.request(method, path, params=params, content=content, headers=headers)
+            else:
+                async with self._in_flight:
+                    response = await self._http.request(method, path, params=params, content=content,
+                                                        headers=headers)
         except httpx.TransportError as exc:
             raise KubeUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         try:

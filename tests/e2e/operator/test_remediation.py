@@ -375,7 +375,7 @@ def test_exhausted_attempts_escalate_then_a_kubectl_user_resolves(world: World, 
     assert "AttemptsExhausted" in history(inc)
     _, replies = slack_thread(world, name)
     assert any("Retry 2/2" in r for r in replies), replies
-    assert any("A human is needed" in r and "http://dashboard.example/incidents/" in r for r in replies), replies
+    assert any("A human is needed" in r and "Dashboard: http://dashboard.example/" in r for r in replies), replies
     issue = world.sandbox.control.jira_issue(inc["status"]["notifications"]["jira"]["key"])
     assert any("A human is needed" in c for c in issue["comments"])
     events = kubectl("describe", "inc", name, "-n", world.namespace).stdout.split("Events:")[-1]

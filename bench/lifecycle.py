@@ -1,0 +1,321 @@
+"""Incident lifecycle benchmark: a burst of Incidents through analysis, remediation and resolution.
+
+    .venv/bin/python bench/lifecycle.py [--incidents 1000] [--more 1000]
+
+On the local control plane, in a fresh namespace (deleted at the end): a bench
+RemediationPolicy (RerunPipeline, one attempt, zero backoff), the sandbox as
+ADF (every re-run succeeds instantly), the operator as a real subprocess
+(`aiops-rca operator --namespace ...`, rule-based analysis, Slack and Jira not
+configured). A burst of `--incidents` ADF GatewayTimeout Incidents is created
+at once; the bench watches Incidents, RemediationAttempts and Events in the
+namespace and reports:
+
+- total time until every Incident is Resolved, incidents/s, p50/p99 time from
+  the Incident's creation (as the client saw it) to Resolved (first watch event
+  showing it);
+- API writes per incident, counted from the watch: every ADDED or MODIFIED
+  event of an Incident or RemediationAttempt is one create or patch (Events
+  counted separately);
+- the operator's peak RSS during the burst; then `--more` Incidents are added
+  (so 2,000 are present), taken through their lifecycle as well, and the RSS is
+  read again.
+
+Progress goes to stderr; the last line on stdout is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
+from aiops_operator.kube import ATTEMPTS, EVENTS, INCIDENTS, NAMESPACES, POLICIES, KubeClient, load_config
+from aiops_operator.kube.crds import install_crds
+from aiops_operator.localcluster import controlplane
+
+from sandbox.testing import start as start_sandbox
+
+REPO = Path(__file__).resolve().parents[1]
+CLI = REPO / ".venv" / "bin" / "aiops-rca"
+TARGETS = {"resolved_within_seconds": 60.0, "writes_per_incident": 8.0, "rss_mib_with_2000": 200.0}
+PIPELINES = 20
+MESSAGE = ("Failure happened on 'Source' side. ErrorCode=SqlFailedToConnect,Message=Cannot connect to SQL Database."
+           " Execution Timeout Expired. The timeout period elapsed prior to completion of the operation or the"
+           " server is not responding.")
+FACTORY, RG = "adf-bench", "rg-bench"
+
+
+def progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def rss_mib(pid: int) -> tuple[float, float]:
+    """(current RSS, peak RSS) of a process in MiB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def run_id(i: int) -> str:
+    return f"be7c0000-0000-4000-8000-{i:012d}"
+
+
+def pipeline(i: int) -> str:
+    return f"pl_bench_{i % PIPELINES:02d}"
+
+
+def incident(i: int, subscription: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Incident",
+        "metadata": {"name": incident_name(IncidentSource.AZURE_DATA_FACTORY, run_id(i), pipeline(i))},
+        "spec": {
+            "source": "AzureDataFactory",
+            "resource": {"kind": "Pipeline", "name": pipeline(i), "factory": FACTORY, "resourceGroup": RG,
+                         "subscriptionId": subscription},
+            "runId": run_id(i),
+            "alert": {"rule": "adf-failed-runs", "firedTime": (now - timedelta(seconds=5)).strftime(
+                "%Y-%m-%dT%H:%M:%SZ")},
+            "error": {"code": "2200", "activity": "Copy_Data", "message": MESSAGE},
+            "receivedTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+    }
+
+
+def bench_policy() -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "RemediationPolicy", "metadata": {"name": "bench"},
+        "spec": {"rules": [{"name": "gateway-timeout", "errorType": "GatewayTimeout", "action": "RerunPipeline",
+                            "maxAttempts": 1, "backoff": {"seconds": [0]}}]},
+    }
+
+
+class Watcher:
+    """Counts writes (watch events) per kind and records when each Incident was first seen Resolved."""
+
+    def __init__(self, kube: KubeClient, namespace: str) -> None:
+        self.kube = kube
+        self.namespace = namespace
+        self.writes: Counter[str] = Counter()
+        self.resolved: dict[str, float] = {}
+        self.phases: dict[str, str] = {}
+        self.events = 0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        for rt in (INCIDENTS, ATTEMPTS):
+            _, rv = await self.kube.list_all(rt, self.namespace)
+            self._tasks.append(asyncio.create_task(self._watch(rt, rv)))
+
+    async def _watch(self, rt: Any, rv: str) -> None:
+        while True:
+            try:
+                async for event in self.kube.watch(rt, self.namespace, rv, timeout_seconds=600):
+                    if event.type == "BOOKMARK":
+                        rv = event.resource_version or rv
+                        continue
+                    rv = event.resource_version or rv
+                    self._seen(rt, event.type, event.object)
+            except Exception as exc:  # noqa: BLE001 - a bench: reconnect and go on
+                progress(f"watch {rt.plural} ended ({type(exc).__name__}); relisting")
+                _, rv = await self.kube.list_all(rt, self.namespace)
+
+    def _seen(self, rt: Any, kind: str, obj: dict[str, Any]) -> None:
+        if rt is EVENTS:
+            if kind == "ADDED":
+                self.events += 1
+            return
+        if kind in ("ADDED", "MODIFIED"):
+            self.writes[f"{rt.plural}/{'create' if kind == 'ADDED' else 'patch'}"] += 1
+        if rt is INCIDENTS:
+            name = obj["metadata"]["name"]
+            phase = (obj.get("status") or {}).get("phase") or ""
+            self.phases[name] = phase
+            if phase == "Resolved" and name not in self.resolved:
+                self.resolved[name] = time.perf_counter()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def count_events(kube: KubeClient, namespace: str, expected: int, wait: float = 60.0) -> int:
+    """Events in the namespace, once they stop growing (they are posted off the reconcile's path)."""
+    deadline = time.perf_counter() + wait
+    last = -1
+    while True:
+        items, _ = await kube.list_all(EVENTS, namespace)
+        count = len([e for e in items if e.get("reportingComponent") == "aiops-rca-operator"])
+        if count >= expected or count == last or time.perf_counter() > deadline:
+            return count
+        last = count
+        await asyncio.sleep(3.0)
+
+
+async def create_all(kube: KubeClient, namespace: str, indexes: range, subscription: str,
+                     created: dict[str, float], concurrency: int = 48) -> None:
+    queue = list(indexes)
+
+    async def worker() -> None:
+        while queue:
+            i = queue.pop()
+            body = incident(i, subscription)
+            await kube.create(INCIDENTS, namespace, body)
+            created[body["metadata"]["name"]] = time.perf_counter()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def wait_resolved(watcher: Watcher, names: set[str], started: float, timeout: float,
+                        proc: subprocess.Popen[bytes], peak: list[float]) -> None:
+    deadline = time.perf_counter() + timeout
+    last = -1
+    while time.perf_counter() < deadline:
+        done = len(names & watcher.resolved.keys())
+        with contextlib.suppress(OSError):
+            peak.append(rss_mib(proc.pid)[0])
+        if done != last:
+            phases = Counter(watcher.phases.get(n, "") or "New" for n in names)
+            progress(f"{time.perf_counter() - started:6.1f} s: {done}/{len(names)} Resolved {dict(phases)}")
+            last = done
+        if done == len(names):
+            return
+        if proc.poll() is not None:
+            raise RuntimeError(f"the operator exited with {proc.returncode}")
+        await asyncio.sleep(1.0)
+    raise TimeoutError(f"{len(names - watcher.resolved.keys())} incidents not Resolved after {timeout} s")
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    kubeconfig = controlplane.resolve_kubeconfig(progress)
+    kube = KubeClient(load_config(kubeconfig), max_connections=64)
+    namespace = f"bench-lifecycle-{secrets.token_hex(3)}"
+    workdir = Path(tempfile.mkdtemp(prefix="aiops-rca-bench-lifecycle-"))
+    total = args.incidents + args.more
+    scenario = {
+        "defaults": {"run_duration_seconds": 0},
+        "adf": {
+            "pipelines": {pipeline(i): {"activities": ["Copy_Data"], "runs": [{"status": "Succeeded",
+                                                                               "duration_seconds": 0}]}
+                          for i in range(PIPELINES)},
+            "seeded_runs": [{"run_id": run_id(i), "pipeline": pipeline(i), "status": "Failed",
+                             "failed_activity": "Copy_Data", "message": MESSAGE} for i in range(total)],
+        },
+    }
+    sandbox = start_sandbox(scenario)
+    proc: subprocess.Popen[bytes] | None = None
+    watcher = Watcher(kube, namespace)
+    try:
+        await install_crds(kube)
+        await kube.create(NAMESPACES, None, {"apiVersion": "v1", "kind": "Namespace",
+                                             "metadata": {"name": namespace}})
+        await kube.create(POLICIES, namespace, bench_policy())
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "AIOPS_LLM_"))}
+        env.update({k: v for k, v in sandbox.endpoints.env().items() if not k.startswith(("SLACK_", "JIRA_"))})
+        env.update({"KUBECONFIG": str(kubeconfig), "LOG_LEVEL": "WARNING", "REMEDIATION_POLL_SECONDS": "1",
+                    "SSL_CERT_FILE": str(sandbox.endpoints.ca_file), "POLICY_STATS_SECONDS": "60"})
+        log = workdir / "operator.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen([str(CLI), "operator", "--namespace", namespace, "--port", "0"], env=env,
+                                    stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        await watcher.start()
+        await asyncio.sleep(3.0)  # the operator's startup (imports, Kopf's scans), not part of the burst
+        rss_idle, _ = rss_mib(proc.pid)
+        progress(f"operator up (RSS {rss_idle:.0f} MiB); burst of {args.incidents} incidents in {namespace}")
+        subscription = sandbox.endpoints.credentials.azure_subscription_id
+
+        created: dict[str, float] = {}
+        peak: list[float] = []
+        started = time.perf_counter()
+        await create_all(kube, namespace, range(args.incidents), subscription, created)
+        progress(f"{args.incidents} Incidents created in {time.perf_counter() - started:.1f} s")
+        first = set(created)
+        await wait_resolved(watcher, first, started, args.timeout, proc, peak)
+        total_seconds = max(watcher.resolved[n] for n in first) - started
+        latencies = [watcher.resolved[n] - created[n] for n in first]
+        await asyncio.sleep(2.0)  # trailing writes (none expected)
+        writes = dict(watcher.writes)
+        events = await count_events(kube, namespace, 7 * args.incidents)
+        rss_after_burst, hwm = rss_mib(proc.pid)
+        peak_burst = max([*peak, hwm])
+        progress(f"all {args.incidents} Resolved in {total_seconds:.1f} s; writes {writes}; events {events}")
+
+        more: dict[str, float] = {}
+        started_more = time.perf_counter()
+        await create_all(kube, namespace, range(args.incidents, total), subscription, more)
+        await wait_resolved(watcher, set(more), started_more, args.timeout, proc, peak)
+        await asyncio.sleep(5.0)
+        rss_2000, hwm_2000 = rss_mib(proc.pid)
+        progress(f"{total} incidents present: RSS {rss_2000:.0f} MiB (peak {hwm_2000:.0f} MiB)")
+
+        n = args.incidents
+        result: dict[str, Any] = {
+            "bench": "lifecycle",
+            "incidents": n,
+            "total_seconds": round(total_seconds, 2),
+            "incidents_per_second": round(n / total_seconds, 1),
+            "p50_seconds": round(percentile(latencies, 50), 2),
+            "p99_seconds": round(percentile(latencies, 99), 2),
+            "writes_per_incident": round(sum(writes.values()) / n, 2),
+            "writes": writes,
+            "events_per_incident": round(events / n, 2),
+            "rss_idle_mib": round(rss_idle, 1),
+            "rss_peak_mib": round(peak_burst, 1),
+            "rss_after_burst_mib": round(rss_after_burst, 1),
+            "incidents_present": total,
+            "rss_mib_with_2000": round(rss_2000, 1),
+            "rss_peak_mib_with_2000": round(hwm_2000, 1),
+        }
+        result["targets_met"] = {
+            "resolved_within_seconds": total_seconds <= TARGETS["resolved_within_seconds"],
+            "writes_per_incident": result["writes_per_incident"] <= TARGETS["writes_per_incident"],
+            "rss_mib_with_2000": rss_2000 <= TARGETS["rss_mib_with_2000"],
+        }
+        return result
+    finally:
+        await watcher.stop()
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        with contextlib.suppress(Exception):
+            await kube._request("DELETE", NAMESPACES.path(None, namespace))  # noqa: SLF001 - cluster-scoped
+        await kube.close()
+        sandbox.stop()
+        progress(f"operator log: {workdir / 'operator.log'}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--incidents", type=int, default=1000, help="burst size (default 1000)")
+    parser.add_argument("--more", type=int, default=1000, help="incidents added afterwards (default 1000)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds per burst")
+    args = parser.parse_args()
+    result = asyncio.run(main_async(args))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
