@@ -134,7 +134,7 @@ class Watcher:
                         continue
                     rv = event.resource_version or rv
                     self._seen(rt, event.type, event.object)
-            except Exception as exc:  # noqa: BLE001 - a bench: reconnect and go on
+            except Exception as exc:
                 progress(f"watch {rt.plural} ended ({type(exc).__name__}); relisting")
                 _, rv = await self.kube.list_all(rt, self.namespace)
 
@@ -185,9 +185,9 @@ async def create_all(kube: KubeClient, namespace: str, indexes: range, subscript
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def wait_resolved(watcher: Watcher, names: set[str], started: float, timeout: float,
+async def wait_resolved(watcher: Watcher, names: set[str], started: float, limit: float,
                         proc: subprocess.Popen[bytes], peak: list[float]) -> None:
-    deadline = time.perf_counter() + timeout
+    deadline = time.perf_counter() + limit
     last = -1
     while time.perf_counter() < deadline:
         done = len(names & watcher.resolved.keys())
@@ -202,7 +202,7 @@ async def wait_resolved(watcher: Watcher, names: set[str], started: float, timeo
         if proc.poll() is not None:
             raise RuntimeError(f"the operator exited with {proc.returncode}")
         await asyncio.sleep(1.0)
-    raise TimeoutError(f"{len(names - watcher.resolved.keys())} incidents not Resolved after {timeout} s")
+    raise TimeoutError(f"{len(names - watcher.resolved.keys())} incidents not Resolved after {limit} s")
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
@@ -235,8 +235,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     "SSL_CERT_FILE": str(sandbox.endpoints.ca_file), "POLICY_STATS_SECONDS": "60"})
         log = workdir / "operator.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([str(CLI), "operator", "--namespace", namespace, "--port", "0"], env=env,
-                                    stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+            proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before the burst
+                [str(CLI), "operator", "--namespace", namespace, "--port", "0"], env=env,
+                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         await watcher.start()
         await asyncio.sleep(3.0)  # the operator's startup (imports, Kopf's scans), not part of the burst
         rss_idle, _ = rss_mib(proc.pid)
@@ -300,7 +301,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 proc.kill()
         with contextlib.suppress(Exception):
-            await kube._request("DELETE", NAMESPACES.path(None, namespace))  # noqa: SLF001 - cluster-scoped
+            await kube._request("DELETE", NAMESPACES.path(None, namespace))
         await kube.close()
         sandbox.stop()
         progress(f"operator log: {workdir / 'operator.log'}")
