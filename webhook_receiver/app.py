@@ -13,12 +13,14 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from aiops_operator.api import Approval
 from aiops_operator.kube import Invalid, KubeApiError, KubeClient, KubeUnavailable
+from aiops_operator.remediation.approval import slack_approval, slack_user
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -38,16 +40,20 @@ from webhook_receiver.parsing import (
     cluster_logs,
     databricks,
     jira,
+    slack,
 )
 from webhook_receiver.settings import ReceiverSettings
 from webhook_receiver.spool import SpoolFull
 from webhook_receiver.store import CreateResult, IncidentStore, Outcome
-from webhook_receiver.updates import Updates
+from webhook_receiver.updates import ApprovalResult, Updates
 
 log = logging.getLogger(__name__)
 
 AlertParser = Callable[[Any, datetime, ParseOptions], ParsedAlert]
 Clock = Callable[[], datetime]
+SlackReply = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
+SLACK_RECORD_BUDGET_SECONDS = 2.5
+"""Slack wants an answer within 3 s: recording a click may take this long."""
 
 
 class Problem(Exception):
@@ -70,6 +76,18 @@ class Receiver:
     options: ParseOptions
     now: Clock
     _ready_cache: tuple[float, bool] = (float("-inf"), False)
+    slack_reply: SlackReply | None = None
+    """Posts the ephemeral answer to a click's response_url (None: the HTTP answer only)."""
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def answer_click(self, response_url: str | None, message: dict[str, Any]) -> None:
+        """Send the clicker `message` through Slack's response_url, off the request's path."""
+        prefix = self.settings.slack_response_url_prefix
+        if self.slack_reply is None or not response_url or not prefix or not response_url.startswith(prefix):
+            return
+        task = asyncio.create_task(self.slack_reply(response_url, message))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def unavailable(self, message: str) -> Problem:
         return Problem(503, "unavailable", message, {"Retry-After": str(self.settings.retry_after_seconds)})
@@ -285,6 +303,46 @@ async def jira_webhook(receiver: Receiver, request: Request) -> tuple[int, dict[
     return 200, {"status": "recorded", "incident": incident, "meaning": change.meaning.value}, "recorded"
 
 
+def _click_answer(click: slack.Click, result: ApprovalResult) -> str:
+    what = f"`{click.namespace}/{click.attempt}`"
+    if result.outcome == "recorded":
+        verb = "approved" if click.decision.value == "Approved" else "denied"
+        return f"You {verb} remediation attempt {what}; the operator acts on it now."
+    if result.outcome == "already_decided":
+        e = result.existing
+        who = f" {e.decision.value.lower()} by {e.by} via {e.via.value}" if e is not None else " decided"
+        return f"Remediation attempt {what} was already{who}; your click changed nothing."
+    if result.outcome == "not_awaiting":
+        return f"Remediation attempt {what} no longer waits for approval; your click changed nothing."
+    return f"There is no remediation attempt {what} (it may have been cleaned up); nothing was recorded."
+
+
+async def slack_interactions(receiver: Receiver, request: Request) -> tuple[int, dict[str, Any], str]:
+    if not receiver.auth.slack_configured():
+        raise Problem(404, "disabled", "Slack interactivity is off: set AIOPS_RCA_RECEIVER_SLACK_SIGNING_SECRET_FILE")
+    body = await read_body(request, receiver.settings.max_body_bytes)
+    signed = receiver.auth.slack_signature(request.headers.get("x-slack-request-timestamp"),
+                                           request.headers.get("x-slack-signature"), body, time.time())
+    if not signed:
+        raise _unauthorized()
+    click = slack.parse(body)
+    if click is None:
+        return 200, {"status": "ignored"}, "ignored"
+    approval: Approval = slack_approval(click.decision, slack_user(click.user_id, click.user_name), receiver.now())
+    try:
+        result = await asyncio.wait_for(
+            receiver.updates.record_approval(click.namespace, click.attempt, approval), SLACK_RECORD_BUDGET_SECONDS)
+    except KubeApiError as exc:
+        if exc.status != 403:
+            raise
+        result = ApprovalResult("not_found")  # a namespace the receiver may not touch: as good as unknown
+    message = {"response_type": "ephemeral", "replace_original": False, "text": _click_answer(click, result)}
+    receiver.answer_click(click.response_url, message)
+    log.info("Slack %s of %s/%s by %s: %s", click.decision.value, click.namespace, click.attempt, click.user_id,
+             result.outcome)
+    return 200, message, f"slack_{result.outcome}"
+
+
 async def healthz(receiver: Receiver, request: Request) -> tuple[int, dict[str, Any], str]:
     return 200, {"status": "ok"}, "ok"
 
@@ -335,6 +393,7 @@ def build_app(receiver: Receiver, *, close_kube: bool = True) -> Starlette:
         ),
         Route("/api/remediation-callback", _guard(r, "remediation-callback", remediation_callback), methods=["POST"]),
         Route("/webhook/jira", _guard(r, "jira", jira_webhook), methods=["POST"]),
+        Route("/webhook/slack/interactions", _guard(r, "slack-interactions", slack_interactions), methods=["POST"]),
         Route("/healthz", _guard(r, "healthz", healthz), methods=["GET"]),
         Route("/readyz", _guard(r, "readyz", readyz), methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
@@ -361,6 +420,7 @@ def make_receiver(
         SecretLines(static_keys, settings.api_keys_file),
         SecretLines([], settings.basic_auth_file),
         SecretLines([], settings.jira_webhook_secret_file),
+        slack_secret=SecretLines([], settings.slack_signing_secret_file),
         allow_unauthenticated=settings.allow_unauthenticated,
     )
     spool = Spool(settings.spool_dir, max_files=settings.spool_max_files, max_bytes=settings.spool_max_bytes)
@@ -376,4 +436,18 @@ def make_receiver(
         fingerprint_bucket_seconds=settings.fingerprint_bucket_seconds,
         benign_termination_codes=settings.termination_codes(),
     )
-    return Receiver(settings, auth, store, Updates(kube, namespace, spool), metrics, options, now)
+    return Receiver(settings, auth, store, Updates(kube, namespace, spool), metrics, options, now,
+                    slack_reply=post_response_url)
+
+
+async def post_response_url(url: str, message: dict[str, Any]) -> None:
+    """POST `message` to a Slack response_url; failures are logged (without the URL: it is a token)."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            response = await client.post(url, json=message)
+        if response.status_code >= 400:
+            log.warning("Slack response_url answered %d", response.status_code)
+    except httpx.HTTPError as exc:
+        log.warning("Slack response_url failed: %s", type(exc).__name__)

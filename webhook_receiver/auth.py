@@ -1,4 +1,4 @@
-"""Who may call the receiver: API keys, HTTP Basic (Databricks destinations), Jira signatures.
+"""Who may call the receiver: API keys, HTTP Basic (Databricks destinations), Jira and Slack signatures.
 
 Every comparison is constant-time over all configured secrets (both sides are
 hashed first, so lengths do not leak either). Secrets come from files (mounted
@@ -104,11 +104,13 @@ class Authenticator:
         basic: SecretLines,
         jira_secret: SecretLines,
         *,
+        slack_secret: SecretLines | None = None,
         allow_unauthenticated: bool = False,
     ) -> None:
         self.api_keys = api_keys
         self.basic = basic
         self.jira_secret = jira_secret
+        self.slack_secret = slack_secret or SecretLines()
         self.allow_unauthenticated = allow_unauthenticated
 
     def open(self) -> bool:
@@ -143,3 +145,38 @@ class Authenticator:
             expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
             found |= hmac.compare_digest(expected.encode(), received.strip().lower().encode())
         return found
+
+    def slack_configured(self) -> bool:
+        return self.slack_secret.configured()
+
+    def slack_signature(self, timestamp: str | None, signature: str | None, body: bytes, now: float) -> bool:
+        """Slack's request signing, as Slack documents it.
+
+        `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<X-Slack-Request-Timestamp>:<raw body>">` with the
+        app's signing secret (any configured one, for rotation), compared in constant time; a timestamp
+        more than five minutes from `now` (Unix seconds) is refused, so a captured request cannot be replayed.
+        """
+        return slack_signature_valid(self.slack_secret.secrets(), timestamp, signature, body, now)
+
+
+SLACK_MAX_SKEW_SECONDS = 300
+
+
+def slack_signature_valid(
+    secrets: list[str], timestamp: str | None, signature: str | None, body: bytes, now: float,
+) -> bool:
+    """See `Authenticator.slack_signature`; pure over its inputs."""
+    if not secrets or not timestamp or not signature:
+        return False
+    stamp = timestamp.strip()
+    if not stamp.isdigit() or len(stamp) > 12 or abs(now - int(stamp)) > SLACK_MAX_SKEW_SECONDS:
+        return False
+    version, _, received = signature.strip().partition("=")
+    if version != "v0" or not received:
+        return False
+    base = b"v0:" + stamp.encode() + b":" + body
+    found = False
+    for secret in secrets:
+        expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+        found |= hmac.compare_digest(expected.encode(), signature.strip().lower().encode())
+    return found

@@ -2,7 +2,7 @@
 
 Environment variables are `AIOPS_RCA_RECEIVER_<NAME>` (e.g.
 `AIOPS_RCA_RECEIVER_API_KEYS_FILE`). Secrets (API keys, Basic credentials, the
-Jira webhook secret) are read from files so a Kubernetes Secret can be mounted
+Jira webhook secret, the Slack signing secret) are read from files so a Kubernetes Secret can be mounted
 and rotated without a restart; they never appear in `repr()` or logs.
 """
 
@@ -40,6 +40,11 @@ class ReceiverSettings(BaseSettings):
     """File with `user:password` lines accepted as HTTP Basic credentials on /databricks-monitor."""
     jira_webhook_secret_file: Path | None = None
     """File holding the Jira webhook secret; when set, /webhook/jira requires a valid X-Hub-Signature."""
+    slack_signing_secret_file: Path | None = None
+    """File holding the Slack app's signing secret (one per line while rotating); when set,
+    /webhook/slack/interactions takes Approve/Deny button clicks, verified by X-Slack-Signature."""
+    slack_response_url_prefix: str = "https://hooks.slack.com/"
+    """Only a click's response_url starting with this gets the ephemeral answer (no requests elsewhere)."""
     allow_unauthenticated: bool = False
     """Accept requests without credentials when no key is configured (local demos only)."""
 

@@ -2,18 +2,20 @@
 
 The operator owns status. The receiver writes only `status.signals` of an
 Incident (alertResolvedTime, jiraStatus/jiraActor/jiraStatusTime) and
-`status.callback` of a RemediationAttempt, always as JSON merge patches of
-objects (never lists: a merge patch replaces a list whole).
+`status.callback` and `status.approval` (a Slack button click) of a
+RemediationAttempt, always as JSON merge patches of objects (never lists: a
+merge patch replaces a list whole).
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiops_operator.api import ExternalSignals, PlaybookCallback, attempt_name
-from aiops_operator.kube import ATTEMPTS, INCIDENTS, KubeClient, NotFound
+from aiops_operator.api import Approval, ExternalSignals, PlaybookCallback, attempt_name
+from aiops_operator.kube import ATTEMPTS, INCIDENTS, Conflict, KubeClient, NotFound
 
 from webhook_receiver.labels import JIRA_KEY_LABEL, RUN_ID_HASH_LABEL, run_id_hash
 from webhook_receiver.parsing.jira import JIRA_KEY
@@ -37,6 +39,15 @@ def _found(obj: dict[str, Any]) -> Found:
         phase=status.get("phase"),
         jira_key=jira.get("key"),
     )
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    """What became of a Slack click: recorded, or why not (with the decision already there, if any)."""
+
+    outcome: str
+    """recorded, already_decided, not_awaiting (the attempt is past approval) or not_found."""
+    existing: Approval | None = None
 
 
 class Updates:
@@ -102,3 +113,34 @@ class Updates:
         except NotFound:
             return None
         return "recorded"
+
+    async def record_approval(self, namespace: str, name: str, approval: Approval) -> ApprovalResult:
+        """Record a Slack decision as the attempt's status.approval: first decision wins.
+
+        Written only while the attempt is AwaitingApproval with no decision, as a merge patch
+        conditional on the resourceVersion just read (a concurrent click or operator write is a
+        409: read again and re-check).
+        """
+        for _ in range(3):
+            try:
+                current = await self.kube.get(ATTEMPTS, namespace, name)
+            except NotFound:
+                return ApprovalResult("not_found")
+            status = current.get("status") or {}
+            if status.get("approval"):
+                existing = None
+                with contextlib.suppress(ValueError):
+                    existing = Approval.model_validate(status["approval"])
+                return ApprovalResult("already_decided", existing)
+            if status.get("phase") != "AwaitingApproval":
+                return ApprovalResult("not_awaiting")
+            version = str((current.get("metadata") or {}).get("resourceVersion") or "") or None
+            try:
+                await self.kube.patch(ATTEMPTS, namespace, name, {"status": {"approval": approval.to_wire()}},
+                                      status=True, resource_version=version)
+            except NotFound:
+                return ApprovalResult("not_found")
+            except Conflict:
+                continue
+            return ApprovalResult("recorded")
+        return ApprovalResult("not_awaiting")
