@@ -119,6 +119,12 @@ def awaiting_approval(attempt: RemediationAttempt, deadline: datetime, now: date
     })
 
 
+def approval_recorded(attempt: RemediationAttempt) -> bool:
+    """Whether the operator has recorded the attempt's decision (its Approved condition says True or False)."""
+    found = find_condition(attempt.status.conditions, APPROVED)
+    return found is not None and found.status is not ConditionStatus.UNKNOWN
+
+
 def with_approval(attempt: RemediationAttempt, approval: Approval, now: datetime) -> RemediationAttemptStatus:
     """The approval recorded; an approved attempt stays where it was until it launches."""
     s = attempt.status

@@ -35,6 +35,7 @@ from typing import Protocol
 
 from aiops_operator.api import (
     Approval,
+    ApprovalChannel,
     ApprovalDecision,
     AttemptPhase,
     Confidence,
@@ -151,7 +152,9 @@ def decide(
     for the analysis' error type (None when nothing matches). `attempts`: the
     Incident's RemediationAttempts in any order. `observed_approval`:
     `approval.observe_approval(raw body of the newest attempt, now)` when
-    that attempt awaits approval (None otherwise).
+    that attempt awaits approval (None otherwise). A decision the receiver
+    recorded from a Slack click is read from the attempt's `status.approval`
+    (via Slack): it is first recorded (Approved condition), then acted on.
     """
     phase = incident.status.phase
     if phase in (IncidentPhase.RESOLVED, IncidentPhase.ESCALATED):
@@ -293,6 +296,12 @@ def _current(
                       Reason.DRY_RUN, message)
     if spec.approval_required:
         approval = status.approval
+        if approval is not None and approval.via is ApprovalChannel.SLACK and not attempt_status.approval_recorded(
+                attempt):
+            # The receiver wrote status.approval from a verified Slack click: the operator records the
+            # Approved condition (and the Incident's history) before acting on it.
+            return update(attempt_status.with_approval(attempt, approval, now), Reason.AWAITING_APPROVAL,
+                          f"{approval.decision} by {approval.by} via Slack.")
         if approval is None and observed is not None:
             return update(attempt_status.with_approval(attempt, observed, now), Reason.AWAITING_APPROVAL,
                           f"{observed.decision} by {observed.by}.")

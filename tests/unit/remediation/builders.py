@@ -131,5 +131,6 @@ def attempt(
     return a
 
 
-def approval(decision: ApprovalDecision = ApprovalDecision.APPROVED, by: str = "alice") -> Approval:
-    return Approval(decision=decision, by=by, time=at(20), via=ApprovalChannel.KUBECTL)
+def approval(decision: ApprovalDecision = ApprovalDecision.APPROVED, by: str = "alice",
+             via: ApprovalChannel = ApprovalChannel.KUBECTL) -> Approval:
+    return Approval(decision=decision, by=by, time=at(20), via=via)

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from aiops_operator.api import (
+    ApprovalChannel,
     ApprovalDecision,
     AttemptPhase,
     Confidence,
@@ -14,6 +15,7 @@ from aiops_operator.api import (
     RemediationAction,
     RemediationAttempt,
     Risk,
+    find_condition,
 )
 from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation.attempt_status import Outcome, Progress, ProgressState
@@ -35,6 +37,9 @@ OFF = Settings(auto_remediation_enabled=False)
 HIGH_RISK = rule(risk=Risk.HIGH)
 DRY = rule(dry_run=True)
 RUNNING = {"started": at(10)}
+
+SLACK_APPROVED = approval(by="ana (Slack user U04ANA1234)", via=ApprovalChannel.SLACK)
+SLACK_DENIED = approval(ApprovalDecision.DENIED, by="bob (Slack user U0BOB56789)", via=ApprovalChannel.SLACK)
 
 CASES = [
     # --- before any attempt ---------------------------------------------------------------
@@ -105,6 +110,16 @@ CASES = [
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK,
                           approval=approval(ApprovalDecision.DENIED))], ON, at(600), None,
                  PlanKind.UPDATE_ATTEMPT, Reason.APPROVAL_DENIED, id="denied-skipped"),
+    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+                 [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=SLACK_APPROVED)], ON,
+                 at(600), None, PlanKind.UPDATE_ATTEMPT, Reason.AWAITING_APPROVAL, id="slack-approval-recorded"),
+    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+                 [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=SLACK_DENIED)], ON,
+                 at(600), None, PlanKind.UPDATE_ATTEMPT, Reason.AWAITING_APPROVAL, id="slack-denial-recorded"),
+    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+                 [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=SLACK_APPROVED)], ON,
+                 at(600), approval(ApprovalDecision.DENIED), PlanKind.UPDATE_ATTEMPT, Reason.AWAITING_APPROVAL,
+                 id="slack-click-wins-over-a-later-annotation"),
     pytest.param(incident(), policy(), rule(), [attempt(1, AttemptPhase.PENDING)], ON, at(10 + 7200), None,
                  PlanKind.UPDATE_ATTEMPT, Reason.ATTEMPT_PENDING, id="never-launched-times-out"),
     pytest.param(incident(), policy(), rule(), [attempt(1, AttemptPhase.RUNNING, **RUNNING)], ON, at(60), None,
@@ -225,6 +240,29 @@ def test_dry_run_records_what_would_have_been_done() -> None:
     assert escalation.kind is PlanKind.ESCALATE
     assert "Would have" not in escalation.message  # the message quotes it once, cleanly
     assert status.would_have_done in escalation.message
+
+
+@pytest.mark.parametrize(("decision", "then"), [
+    pytest.param(ApprovalDecision.APPROVED, PlanKind.LAUNCH, id="approved-then-launch"),
+    pytest.param(ApprovalDecision.DENIED, PlanKind.UPDATE_ATTEMPT, id="denied-then-skipped"),
+])
+def test_slack_decision_from_status_is_recorded_then_acted_on(decision: ApprovalDecision, then: PlanKind) -> None:
+    r = HIGH_RISK
+    clicked = approval(decision, by="ana (Slack user U04ANA1234)", via=ApprovalChannel.SLACK)
+    a = attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=r, approval=clicked)
+    first = decide(incident(), policy(r), r, [a], ON, at(600))
+    assert first.attempt_status is not None
+    assert first.attempt_status.approval == clicked
+    approved = find_condition(first.attempt_status.conditions, "Approved")
+    assert approved is not None
+    assert approved.reason == decision.value
+    assert "via Slack" in approved.message
+    a = a.model_copy(update={"status": first.attempt_status})
+    second = decide(incident(), policy(r), r, [a], ON, at(601))
+    assert second.kind is then
+    if then is PlanKind.UPDATE_ATTEMPT:
+        assert second.reason is Reason.APPROVAL_DENIED
+        assert "ana (Slack user U04ANA1234)" in second.message
 
 
 def test_exhausted_message_names_the_last_failure() -> None:
