@@ -15,6 +15,7 @@ from typing import Any
 from aiops_operator.api import Enrichment, Incident, IncidentSource
 from aiops_operator.api.base import MAX_MESSAGE_CHARS
 from aiops_operator.api.sanitize import clean_text
+from aiops_operator.integrations.azure import azure_credential
 
 CONTAINER_ACTIVITIES = frozenset({"ExecutePipeline", "ForEach", "IfCondition", "Until", "Switch"})
 
@@ -69,16 +70,11 @@ class AdfEnricher:
         return not (spec.error.activity and spec.error.code and spec.error.message)
 
     def _query(self, incident: Incident) -> list[dict[str, Any]]:
-        from azure.identity import ClientSecretCredential
         from azure.mgmt.datafactory import DataFactoryManagementClient
         from azure.mgmt.datafactory.models import RunFilterParameters
 
-        cred_kwargs: dict[str, Any] = {}
-        if self._authority_host:
-            # A non-public authority (sovereign cloud, the sandbox) is not in Microsoft's instance list.
-            cred_kwargs["authority"] = self._authority_host
-            cred_kwargs["disable_instance_discovery"] = True
-        credential = ClientSecretCredential(self._tenant_id, self._client_id, self._secret() or "", **cred_kwargs)
+        credential = azure_credential(tenant_id=self._tenant_id, client_id=self._client_id, secret=self._secret(),
+                                      authority_host=self._authority_host)
         client_kwargs: dict[str, Any] = {"connection_timeout": self._timeout, "read_timeout": self._timeout,
                                          "retry_total": 2}
         if self._arm_url:

@@ -17,6 +17,7 @@ from typing import Any
 from aiops_operator.api import Enrichment, Incident, IncidentSource
 from aiops_operator.api.base import MAX_MESSAGE_CHARS
 from aiops_operator.api.sanitize import clean_text
+from aiops_operator.integrations.databricks import databricks_client
 
 MAX_FAILED_TASKS = 10
 TRACE_EXCERPT_LINES = 8
@@ -120,17 +121,8 @@ class DatabricksEnricher:
         )
 
     def _client(self, incident: Incident) -> Any:
-        from databricks.sdk import WorkspaceClient
-        from databricks.sdk.config import Config
-
-        config = Config(
-            host=self._host or incident.spec.resource.workspace_url,
-            token=self._token(),
-            auth_type="pat",
-            http_timeout_seconds=int(self._timeout),
-            retry_timeout_seconds=int(self._timeout * 2),
-        )
-        return WorkspaceClient(config=config)
+        return databricks_client(self._host or incident.spec.resource.workspace_url or "", self._token(), self._timeout,
+                                 self._timeout * 2)
 
     def _fetch(self, incident: Incident) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         client = self._client(incident)

@@ -30,6 +30,8 @@ from aiops_operator.executors.adf import AdfExecutor
 from aiops_operator.executors.base import Executor, ExecutorError
 from aiops_operator.executors.databricks import DatabricksExecutor
 from aiops_operator.executors.playbook import PlaybookExecutor
+from aiops_operator.integrations.azure import azure_credential
+from aiops_operator.integrations.databricks import databricks_client
 from aiops_operator.remediation.attempt_status import Progress
 from aiops_operator.remediation.settings import RemediationSettings
 from aiops_operator.settings import OperatorSettings
@@ -111,19 +113,11 @@ def adf_client_factory(op: OperatorSettings, settings: RemediationSettings) -> t
     timeout = settings.executor_timeout_seconds
 
     def credential() -> Any:
-        from azure.identity import AzureAuthorityHosts, ClientSecretCredential
-
         if not credentials:
-            authority = op.azure_authority_host
-            known = {AzureAuthorityHosts.AZURE_PUBLIC_CLOUD, AzureAuthorityHosts.AZURE_CHINA,
-                     AzureAuthorityHosts.AZURE_GOVERNMENT}
-            cred_kwargs: dict[str, Any] = dict(kwargs)
-            if authority:
-                cred_kwargs["authority"] = authority
-                if authority.rstrip("/").removeprefix("https://") not in known:
-                    cred_kwargs["disable_instance_discovery"] = True
-            credentials.append(ClientSecretCredential(str(op.azure_tenant_id), str(op.azure_client_id),
-                                                      op.azure_secret() or "", **cred_kwargs))
+            credentials.append(azure_credential(
+                tenant_id=op.azure_tenant_id, client_id=op.azure_client_id, secret=op.azure_secret(),
+                authority_host=op.azure_authority_host, connection_verify=verify if isinstance(verify, str) else None,
+            ))
         return credentials[0]
 
     def client_for(subscription_id: str) -> Any:
@@ -147,22 +141,18 @@ def adf_client_factory(op: OperatorSettings, settings: RemediationSettings) -> t
 
 
 def databricks_client_factory(op: OperatorSettings, settings: RemediationSettings) -> Callable[[str], Any]:
-    """workspace URL → WorkspaceClient authenticated with the configured token (re-read: rotation).
+    """workspace URL → WorkspaceClient with the configured token (re-read: rotation), else pod identity.
 
     databricks-sdk is imported on first use (it is large)."""
     clients: dict[tuple[str, str], Any] = {}
 
     def client_for(host: str) -> Any:
-        from databricks.sdk import WorkspaceClient
-        from databricks.sdk.config import Config
-
         token = op.databricks_pat() or ""
         key = (host, token)
         if key not in clients:
             clients.clear()
-            config = Config(host=host, token=token, http_timeout_seconds=int(settings.executor_timeout_seconds),
-                            retry_timeout_seconds=int(settings.executor_timeout_seconds))
-            clients[key] = WorkspaceClient(config=config)
+            clients[key] = databricks_client(host, token or None, settings.executor_timeout_seconds,
+                                             settings.executor_timeout_seconds)
         return clients[key]
 
     return client_for
