@@ -383,7 +383,11 @@ def slack_view(status: IncidentStatus) -> str:
     phase = status.phase or IncidentPhase.ANALYZING
     rem = status.remediation
     if phase in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING) and rem is not None and rem.attempts_made:
-        return f"{phase.value}/{rem.attempts_made}"
+        remediated = find_condition(status.conditions, c.REMEDIATED)
+        # Waiting for approval is a view of its own: the message gains Approve/Deny buttons, and loses
+        # them (showing the decision) with the next edit.
+        waiting = "/AwaitingApproval" if remediated is not None and remediated.reason == c.AWAITING_APPROVAL else ""
+        return f"{phase.value}/{rem.attempts_made}{waiting}"
     return phase.value
 
 

@@ -253,6 +253,23 @@ def human_resolution(
 # --- what humans are told in Slack (pure text; the reconcile posts it once per key) -------------
 
 
+def attempt_awaiting_approval(status: IncidentStatus) -> str | None:
+    """The name of the attempt waiting for a human's approval right now, if one is."""
+    remediated = find_condition(status.conditions, c.REMEDIATED)
+    rem = status.remediation
+    if status.phase in TERMINAL_PHASES or remediated is None or remediated.reason != c.AWAITING_APPROVAL:
+        return None
+    return rem.current_attempt if rem is not None and rem.current_attempt else None
+
+
+def approval_decision(status: IncidentStatus) -> str | None:
+    """The latest approval decision, as the history tells it ('Attempt 1/2 (...) approved by ... via Slack at ...')."""
+    for entry in reversed(status.history):
+        if entry.action in (ATTEMPT_APPROVED, ATTEMPT_DENIED):
+            return entry.message
+    return None
+
+
 def success_banner(status: IncidentStatus) -> str | None:
     """':white_check_mark: Auto-healed on attempt n/N ...' for an auto-healed incident; else None."""
     res = status.resolution

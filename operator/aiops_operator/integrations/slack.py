@@ -21,6 +21,8 @@ from typing import Any
 from aiops_operator.api import Incident, IncidentPhase, ResolvedBy, SlackRef
 from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.sanitize import truncate
+from aiops_operator.incident.remediation_status import approval_decision, attempt_awaiting_approval
+from aiops_operator.remediation.approval import SLACK_APPROVE_ACTION, SLACK_DENY_ACTION, slack_button_value
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,7 @@ def build_message(incident: Incident, dashboard_url: str | None = None) -> tuple
                            "text": truncate(f"*Recommendations:*\n{steps}", _SECTION_CHARS)}})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
                    "text": truncate(status_line(incident), _SECTION_CHARS)}]})
+    blocks.extend(approval_blocks(incident))
     url = incident_url(incident, dashboard_url)
     if url:
         blocks.append({"type": "actions", "elements": [{
@@ -135,6 +138,43 @@ def build_message(incident: Incident, dashboard_url: str | None = None) -> tuple
             "url": url, "action_id": "open_dashboard",
         }]})
     return fallback, blocks
+
+
+def approval_blocks(incident: Incident) -> list[dict[str, Any]]:
+    """Approve/Deny buttons while an attempt waits for approval; afterwards, who decided (buttons gone).
+
+    The buttons' value names the attempt (`<namespace>/<attempt>`); the receiver's
+    /webhook/slack/interactions verifies Slack's signature and records the clicking Slack user.
+    """
+    status = incident.status
+    waiting = attempt_awaiting_approval(status)
+    if waiting is None:
+        decided = approval_decision(status)
+        if decided is None:
+            return []
+        icon = ":no_entry:" if " denied by " in decided else ":ballot_box_with_check:"
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(f"{icon} {decided}", _SECTION_CHARS)}}]
+    namespace = incident.metadata.namespace or "default"
+    rem = status.remediation
+    action = f" ({rem.action})" if rem is not None and rem.action else ""
+    who = (f":raised_hand: *Approval needed* for `{waiting}`{action}. Anyone in this channel may Approve or Deny"
+           " (the Slack user who clicks is recorded); or anyone allowed to patch remediationattempts in"
+           f" `{namespace}`: `kubectl annotate remediationattempt {waiting} -n {namespace}"
+           " aiops-rca.io/approval=approved` (or `=denied`).")
+    value = slack_button_value(namespace, waiting)
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(who, _SECTION_CHARS)}},
+        {"type": "actions", "block_id": truncate(f"aiops_approval_{waiting}", 255), "elements": [
+            {"type": "button", "action_id": SLACK_APPROVE_ACTION, "style": "primary", "value": value,
+             "text": {"type": "plain_text", "text": "Approve"}},
+            {"type": "button", "action_id": SLACK_DENY_ACTION, "style": "danger", "value": value,
+             "text": {"type": "plain_text", "text": "Deny"},
+             "confirm": {"title": {"type": "plain_text", "text": "Deny the remediation?"},
+                         "text": {"type": "mrkdwn", "text": f"`{waiting}` will be skipped and the incident escalated."},
+                         "confirm": {"type": "plain_text", "text": "Deny"},
+                         "deny": {"type": "plain_text", "text": "Cancel"}}},
+        ]},
+    ]
 
 
 def _banner(incident: Incident) -> list[dict[str, Any]]:

@@ -64,3 +64,53 @@ def test_metadata_identifies_the_incident_and_reply_key() -> None:
     assert is_ours(reply, "uid-1", "escalated")
     assert not is_ours({"metadata": {"event_type": "other", "event_payload": {"incident_uid": "uid-1"}}}, "uid-1")
     assert not is_ours({}, "uid-1")
+
+
+def awaiting(**status: Any) -> Any:
+    from aiops_operator.api import ConditionStatus, set_condition
+    from aiops_operator.incident import conditions as c
+
+    inc = analyzed(phase=IncidentPhase.REMEDIATING,
+                   remediation=RemediationSummary(policy="default", rule="oom", action="ResizeCluster",
+                                                  attempts_made=1, max_attempts=2, current_attempt="adf-x-1-1"),
+                   **status)
+    cond = analyzing.condition(c.REMEDIATED, ConditionStatus.UNKNOWN, c.AWAITING_APPROVAL, "Waits.", NOW, 1)
+    return inc.model_copy(update={"status": inc.status.model_copy(
+        update={"conditions": set_condition(inc.status.conditions, cond)})})
+
+
+def test_awaiting_approval_shows_approve_and_deny_buttons_and_who_may_decide() -> None:
+    from aiops_operator.remediation.approval import SLACK_APPROVE_ACTION, SLACK_DENY_ACTION
+
+    inc = awaiting()
+    _, blocks = build_message(inc, None)
+    actions = [b for b in blocks if b["type"] == "actions"]
+    assert len(actions) == 1
+    buttons = actions[0]["elements"]
+    assert [(b["action_id"], b["value"], b["style"]) for b in buttons] == [
+        (SLACK_APPROVE_ACTION, "ns/adf-x-1-1", "primary"), (SLACK_DENY_ACTION, "ns/adf-x-1-1", "danger")]
+    text = str(blocks)
+    assert "Approval needed" in text
+    assert "Anyone in this channel may Approve or Deny" in text
+    assert "kubectl annotate remediationattempt adf-x-1-1 -n ns aiops-rca.io/approval=approved" in text
+    assert analyzing.slack_view(inc.status) == "Remediating/1/AwaitingApproval"
+
+
+@pytest.mark.parametrize(("action", "word", "icon"), [
+    pytest.param("AttemptApproved", "approved", ":ballot_box_with_check:", id="approved"),
+    pytest.param("AttemptDenied", "denied", ":no_entry:", id="denied"),
+])
+def test_after_the_decision_the_buttons_are_gone_and_the_decider_is_shown(action: str, word: str,
+                                                                           icon: str) -> None:
+    from aiops_operator.incident import remediation_status
+
+    inc = analyzed(phase=IncidentPhase.MONITORING,
+                   remediation=RemediationSummary(policy="default", rule="oom", action="ResizeCluster",
+                                                  attempts_made=1, max_attempts=2, current_attempt="adf-x-1-1"))
+    message = f"Attempt 1/2 (adf-x-1-1) {word} by ana (Slack user U04ANA1234) via Slack at {NOW.isoformat()}."
+    inc = inc.model_copy(update={"status": analyzing.record(inc.status, action, message, NOW)})
+    assert action in (remediation_status.ATTEMPT_APPROVED, remediation_status.ATTEMPT_DENIED)
+    _, blocks = build_message(inc, None)
+    assert all(b["type"] != "actions" for b in blocks)
+    assert f"{icon} {message}" in str(blocks)
+    assert analyzing.slack_view(inc.status) == "Monitoring/1"
