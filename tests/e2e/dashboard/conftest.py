@@ -108,8 +108,10 @@ def dashboard(kubeconfig: Path, namespace: str) -> Iterator[Dashboard]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    # Package scope, not session: Playwright's sync API keeps an event loop running in the main
+    # thread while it is open, and asyncio tests collected after these would refuse to start.
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make provision` installs Debian's chromium")
     with sync_playwright() as pw:
