@@ -294,6 +294,7 @@ class Reconciler:
         )
         metrics.STATUS_WRITES.inc()
         written = Incident.from_object(body)
+        metrics.observe_outcome(persisted.status, written.status)
         memory.written_rv = written.metadata.resource_version
         await self._post_events(written, persisted)
         analysis = written.status.analysis

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from aiops_operator import metrics
 from aiops_operator.api import (
     AttemptPhase,
     ExternalRun,
@@ -147,6 +148,7 @@ class Remediator:
         self._written: OrderedDict[str, int] = OrderedDict()
         self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._polled: OrderedDict[str, datetime] = OrderedDict()
+        self._error_types: dict[str, str] = {}  # attempt name -> its incident's error type (metric labels)
 
     # --- watch events of attempts --------------------------------------------------------
 
@@ -198,6 +200,10 @@ class Remediator:
         policy, rule = await self._governing(incident)
         status = incident.status
         body = await self._current_attempt(incident)
+        if body is not None and incident.status.analysis is not None:
+            self._error_types[str((body.get("metadata") or {}).get("name"))] = incident.status.analysis.error_type.value
+            while len(self._error_types) > WRITTEN_MEMORY:
+                self._error_types.pop(next(iter(self._error_types)))
         launched = False
         requeue: datetime | None = None
         try:
@@ -340,6 +346,9 @@ class Remediator:
             log.info("adopted existing attempt %s/%s", namespace, body["metadata"]["name"])
             return existing
         self._remember(created)
+        metrics.REMEDIATION_ATTEMPTS.labels(plan.attempt_spec.action.value).inc()
+        if incident.status.analysis is not None:
+            self._error_types[body["metadata"]["name"]] = incident.status.analysis.error_type.value
         self.crash_hook("after-attempt-create", meta.name)
         return created
 
@@ -356,6 +365,7 @@ class Remediator:
             self._cache.pop(f"{meta.namespace or 'default'}/{meta.name}", None)  # decided from a stale copy
             raise
         self._remember(written)
+        metrics.observe_attempt_write(attempt, status, self._error_types.get(meta.name, "Unknown"))
         return written
 
     async def _launch(self, incident: Incident, attempt: RemediationAttempt, body: dict[str, Any],
@@ -365,15 +375,18 @@ class Remediator:
         try:
             run = await self._in_thread(self.executors.launch, incident, attempt)
         except TransientExecutorError as exc:
+            metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "transient").inc()
             reason = exc.reason if isinstance(exc, NotReady) else "LaunchRetrying"
             pending = attempt_status.pending(attempt, reason, str(exc), now)
             if pending != attempt.status:
                 body = await self._write_status(body, attempt, pending)
             return body, now + timedelta(seconds=max(1.0, exc.retry_after_seconds))
         except ExecutorError as exc:
+            metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "terminal").inc()
             failed = attempt_status.finished(attempt, Outcome.LAUNCH_FAILED, f"Could not launch: {exc}", now)
             return await self._write_status(body, attempt, failed), None
         except Exception as exc:  # an SDK error the executor did not classify: retry, bounded by the timeout
+            metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "transient").inc()
             log.warning("launching %s failed unexpectedly: %s", attempt.metadata.name, type(exc).__name__)
             pending = attempt_status.pending(attempt, "LaunchRetrying",
                                              f"Launch failed ({type(exc).__name__}: {clean_text(str(exc), 300)});"
@@ -396,7 +409,11 @@ class Remediator:
 
     async def _poll(self, incident: Incident, attempt: RemediationAttempt, body: dict[str, Any],
                     now: datetime) -> tuple[dict[str, Any], bool]:
-        progress = await self._in_thread(self.executors.poll, incident, attempt)
+        try:
+            progress = await self._in_thread(self.executors.poll, incident, attempt)
+        except Exception:
+            metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "transient").inc()
+            raise
         self._polled[attempt.metadata.name] = now
         self._polled.move_to_end(attempt.metadata.name)
         while len(self._polled) > WRITTEN_MEMORY:
