@@ -18,13 +18,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiops_operator.api import GROUP, VERSION
 from kubernetes import client
+from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox.testing import RunningSandbox
 from tests.e2e.conftest import Kubectl
-from tests.e2e.operator.conftest import CLI, OperatorProcess, wait_for
+from tests.e2e.operator.conftest import CLI, OperatorProcess, free_port, wait_for
 from tests.e2e.operator.remediation_world import (
     DRIVER,
     GATEWAY_TIMEOUT,
@@ -130,6 +132,7 @@ class World:
     op: OperatorProcess
     sandbox: RunningSandbox
     playbook: LogicApp
+    metrics_port: int
     names: dict[str, str] = field(default_factory=dict)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -157,10 +160,12 @@ def world(kubeconfig: Path, api_client: client.ApiClient, custom_api: client.Cus
             "REMEDIATION_POLL_SECONDS": "1", "POLICY_STATS_SECONDS": "2",
             "REMEDIATION_CALLBACK_URL": "http://receiver.example/api/remediation-callback?api_key=k3y",
         })
-        op = OperatorProcess(args=[str(CLI), "operator", "--namespace", namespace, "--port", "0"], env=env,
-                             log_path=logs / "operator.log")
+        metrics_port = free_port()
+        op = OperatorProcess(args=[str(CLI), "operator", "--namespace", namespace, "--port", str(metrics_port)],
+                             env=env, log_path=logs / "operator.log")
         op.start()
-        w = World(api=api, namespace=namespace, op=op, sandbox=sandbox, playbook=playbook)
+        w = World(api=api, namespace=namespace, op=op, sandbox=sandbox, playbook=playbook,
+                  metrics_port=metrics_port)
         subscription = sandbox.endpoints.credentials.azure_subscription_id
         for key, run_id in RUNS.items():
             pipeline, message = PIPELINES[key]
@@ -488,3 +493,30 @@ def test_policies_report_ready_and_rule_counts_and_an_invalid_policy_is_stalled(
     assert condition(got, "Ready")["status"] == "False"
     assert "spec.rules[0].parameters" in condition(got, "Ready")["message"]
     assert "upstreamPipeline" in condition(got, "Ready")["message"]
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+
+def test_metrics_count_what_the_scenarios_did(world: World) -> None:
+    """Runs last in this module: every scenario above has left its mark on /metrics."""
+    text = httpx.get(f"http://127.0.0.1:{world.metrics_port}/metrics", timeout=5).text
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text) for sample in family.samples
+    }
+
+    def value(name: str, **labels: str) -> float:
+        return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    assert value("aiops_rca_remediation_attempts_total", action="RerunPipeline") >= 1
+    assert value("aiops_rca_remediation_outcomes_total", action="RerunPipeline", error_type="GatewayTimeout",
+                 outcome="succeeded") >= 1
+    assert value("aiops_rca_remediation_outcomes_total", action="RerunPipeline", error_type="ThrottlingError",
+                 outcome="failed") >= 2
+    assert value("aiops_rca_approvals_total", decision="Approved", channel="Kubectl") >= 1
+    assert value("aiops_rca_approvals_total", decision="Denied", channel="Kubectl") >= 1
+    assert value("aiops_rca_time_to_resolve_seconds_count", resolved_by="AutoHeal") >= 1
+    assert value("aiops_rca_time_to_resolve_seconds_count", resolved_by="Jira") >= 1
+    assert value("aiops_rca_incidents_escalated_total", reason="AttemptsExhausted") >= 1
+    assert value("aiops_rca_incidents_escalated_total", reason="ApprovalDenied") >= 1
