@@ -34,6 +34,11 @@ from aiops_operator.localcluster.build import Binaries, cache_root, ensure_binar
 Progress = Callable[[str], None]
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager")
+
+_STARTED_HERE: dict[int, subprocess.Popen[bytes]] = {}
+"""Handles of the components this process started. The components outlive it by design; holding the
+handles keeps Python from warning "subprocess is still running" when they would be collected (an error
+under pytest's warnings-as-errors), and lets `stop()` reap them."""
 CONTROLLERS = "garbagecollector,namespace,serviceaccount,serviceaccount-token"
 
 
@@ -246,6 +251,7 @@ def _spawn(layout: Layout, component: str, argv: list[str]) -> int:
             start_new_session=True,
         )
     layout.pid_file(component).write_text(str(proc.pid))
+    _STARTED_HERE[proc.pid] = proc
     return proc.pid
 
 
@@ -427,6 +433,9 @@ def stop(layout: Layout | None = None, progress: Progress = print, timeout: floa
         if _alive(pid):
             progress(f"  {component} ignored SIGTERM; killing it")
             os.kill(pid, signal.SIGKILL)
+        child = _STARTED_HERE.pop(pid, None)
+        if child is not None:
+            child.wait(timeout)
         layout.pid_file(component).unlink(missing_ok=True)
 
 
