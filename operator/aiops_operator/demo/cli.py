@@ -295,7 +295,9 @@ def run(args: argparse.Namespace) -> int:
     use_external = bool(external) and controlplane.cluster_reachable(str(external))
     started_cluster = not use_external and not all(controlplane.status(layout).values())
     kubeconfig = controlplane.resolve_kubeconfig(_log)
-    # Ctrl-C and SIGTERM both end the demo through the same cleanup.
+    # Ctrl-C and SIGTERM both end the demo through the same cleanup. SIGINT is set explicitly: a
+    # process started in the background of a script inherits it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with Supervisor(state / "logs", _log) as supervisor:
