@@ -37,14 +37,6 @@ def incident_object(spec: IncidentSpec) -> dict[str, Any]:
                 CREATED_BY_LABEL: CREATED_BY,
             },
         },
-        "spec": without_empty_strings(spec.to_wire()),
+        "spec": spec.to_wire(),
     }
 
-
-def without_empty_strings(value: dict[str, Any]) -> dict[str, Any]:
-    """`value` without "" members: kube-apiserver 1.20 rejects an empty string in a CRD string field as null."""
-    return {
-        k: without_empty_strings(v) if isinstance(v, dict) else v
-        for k, v in value.items()
-        if v != ""
-    }
