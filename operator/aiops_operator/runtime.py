@@ -146,7 +146,8 @@ class Runtime:
                                max_in_flight=8)
         loop_time = asyncio.get_event_loop().time
         self.policies = PolicyCache(self.kube, loop_time)
-        self.events = EventRecorder(self.kube)
+        self._reconciling = 0
+        self.events = EventRecorder(self.kube, busy=lambda: self._reconciling > 0)
         self.policy_controller = PolicyController(self.kube, utcnow, stats_seconds=settings.policy_stats_seconds)
         crash_hook = CrashHook(settings.aiops_rca_crash_at, settings.aiops_rca_crash_marker)
         self._closers: list[Callable[[], None]] = []
@@ -184,9 +185,10 @@ class Runtime:
         await self._reconcile(uid, str(meta.get("namespace")), str(meta.get("name")), body)
 
     async def _reconcile(self, uid: str, namespace: str, name: str, body: Mapping[str, Any] | None) -> None:
+        self._reconciling += 1
         try:
             if body is None:
-                delay = await self.reconciler.reconcile_by_name(namespace, name)
+                delay = await self.reconciler.reconcile_by_name(namespace, name, uid)
             else:
                 delay = await self.reconciler.reconcile(body)
         except (KubeUnavailable, ConnectionError, TimeoutError) as exc:
@@ -195,6 +197,8 @@ class Runtime:
         except Exception:
             log.exception("reconcile of %s/%s failed; retrying", namespace, name)
             delay = 30.0
+        finally:
+            self._reconciling -= 1
         if delay == STALE:
             return
         if delay is None:
