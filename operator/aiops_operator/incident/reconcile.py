@@ -81,21 +81,45 @@ class CrashHook:
 
 
 class PolicyCache:
-    """RemediationPolicies per namespace, listed at most every few seconds; invalidated by policy events."""
+    """RemediationPolicies per namespace, listed at most every few seconds; invalidated by policy events.
+
+    One list per namespace at a time: the reconciles that find the cache stale together (a burst of
+    incidents) share the one list in flight instead of each sending their own.
+    """
 
     def __init__(self, kube: KubeClient, clock: Callable[[], float], ttl: float = POLICY_CACHE_SECONDS) -> None:
         self._kube = kube
         self._clock = clock
         self._ttl = ttl
         self._cache: dict[str, tuple[float, tuple[RemediationPolicy, ...]]] = {}
+        self._loading: dict[str, asyncio.Future[tuple[RemediationPolicy, ...]]] = {}
 
     def invalidate(self, namespace: str) -> None:
         self._cache.pop(namespace, None)
+        # A list already in flight may predate the change: later callers list again.
+        self._loading.pop(namespace, None)
 
     async def get(self, namespace: str) -> tuple[RemediationPolicy, ...]:
         hit = self._cache.get(namespace)
         if hit is not None and self._clock() - hit[0] < self._ttl:
             return hit[1]
+        loading = self._loading.get(namespace)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(namespace))
+            self._loading[namespace] = loading
+            loading.add_done_callback(lambda done: self._loaded(namespace, done))
+        # Shielded: one caller being cancelled must not cancel the list the others wait for.
+        return await asyncio.shield(loading)
+
+    def _loaded(self, namespace: str, done: asyncio.Future[tuple[RemediationPolicy, ...]]) -> None:
+        failed = done.cancelled() or done.exception() is not None  # (retrieved: the waiters got it too)
+        if self._loading.get(namespace) is not done:
+            return  # invalidated while listing: the result may predate the change
+        del self._loading[namespace]
+        if not failed:
+            self._cache[namespace] = (self._clock(), done.result())
+
+    async def _load(self, namespace: str) -> tuple[RemediationPolicy, ...]:
         items, _ = await self._kube.list_all(POLICIES, namespace)
         policies: list[RemediationPolicy] = []
         for item in items:
@@ -106,9 +130,7 @@ class PolicyCache:
                          "; ".join(str(p) for p in problems[:3]))
                 continue
             policies.append(policy)
-        result = tuple(policies)
-        self._cache[namespace] = (self._clock(), result)
-        return result
+        return tuple(policies)
 
 
 @dataclass
@@ -180,32 +202,40 @@ class Reconciler:
 
     # --- entry points ------------------------------------------------------------------
 
-    async def reconcile(self, body: Mapping[str, Any], *, from_watch: bool = True) -> float | None:
-        """Reconcile one Incident from a watch event's body (or a fresh read); returns seconds until the next look."""
+    async def reconcile(self, body: Mapping[str, Any]) -> float | None:
+        """Reconcile one Incident from a watch event's body; returns seconds until the next look."""
         incident = Incident.from_object(body)
         memory = self._memory.setdefault(incident.metadata.uid or incident.metadata.name, _Memory())
         async with memory.lock:
-            if from_watch and _rv_not_newer(incident.metadata.resource_version, memory.written_rv):
+            if _rv_not_newer(incident.metadata.resource_version, memory.written_rv):
                 # A watch event from before our own write, or of that write: the reconcile that wrote it
                 # went on from there until nothing was left to do, and set the timer.
                 return STALE
+            return await self._run_counted(incident, memory)
+
+    async def reconcile_by_name(self, namespace: str, name: str, uid: str) -> float | None:
+        """Reconcile from a fresh read (the requeue timer).
+
+        Read under the Incident's lock: read before it, the copy could predate the write of a reconcile
+        still running, and our write would then be a conflict (a wasted patch and another read)."""
+        memory = self._memory.setdefault(uid or name, _Memory())
+        async with memory.lock:
             try:
-                result = await self._run(incident, memory)
+                incident = Incident.from_object(await self.kube.get(INCIDENTS, namespace, name))
             except NotFound:
                 return None
-            except Exception:
-                metrics.RECONCILES.labels("error").inc()
-                raise
-            metrics.RECONCILES.labels("ok").inc()
-            return result
+            return await self._run_counted(incident, memory)
 
-    async def reconcile_by_name(self, namespace: str, name: str) -> float | None:
-        """Reconcile from a fresh read (the requeue timer)."""
+    async def _run_counted(self, incident: Incident, memory: _Memory) -> float | None:
         try:
-            body = await self.kube.get(INCIDENTS, namespace, name)
+            result = await self._run(incident, memory)
         except NotFound:
             return None
-        return await self.reconcile(body, from_watch=False)
+        except Exception:
+            metrics.RECONCILES.labels("error").inc()
+            raise
+        metrics.RECONCILES.labels("ok").inc()
+        return result
 
     def forget(self, uid: str) -> None:
         """The Incident is gone: drop what is remembered about it."""
