@@ -16,6 +16,10 @@ namespace and reports:
 - API writes per incident, counted from the watch: every ADDED or MODIFIED
   event of an Incident or RemediationAttempt is one create or patch (Events
   counted separately);
+- what the API server answered during the burst (its `apiserver_request_total`
+  counters by verb, resource and code: reads, conflicts, Events included; on
+  Kubernetes 1.20 a GET of one custom resource is counted as a LIST) and the
+  CPU seconds the operator, the control plane and the bench itself used;
 - the operator's peak RSS during the burst; then `--more` Incidents are added
   (so 2,000 are present), taken through their lifecycle as well, and the RSS is
   read again.
@@ -72,6 +76,29 @@ def rss_mib(pid: int) -> tuple[float, float]:
     """(current RSS, peak RSS) of a process in MiB."""
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(operator_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the operator, this process (bench and sandbox), and the control plane's etcd
+    and kube-apiserver (found by name; absent when the cluster runs elsewhere)."""
+    pids = {"operator": operator_pid, "bench+sandbox": os.getpid()}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                name = (entry / "comm").read_text().strip()
+                if name in ("kube-apiserver", "etcd"):
+                    pids[name] = int(entry.name)
+    result = {}
+    for name, pid in pids.items():
+        with contextlib.suppress(OSError):
+            result[name] = cpu_seconds(pid)
+    return result
 
 
 def run_id(i: int) -> str:
@@ -158,17 +185,41 @@ class Watcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def count_events(kube: KubeClient, namespace: str, expected: int, wait: float = 60.0) -> int:
-    """Events in the namespace, once they stop growing (they are posted off the reconcile's path)."""
+async def count_events(kube: KubeClient, namespace: str, expected: int, wait: float = 180.0) -> int:
+    """Events in the namespace once `expected` are there or they stopped growing (they are posted off the
+    reconcile's path, and mostly after a burst: lifecycle writes go first)."""
     deadline = time.perf_counter() + wait
-    last = -1
+    last, unchanged = -1, 0
     while True:
         items, _ = await kube.list_all(EVENTS, namespace)
         count = len([e for e in items if e.get("reportingComponent") == "aiops-rca-operator"])
-        if count >= expected or count == last or time.perf_counter() > deadline:
+        unchanged = unchanged + 1 if count == last else 0
+        if count >= expected or unchanged >= 3 or time.perf_counter() > deadline:
             return count
         last = count
-        await asyncio.sleep(3.0)
+        await asyncio.sleep(2.0)
+
+
+async def apiserver_requests(kube: KubeClient) -> Counter[str]:
+    """The API server's own request counters (`apiserver_request_total`), as "VERB resource[/sub] code"."""
+    response = await kube._http.get("/metrics")
+    counts: Counter[str] = Counter()
+    for line in response.text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels_text, _, value = line.rpartition(" ")
+        labels = dict(part.split("=", 1) for part in labels_text[len("apiserver_request_total{"):-1].split(",")
+                      if "=" in part)
+        label = {k: v.strip('"') for k, v in labels.items()}
+        resource = label.get("resource", "") + (f"/{label['subresource']}" if label.get("subresource") else "")
+        counts[f"{label.get('verb')} {resource} {label.get('code')}"] += int(float(value))
+    return counts
+
+
+def request_delta(before: Counter[str], after: Counter[str]) -> dict[str, int]:
+    """Requests the API server answered between two snapshots (largest first, the few-off ones left out)."""
+    delta = {key: after[key] - before.get(key, 0) for key in after}
+    return dict(sorted(((k, v) for k, v in delta.items() if v >= 10), key=lambda kv: -kv[1]))
 
 
 async def create_all(kube: KubeClient, namespace: str, indexes: range, subscription: str,
@@ -246,6 +297,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
         created: dict[str, float] = {}
         peak: list[float] = []
+        requests_before = await apiserver_requests(kube)
+        cpu_before = cpu_by_process(proc.pid)
         started = time.perf_counter()
         await create_all(kube, namespace, range(args.incidents), subscription, created)
         progress(f"{args.incidents} Incidents created in {time.perf_counter() - started:.1f} s")
@@ -253,12 +306,19 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         await wait_resolved(watcher, first, started, args.timeout, proc, peak)
         total_seconds = max(watcher.resolved[n] for n in first) - started
         latencies = [watcher.resolved[n] - created[n] for n in first]
+        cpu_after = cpu_by_process(proc.pid)
+        cpu = {k: round(cpu_after[k] - cpu_before[k], 1) for k in cpu_after if k in cpu_before}
+        requests = request_delta(requests_before, await apiserver_requests(kube))
+        progress(f"API server requests during the burst: {requests}")
+        progress(f"CPU seconds during the burst: {cpu}")
         await asyncio.sleep(2.0)  # trailing writes (none expected)
         writes = dict(watcher.writes)
         events = await count_events(kube, namespace, 7 * args.incidents)
+        events_seconds = time.perf_counter() - started - total_seconds
         rss_after_burst, hwm = rss_mib(proc.pid)
         peak_burst = max([*peak, hwm])
-        progress(f"all {args.incidents} Resolved in {total_seconds:.1f} s; writes {writes}; events {events}")
+        progress(f"all {args.incidents} Resolved in {total_seconds:.1f} s; writes {writes}; "
+                 f"{events} Events, the last {events_seconds:.0f} s after the last Resolved")
 
         more: dict[str, float] = {}
         started_more = time.perf_counter()
@@ -279,6 +339,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "writes_per_incident": round(sum(writes.values()) / n, 2),
             "writes": writes,
             "events_per_incident": round(events / n, 2),
+            "events_posted_within_seconds_after_burst": round(events_seconds, 1),
+            "apiserver_requests": requests,
+            "cpu_seconds": cpu,
             "rss_idle_mib": round(rss_idle, 1),
             "rss_peak_mib": round(peak_burst, 1),
             "rss_after_burst_mib": round(rss_after_burst, 1),
