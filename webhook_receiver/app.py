@@ -317,6 +317,12 @@ def _click_answer(click: slack.Click, result: ApprovalResult) -> str:
     return f"There is no remediation attempt {what} (it may have been cleaned up); nothing was recorded."
 
 
+def _not_an_approver(click: slack.Click) -> str:
+    verb = "Approve" if click.decision.value == "Approved" else "Deny"
+    return (f"You are not on the approver list, so your {verb} of remediation attempt"
+            f" `{click.namespace}/{click.attempt}` was not recorded; nothing changed. Ask an approver to decide.")
+
+
 async def slack_interactions(receiver: Receiver, request: Request) -> tuple[int, dict[str, Any], str]:
     if not receiver.auth.slack_configured():
         raise Problem(404, "disabled", "Slack interactivity is off: set AIOPS_RCA_RECEIVER_SLACK_SIGNING_SECRET_FILE")
@@ -328,6 +334,15 @@ async def slack_interactions(receiver: Receiver, request: Request) -> tuple[int,
     click = slack.parse(body)
     if click is None:
         return 200, {"status": "ignored"}, "ignored"
+    approvers = receiver.settings.slack_approver_ids()
+    if approvers and click.user_id not in approvers:
+        # Answered 200 with a message only the clicker sees: an error status would make Slack show
+        # a generic failure, and the click is Slack-verified, just not from an approver.
+        log.warning("Slack %s of %s/%s by %s refused: not in AIOPS_RCA_RECEIVER_SLACK_APPROVERS",
+                    click.decision.value, click.namespace, click.attempt, click.user_id)
+        message = {"response_type": "ephemeral", "replace_original": False, "text": _not_an_approver(click)}
+        receiver.answer_click(click.response_url, message)
+        return 200, message, "slack_not_an_approver"
     approval: Approval = slack_approval(click.decision, slack_user(click.user_id, click.user_name), receiver.now())
     try:
         result = await asyncio.wait_for(

@@ -84,6 +84,13 @@ def run(args: argparse.Namespace) -> int:
             )
             return 2
         logging.getLogger(__name__).warning("running WITHOUT authentication")
+    if receiver.auth.slack_configured():
+        approvers = settings.slack_approver_ids()
+        if approvers:
+            logging.getLogger(__name__).info("Slack Approve/Deny clicks count from %d approver(s)", len(approvers))
+        else:
+            logging.getLogger(__name__).warning(
+                "Slack Approve/Deny clicks count from ANYONE in the channel; set %sSLACK_APPROVERS", ENV_PREFIX)
     logging.getLogger(__name__).info(
         "receiver on %s:%d, Incidents in namespace %s, spool %s", settings.host, settings.port, namespace,
         settings.spool_dir,

@@ -8,14 +8,18 @@ and rotated without a restart; they never appear in `repr()` or logs.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "AIOPS_RCA_RECEIVER_"
 
 DEFAULT_BENIGN_TERMINATION_CODES = ("SUCCESS", "INACTIVITY", "USER_REQUEST", "JOB_FINISHED")
+
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{6,20}$")
+"""A Slack user ID as a block_actions payload's user.id carries it (W…: Enterprise Grid)."""
 
 
 class ReceiverSettings(BaseSettings):
@@ -43,6 +47,9 @@ class ReceiverSettings(BaseSettings):
     slack_signing_secret_file: Path | None = None
     """File holding the Slack app's signing secret (one per line while rotating); when set,
     /webhook/slack/interactions takes Approve/Deny button clicks, verified by X-Slack-Signature."""
+    slack_approvers: str | None = None
+    """Comma-separated Slack user IDs (U012AB3CD,W045EF6GH: a profile's "Copy member ID") whose Approve/Deny
+    clicks count; a click from anyone else records nothing. Unset: anyone who can click in the channel decides."""
     slack_response_url_prefix: str = "https://hooks.slack.com/"
     """Only a click's response_url starting with this gets the ephemeral answer (no requests elsewhere)."""
     allow_unauthenticated: bool = False
@@ -83,5 +90,22 @@ class ReceiverSettings(BaseSettings):
     log_level: str = "INFO"
     """Python log level."""
 
+    @field_validator("slack_approvers")
+    @classmethod
+    def _slack_user_ids(cls, value: str | None) -> str | None:
+        # IDs only: a click's user.name/username are handles the user can change (Slack vouches for the ID),
+        # and the payload names no user groups. A name here would silently lock everyone out.
+        if value is None:
+            return None
+        ids = [v.strip() for v in value.split(",") if v.strip()]
+        wrong = [v[:40] for v in ids if not SLACK_USER_ID.match(v)]
+        if wrong:
+            raise ValueError(f"expected Slack user IDs (U… or W…, not names): {', '.join(wrong[:5])}")
+        return ",".join(ids) or None
+
     def termination_codes(self) -> frozenset[str]:
         return frozenset(c.strip().upper() for c in self.benign_termination_codes.split(",") if c.strip())
+
+    def slack_approver_ids(self) -> frozenset[str]:
+        """Slack user IDs whose clicks count; empty: anyone's."""
+        return frozenset(self.slack_approvers.split(",")) if self.slack_approvers else frozenset()

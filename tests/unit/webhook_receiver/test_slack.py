@@ -16,6 +16,7 @@ import httpx
 import pytest
 from aiops_operator.api import ApprovalDecision
 from aiops_operator.remediation.approval import SLACK_APPROVE_ACTION, SLACK_DENY_ACTION
+from pydantic import ValidationError
 
 from tests.unit.webhook_receiver.fake_apiserver import FakeApiServer
 from tests.unit.webhook_receiver.goldens import NOW, WEBHOOKS
@@ -24,6 +25,7 @@ from webhook_receiver.app import Receiver, build_app, make_receiver
 from webhook_receiver.auth import slack_signature_valid
 from webhook_receiver.parsing import slack
 from webhook_receiver.parsing.alerts import Unrecognized
+from webhook_receiver.settings import ReceiverSettings
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 NAMESPACE, ATTEMPT = "data-platform", "dbx-spark-bigmem-1a2b3c4d5e-1"
@@ -140,12 +142,18 @@ async def _client(receiver: Receiver) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def client(tmp_path: Path, api: FakeApiServer,
-                 replies: list[tuple[str, dict[str, Any]]]) -> AsyncIterator[httpx.AsyncClient]:
+def approvers() -> str | None:
+    """AIOPS_RCA_RECEIVER_SLACK_APPROVERS of the receiver under test (tests override this fixture)."""
+    return None
+
+
+@pytest.fixture
+async def client(tmp_path: Path, api: FakeApiServer, replies: list[tuple[str, dict[str, Any]]],
+                 approvers: str | None) -> AsyncIterator[httpx.AsyncClient]:
     secret = tmp_path / "slack-signing-secret"
     secret.write_text(SECRET + "\n")
-    receiver = make_receiver(settings_for(tmp_path, slack_signing_secret_file=secret), api.client(), "ns",
-                             now=lambda: NOW)
+    settings = settings_for(tmp_path, slack_signing_secret_file=secret, slack_approvers=approvers)
+    receiver = make_receiver(settings, api.client(), "ns", now=lambda: NOW)
 
     async def reply(url: str, message: dict[str, Any]) -> None:
         replies.append((url, message))
@@ -221,3 +229,98 @@ async def test_disabled_without_a_signing_secret(tmp_path: Path, api: FakeApiSer
         response = await click(c, BODY)
         assert response.status_code == 404
         assert "AIOPS_RCA_RECEIVER_SLACK_SIGNING_SECRET_FILE" in response.json()["error"]
+
+
+# --- who may decide: AIOPS_RCA_RECEIVER_SLACK_APPROVERS -------------------------------------------------
+
+APPROVERS = "U04ANA1234,W0CAROL123"
+RESPONSE_URL = "https://hooks.slack.com/actions/T0CONTOSO1/7831928374/FAKEresponseURLtoken0123"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    pytest.param(None, frozenset(), id="unset-anyone"),
+    pytest.param("", frozenset(), id="empty-anyone"),
+    pytest.param(" , ", frozenset(), id="only-separators-anyone"),
+    pytest.param("U012AB3CD", frozenset({"U012AB3CD"}), id="one"),
+    pytest.param(" U012AB3CD , W045EF6GH,", frozenset({"U012AB3CD", "W045EF6GH"}), id="spaces-and-grid-ids"),
+])
+def test_approver_ids(tmp_path: Path, value: str | None, expected: frozenset[str]) -> None:
+    assert settings_for(tmp_path, slack_approvers=value).slack_approver_ids() == expected
+
+
+@pytest.mark.parametrize("value", [
+    pytest.param("ana.silva", id="username"),
+    pytest.param("@ana", id="mention"),
+    pytest.param("U012AB3CD,u045ef6gh", id="lowercase-id"),
+    pytest.param("S0APPROVERS", id="user-group-id"),
+    pytest.param("C0DATAINC1", id="channel-id"),
+])
+def test_approvers_must_be_user_ids(tmp_path: Path, value: str) -> None:
+    """Names and groups are refused at startup: the click carries neither reliably, so they would never match."""
+    with pytest.raises(ValidationError, match="expected Slack user IDs"):
+        settings_for(tmp_path, slack_approvers=value)
+
+
+def test_approvers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AIOPS_RCA_RECEIVER_SLACK_APPROVERS", "U012AB3CD,U045EF6GH")
+    assert ReceiverSettings(spool_dir=tmp_path).slack_approver_ids() == {"U012AB3CD", "U045EF6GH"}
+
+
+@pytest.mark.parametrize("approvers", [APPROVERS])
+async def test_listed_approver_is_recorded(client: httpx.AsyncClient, api: FakeApiServer) -> None:
+    response = await click(client, BODY)  # ana, U04ANA1234
+    assert response.status_code == 200, response.text
+    assert "You approved" in response.json()["text"]
+    approval = api.objects[("remediationattempts", NAMESPACE, ATTEMPT)]["status"]["approval"]
+    assert (approval["decision"], approval["by"]) == ("Approved", "ana.silva (Slack user U04ANA1234)")
+
+
+@pytest.mark.parametrize("approvers", [APPROVERS])
+@pytest.mark.parametrize("action", [SLACK_APPROVE_ACTION, SLACK_DENY_ACTION])
+async def test_click_from_someone_not_listed_records_nothing(
+    client: httpx.AsyncClient, api: FakeApiServer, replies: list[tuple[str, dict[str, Any]]],
+    caplog: pytest.LogCaptureFixture, action: str,
+) -> None:
+    # ana.silva's name, someone else's ID: only the ID counts.
+    response = await click(client, form(payload(action, user="U0MALLORY1", name="ana.silva")))
+    assert response.status_code == 200, response.text
+    verb = "Approve" if action == SLACK_APPROVE_ACTION else "Deny"
+    assert response.json() == {
+        "response_type": "ephemeral", "replace_original": False,
+        "text": f"You are not on the approver list, so your {verb} of remediation attempt `{NAMESPACE}/{ATTEMPT}`"
+                " was not recorded; nothing changed. Ask an approver to decide."}
+    assert "approval" not in api.objects[("remediationattempts", NAMESPACE, ATTEMPT)]["status"]
+    assert not [c for c in api.calls if c[0] in ("GET", "PATCH")], "the attempt is not even read"
+    await asyncio.sleep(0)
+    assert replies == [(RESPONSE_URL, response.json())]
+    refused = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert [r.levelname for r in refused] == ["WARNING"]
+    assert "U0MALLORY1" in refused[0].getMessage()
+    logged = caplog.text
+    assert SECRET not in logged
+    assert "FAKEresponseURLtoken" not in logged
+    metrics = (await client.get("/metrics")).text
+    assert 'endpoint="slack-interactions",outcome="slack_not_an_approver"} 1.0' in metrics
+
+    # An approver still decides afterwards: the refused click took nothing away.
+    approver = await click(client, form(payload(action, user="W0CAROL123", name="carol")))
+    assert "You approved" in approver.json()["text"] or "You denied" in approver.json()["text"]
+    assert api.objects[("remediationattempts", NAMESPACE, ATTEMPT)]["status"]["approval"]["by"] == (
+        "carol (Slack user W0CAROL123)")
+
+
+@pytest.mark.parametrize("approvers", [None, ""])
+async def test_without_a_list_anyone_in_the_channel_decides(client: httpx.AsyncClient, api: FakeApiServer) -> None:
+    response = await click(client, form(payload(SLACK_DENY_ACTION, user="U0MALLORY1", name="mallory")))
+    assert response.status_code == 200, response.text
+    assert "You denied" in response.json()["text"]
+    approval = api.objects[("remediationattempts", NAMESPACE, ATTEMPT)]["status"]["approval"]
+    assert (approval["decision"], approval["by"]) == ("Denied", "mallory (Slack user U0MALLORY1)")
+
+
+@pytest.mark.parametrize("approvers", [APPROVERS])
+async def test_forged_click_from_a_listed_id_is_still_401(client: httpx.AsyncClient, api: FakeApiServer) -> None:
+    """The list narrows who may decide; the signature still decides whether Slack sent the click at all."""
+    response = await click(client, BODY, sign(BODY, int(time.time()), "forged"))
+    assert response.status_code == 401
+    assert "approval" not in api.objects[("remediationattempts", NAMESPACE, ATTEMPT)]["status"]
