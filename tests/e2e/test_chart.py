@@ -136,10 +136,25 @@ def test_chart_sets_only_settings_the_component_knows(component: str) -> None:
     assert [n for n in names if n not in help_text] == []
 
 
+def receiver_env(*args: str) -> dict[str, str]:
+    container = next(c for c in containers(render(*args)) if c["name"] == "receiver")
+    return {e["name"]: e.get("value", "") for e in container.get("env", [])}
+
+
+def test_slack_approvers_render_as_one_comma_separated_setting() -> None:
+    full = receiver_env("-f", str(FULL_VALUES))
+    assert full["AIOPS_RCA_RECEIVER_SLACK_APPROVERS"] == "U012AB3CD,W045EF6GH"
+    assert full["AIOPS_RCA_RECEIVER_SLACK_SIGNING_SECRET_FILE"] == "/etc/aiops-rca/receiver/slack-signing-secret"
+    # No list, no variable: the receiver's default (anyone in the channel), which NOTES.txt warns about.
+    assert "AIOPS_RCA_RECEIVER_SLACK_APPROVERS" not in receiver_env()
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
         pytest.param(["--set", "receiver.replica=3"], "Additional property replica", id="typo"),
+        pytest.param(["--set", "receiver.auth.slackApprovers[0]=ana.silva"], "receiver.auth.slackApprovers",
+                     id="approver-name-not-id"),
         pytest.param(["--set", "dashboard.auth.mode=open"], "dashboard.auth.mode", id="bad-enum"),
         pytest.param(["--set", "receiver.replicas=0"], "receiver.replicas", id="zero-replicas"),
         pytest.param(["--set", "watchNamespaces[0]=Not_A_Namespace"], "watchNamespaces", id="bad-namespace"),
