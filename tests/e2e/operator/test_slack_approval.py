@@ -1,9 +1,9 @@
 """Approve or deny a high-risk remediation with Slack buttons, end to end.
 
 Real API server, the operator as a subprocess, the sandbox as Slack and
-Databricks, the receiver as a subprocess with a Slack signing secret. A click
-is what Slack would send: a form-encoded `block_actions` payload signed with
-the app's signing secret.
+Databricks, the receiver as a subprocess with a Slack signing secret and an
+approver list (ana and bob). A click is what Slack would send: a form-encoded
+`block_actions` payload signed with the app's signing secret.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from tests.e2e.receiver.conftest import receiver_process
 
 CHANNEL = "data-incidents"
 SIGNING_SECRET = secrets.token_hex(16)
+APPROVERS = "U04ANA1234,U0BOB56789"
 CLUSTERS = {
     "approve": ("0202-120000-slackap1", "spark-bigmem-slack-approve"),
     "deny": ("0202-120000-slackdn1", "spark-bigmem-slack-deny"),
@@ -77,6 +78,7 @@ def world(kubeconfig: Path, api_client: client.ApiClient, custom_api: client.Cus
     keys = workdir / "api-keys"
     keys.write_text("unused-key\n")
     os.environ["AIOPS_RCA_RECEIVER_SLACK_SIGNING_SECRET_FILE"] = str(secret_file)
+    os.environ["AIOPS_RCA_RECEIVER_SLACK_APPROVERS"] = APPROVERS
     try:
         with receiver_process(kubeconfig, namespace, workdir, keys) as url:
             op.start()
@@ -90,6 +92,7 @@ def world(kubeconfig: Path, api_client: client.ApiClient, custom_api: client.Cus
                 print(f"--- operator log ---\n{op.log_tail(60)}")
     finally:
         os.environ.pop("AIOPS_RCA_RECEIVER_SLACK_SIGNING_SECRET_FILE", None)
+        os.environ.pop("AIOPS_RCA_RECEIVER_SLACK_APPROVERS", None)
         with contextlib.suppress(client.ApiException):
             core.delete_namespace(namespace)
 
@@ -141,7 +144,7 @@ def resizes(world: World, cluster_id: str) -> list[Any]:
     return [c for c in world.sandbox.control.calls(service="databricks", op="clusters/resize") if cluster_id in str(c)]
 
 
-def test_forged_click_is_refused_then_a_signed_approve_heals_once(world: World) -> None:
+def test_forged_or_unlisted_click_is_refused_then_a_signed_approve_heals_once(world: World) -> None:
     name = world.names["approve"]
     found = wait_for_buttons(world, "approve")
     approve = next(b for b in found if b["action_id"] == "aiops_approve")
@@ -150,6 +153,9 @@ def test_forged_click_is_refused_then_a_signed_approve_heals_once(world: World) 
     for forged in (click(world, approve, ("U0MALLORY1", "mallory"), secret="not-the-secret"),
                    click(world, approve, ("U0MALLORY1", "mallory"), timestamp=int(time.time()) - 600)):
         assert forged.status_code == 401
+    unlisted = click(world, approve, ("U0MALLORY1", "mallory"))  # signed by Slack, but not an approver
+    assert unlisted.status_code == 200, unlisted.text
+    assert "not on the approver list" in unlisted.json()["text"]
     attempt = world.api.attempts(name)[0]
     assert attempt["status"]["phase"] == "AwaitingApproval"
     assert "approval" not in attempt["status"]
