@@ -157,7 +157,8 @@ def approval_blocks(incident: Incident) -> list[dict[str, Any]]:
     namespace = incident.metadata.namespace or "default"
     rem = status.remediation
     action = f" ({rem.action})" if rem is not None and rem.action else ""
-    who = (f":raised_hand: *Approval needed* for `{waiting}`{action}. Anyone in this channel may Approve or Deny"
+    # Not "anyone in this channel": the receiver may hold an approver list the operator does not know.
+    who = (f":raised_hand: *Approval needed* for `{waiting}`{action}. Approvers may Approve or Deny here"
            " (the Slack user who clicks is recorded); or anyone allowed to patch remediationattempts in"
            f" `{namespace}`: `kubectl annotate remediationattempt {waiting} -n {namespace}"
            " aiops-rca.io/approval=approved` (or `=denied`).")

@@ -91,7 +91,7 @@ def test_awaiting_approval_shows_approve_and_deny_buttons_and_who_may_decide() -
         (SLACK_APPROVE_ACTION, "ns/adf-x-1-1", "primary"), (SLACK_DENY_ACTION, "ns/adf-x-1-1", "danger")]
     text = str(blocks)
     assert "Approval needed" in text
-    assert "Anyone in this channel may Approve or Deny" in text
+    assert "Approvers may Approve or Deny here" in text
     assert "kubectl annotate remediationattempt adf-x-1-1 -n ns aiops-rca.io/approval=approved" in text
     assert analyzing.slack_view(inc.status) == "Remediating/1/AwaitingApproval"
 
