@@ -21,6 +21,8 @@ is only in the API server's audit log (`user.username` of the `patch` on
 the attempt at that time): that is where to look when identity must be
 proven. Slack approvals are different: the receiver verifies Slack's request
 signature, so the Slack user id it records is Slack's word, not a claim.
+Who may click is the receiver's `AIOPS_RCA_RECEIVER_SLACK_APPROVERS` (Slack
+user IDs); unset, anyone who can click in the channel decides.
 """
 
 from __future__ import annotations
