@@ -202,9 +202,8 @@ async def count_events(kube: KubeClient, namespace: str, expected: int, wait: fl
 
 async def apiserver_requests(kube: KubeClient) -> Counter[str]:
     """The API server's own request counters (`apiserver_request_total`), as "VERB resource[/sub] code"."""
-    response = await kube._http.get("/metrics")
     counts: Counter[str] = Counter()
-    for line in response.text.splitlines():
+    for line in (await kube.get_text("/metrics")).splitlines():
         if not line.startswith("apiserver_request_total{"):
             continue
         labels_text, _, value = line.rpartition(" ")

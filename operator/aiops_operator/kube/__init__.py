@@ -8,12 +8,15 @@ from aiops_operator.kube.client import (
     POLICIES,
     Conflict,
     Gone,
+    HttpRequest,
+    HttpResponse,
     Invalid,
     KubeApiError,
     KubeClient,
     KubeUnavailable,
     NotFound,
     ResourceType,
+    Sender,
     WatchEvent,
 )
 from aiops_operator.kube.config import KubeConfig, KubeConfigError, load_config
@@ -26,6 +29,8 @@ __all__ = [
     "POLICIES",
     "Conflict",
     "Gone",
+    "HttpRequest",
+    "HttpResponse",
     "Invalid",
     "KubeApiError",
     "KubeClient",
@@ -34,6 +39,7 @@ __all__ = [
     "KubeUnavailable",
     "NotFound",
     "ResourceType",
+    "Sender",
     "WatchEvent",
     "load_config",
 ]

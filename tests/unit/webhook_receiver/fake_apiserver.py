@@ -1,12 +1,15 @@
-"""An in-memory stand-in for the API server's custom-resource endpoints, for unit tests (httpx.MockTransport)."""
+"""An in-memory stand-in for the API server's custom-resource endpoints, for unit tests (the client's sender)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import httpx
-from aiops_operator.kube import KubeClient, KubeConfig
+from aiops_operator.kube import HttpRequest, HttpResponse, KubeClient, KubeConfig
+
+
+def respond(status: int, body: Any = None, *, text: str | None = None) -> HttpResponse:
+    return HttpResponse(status, text.encode() if text is not None else json.dumps(body or {}).encode())
 
 
 class FakeApiServer:
@@ -16,43 +19,45 @@ class FakeApiServer:
         self.down = False
 
     def client(self) -> KubeClient:
-        http = httpx.AsyncClient(transport=httpx.MockTransport(self.handle), base_url="https://fake")
-        return KubeClient(KubeConfig(server="https://fake"), http=http)
+        return KubeClient(KubeConfig(server="https://fake"), send=self.send)
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.calls.append((request.method, request.url.path))
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        return self.handle(request)
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        self.calls.append((request.method, request.path))
         if self.down:
-            raise httpx.ConnectError("connection refused", request=request)
-        if request.url.path == "/readyz":
-            return httpx.Response(200, text="ok")
-        parts = request.url.path.strip("/").split("/")
+            raise ConnectionRefusedError("connection refused")
+        if request.path == "/readyz":
+            return respond(200, text="ok")
+        parts = request.path.strip("/").split("/")
         # apis/<group>/<version>/namespaces/<ns>/<plural>[/<name>[/status]]
         namespace, plural = parts[4], parts[5]
         name = parts[6] if len(parts) > 6 else None
         if request.method == "POST":
-            body = json.loads(request.content)
+            body = json.loads(request.body or b"{}")
             key = (plural, namespace, body["metadata"]["name"])
             if key in self.objects:
-                return httpx.Response(409, json={"kind": "Status", "reason": "AlreadyExists", "message": "exists"})
+                return respond(409, {"kind": "Status", "reason": "AlreadyExists", "message": "exists"})
             body["metadata"]["namespace"] = namespace
             self.objects[key] = body
-            return httpx.Response(201, json=body)
+            return respond(201, body)
         if request.method == "GET" and name is None:
-            selector = request.url.params.get("labelSelector")
+            selector = request.params.get("labelSelector")
             items = [o for (p, ns, _), o in self.objects.items() if p == plural and ns == namespace]
             if selector:
                 k, _, v = selector.partition("=")
                 items = [o for o in items if o["metadata"].get("labels", {}).get(k) == v]
-            return httpx.Response(200, json={"items": items, "metadata": {"resourceVersion": "1"}})
+            return respond(200, {"items": items, "metadata": {"resourceVersion": "1"}})
         obj = self.objects.get((plural, namespace, name or ""))
         if obj is None:
-            return httpx.Response(404, json={"reason": "NotFound", "message": "not found"})
+            return respond(404, {"reason": "NotFound", "message": "not found"})
         if request.method == "GET":
-            return httpx.Response(200, json=obj)
+            return respond(200, obj)
         if request.method == "PATCH":
-            merge(obj, json.loads(request.content))
-            return httpx.Response(200, json=obj)
-        return httpx.Response(405)
+            merge(obj, json.loads(request.body or b"{}"))
+            return respond(200, obj)
+        return respond(405)
 
 
 def merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
