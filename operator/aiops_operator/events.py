@@ -5,9 +5,10 @@ story. Posting is best effort: a failed Event never fails a reconcile.
 
 Lifecycle writes go first. An Event costs the API server as much as a status
 patch, and a burst of incidents makes seven Events each; while the operator is
-busy reconciling, Events trickle out at a low rate and the rest wait in the
-queue until the burst is over (measured in `bench/lifecycle.py`: without this,
-Events took a quarter of the operator's API slots and half its CPU mid-burst).
+busy with a burst (many reconciles in flight), Events trickle out at a low rate
+and the rest wait in the queue until the burst is over (measured in
+`bench/lifecycle.py`: without this, Events took a quarter of the operator's API
+slots and half its CPU mid-burst). A few incidents at a time post theirs at once.
 """
 
 from __future__ import annotations

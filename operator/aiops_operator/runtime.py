@@ -127,6 +127,10 @@ def build_remediator(
     return stage, close
 
 
+EVENTS_YIELD_ABOVE_RECONCILES = 16
+"""More reconciles than this in flight is a burst: Events then trickle (`events.EventRecorder`)."""
+
+
 class Runtime:
     """Everything the Kopf handlers delegate to."""
 
@@ -140,14 +144,14 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.kube_config = kube_config
-        # Few connections: httpcore checks every pooled connection on each request (a burst measured
-        # a fifth of the operator's CPU there with 24); 8 keep-alive connections carry hundreds of writes/s.
+        # 8 keep-alive connections carry hundreds of writes/s; requests beyond them queue in order.
         self.kube = KubeClient(kube_config, field_manager="aiops-rca-operator", max_connections=8,
                                max_in_flight=8)
         loop_time = asyncio.get_event_loop().time
         self.policies = PolicyCache(self.kube, loop_time)
         self._reconciling = 0
-        self.events = EventRecorder(self.kube, busy=lambda: self._reconciling > 0)
+        # Events yield to lifecycle writes only under a burst: a few incidents at a time post theirs at once.
+        self.events = EventRecorder(self.kube, busy=lambda: self._reconciling > EVENTS_YIELD_ABOVE_RECONCILES)
         self.policy_controller = PolicyController(self.kube, utcnow, stats_seconds=settings.policy_stats_seconds)
         crash_hook = CrashHook(settings.aiops_rca_crash_at, settings.aiops_rca_crash_marker)
         self._closers: list[Callable[[], None]] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from typing import Any
 from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
 from kubernetes import client
 
+from tests.e2e.conftest import Kubectl
 from tests.e2e.operator.conftest import OperatorProcess, wait_for
 
 RG, FACTORY = "rg-data-platform-prod", "adf-contoso-prod-weu"
@@ -190,3 +192,17 @@ def logic_app() -> Iterator[LogicApp]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def wait_for_events(kubectl: Kubectl, namespace: str, name: str, patterns: list[str],
+                    op: OperatorProcess) -> str:
+    """The Events section of `kubectl describe inc <name>` once it shows all `patterns`.
+
+    Events are posted off the reconcile's path, so they may trail the status a little.
+    """
+    def shown() -> str | None:
+        events = kubectl("describe", "inc", name, "-n", namespace).stdout.split("Events:")[-1]
+        return events if all(re.search(p, events) for p in patterns) else None
+
+    found: str = wait_for(shown, 30, f"Events {patterns} on {name}", op)
+    return found

@@ -45,6 +45,7 @@ from tests.e2e.operator.remediation_world import (
     parse_time,
     policy,
     rule,
+    wait_for_events,
 )
 
 THROTTLE_BACKOFF = [1, 3, 5, 5, 5]
@@ -251,10 +252,8 @@ def test_gateway_timeout_is_healed_on_attempt_1(world: World, kubectl: Kubectl) 
     assert re.search(rf"{name}\s+Resolved\s+AzureDataFactory\s+pl_copy_sales_daily\s+GatewayTimeout\s+\w+\s+1",
                      table), table
     assert re.search(rf"{name}-1\s+{name}\s+RerunPipeline\s+Succeeded", table), table
-    events = kubectl("describe", "inc", name, "-n", world.namespace).stdout.split("Events:")[-1]
-    for reason in ("RemediationRequested", "AttemptCreated", "AttemptLaunched", "RemediationSucceeded",
-                   "SlackUpdated", "JiraUpdated"):
-        assert reason in events, events
+    wait_for_events(kubectl, world.namespace, name, ["RemediationRequested", "AttemptCreated", "AttemptLaunched",
+                                                     "RemediationSucceeded", "SlackUpdated", "JiraUpdated"], world.op)
 
 
 # --- healed on attempt 3 after two failures, with the configured backoffs ---------------------------
@@ -383,8 +382,7 @@ def test_exhausted_attempts_escalate_then_a_kubectl_user_resolves(world: World, 
     assert any("A human is needed" in r and "Dashboard: http://dashboard.example/" in r for r in replies), replies
     issue = world.sandbox.control.jira_issue(inc["status"]["notifications"]["jira"]["key"])
     assert any("A human is needed" in c for c in issue["comments"])
-    events = kubectl("describe", "inc", name, "-n", world.namespace).stdout.split("Events:")[-1]
-    assert "Warning  AttemptsExhausted" in events or "AttemptsExhausted" in events
+    wait_for_events(kubectl, world.namespace, name, [r"Warning\s+AttemptsExhausted"], world.op)
 
     kubectl("annotate", "inc", name, "-n", world.namespace,
             "aiops-rca.io/resolve=restarted the SQL gateway by hand")
