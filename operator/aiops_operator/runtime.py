@@ -105,6 +105,7 @@ def analyzing_config(settings: OperatorSettings) -> AnalyzingConfig:
         ),
         resync_seconds=settings.resync_seconds,
         dashboard_url=settings.dashboard_url,
+        auto_remediation_enabled=settings.auto_remediation_enabled,
     )
 
 

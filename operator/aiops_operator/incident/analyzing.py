@@ -97,6 +97,9 @@ class AnalyzingConfig:
     resync_seconds: float = 300.0
     dashboard_url: str | None = None
     """Base URL of the dashboard, for links in escalation notes."""
+    auto_remediation_enabled: bool = True
+    """The global kill switch: off, an incident a rule would heal is escalated at once, no remediation
+    announced."""
 
 
 @dataclass(frozen=True)
@@ -227,7 +230,7 @@ def fold_notification_failure(
 
 
 def _routing_decision(
-    incident: Incident, analysis: Analysis, policies: tuple[RemediationPolicy, ...]
+    incident: Incident, analysis: Analysis, policies: tuple[RemediationPolicy, ...], remediation_enabled: bool
 ) -> tuple[str, str, RemediationSummary | None]:
     """(reason, message, summary): AwaitingRemediation with the rule, or why a human must act."""
     spec = incident.spec
@@ -252,6 +255,13 @@ def _routing_decision(
         return (
             c.RULE_DISABLED,
             f"Rule {rule.name} of RemediationPolicy {policy.metadata.name} allows no attempts: a human is needed.",
+            None,
+        )
+    if not remediation_enabled:
+        return (
+            c.REMEDIATION_DISABLED,
+            f"Rule {rule.name} of RemediationPolicy {policy.metadata.name} covers {analysis.error_type.value}, but"
+            " automatic remediation is switched off (AUTO_REMEDIATION_ENABLED=false): a human is needed.",
             None,
         )
     summary = RemediationSummary(
@@ -291,7 +301,8 @@ def _settle_analyzed(
 
     # The hand-off: decided once. Afterwards the remediation phase owns Remediated/Escalated.
     if find_condition(status.conditions, c.REMEDIATED) is None:
-        reason, message, summary = _routing_decision(incident, analysis, observed.policies)
+        reason, message, summary = _routing_decision(incident, analysis, observed.policies,
+                                                     config.auto_remediation_enabled)
         if summary is not None:
             status = _set(status, condition(c.REMEDIATED, ConditionStatus.UNKNOWN, reason, message, now, gen))
             status = status.model_copy(update={"remediation": summary})

@@ -60,6 +60,9 @@ NOT_AUTO_HEALABLE: Final = "NotAutoHealable"
 NO_MATCHING_POLICY: Final = "NoMatchingPolicy"
 NO_MATCHING_RULE: Final = "NoMatchingRule"
 RULE_DISABLED: Final = "RuleDisabled"
+REMEDIATION_DISABLED: Final = "RemediationDisabled"
+"""The global kill switch (AUTO_REMEDIATION_ENABLED=false); the same reason remediation uses for an attempt
+it skips for that switch."""
 
 # Resolved / Remediated=True
 AUTO_HEALED: Final = "AutoHealed"

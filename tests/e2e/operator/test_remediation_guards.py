@@ -9,7 +9,7 @@ was re-run, resized or restarted.
 
 from __future__ import annotations
 
-import re
+import json
 from typing import Any
 
 import httpx
@@ -31,6 +31,7 @@ from tests.e2e.operator.remediation_world import (
     parse_time,
     policy,
     rule,
+    wait_for_events,
 )
 
 CHANNEL = "data-incidents"
@@ -76,20 +77,6 @@ def approval_buttons(message: dict[str, Any] | None) -> list[str]:
 def wait_for_buttons(api: Api, sandbox: RunningSandbox, name: str, op: OperatorProcess) -> None:
     wait_for(lambda: approval_buttons(slack_message(api, sandbox, name)), 60,
              f"{name}'s Slack message with Approve/Deny buttons", op)
-
-
-def wait_for_events(kubectl: Kubectl, namespace: str, name: str, patterns: list[str],
-                    op: OperatorProcess) -> str:
-    """The Events section of `kubectl describe inc <name>` once it shows all `patterns`.
-
-    Events are posted off the reconcile's path, so they may trail the status a little.
-    """
-    def shown() -> str | None:
-        events = kubectl("describe", "inc", name, "-n", namespace).stdout.split("Events:")[-1]
-        return events if all(re.search(p, events) for p in patterns) else None
-
-    found: str = wait_for(shown, 30, f"Events {patterns} on {name}", op)
-    return found
 
 
 def metric(port: int, name: str, **labels: str) -> float:
@@ -208,11 +195,17 @@ def test_kill_switch_escalates_a_healable_incident_without_an_attempt_until_swit
     assert "AUTO_REMEDIATION_ENABLED=false" in inc["status"]["escalationReason"]
     assert api.attempts(off) == []
     assert launches(sandbox) == []
-    wait_for_events(kubectl, namespace, off, [r"Warning\s+Escalated\s.*RemediationDisabled"], op)
+    events = wait_for_events(kubectl, namespace, off, [r"Warning\s+Escalated\s.*AUTO_REMEDIATION_ENABLED=false"],
+                             op)
+    # Escalated straight from the analysis: no remediation was announced first.
+    assert "RemediationRequested" not in events
+    assert "RemediationRequested" not in [h["action"] for h in inc["status"]["history"]]
     message = slack_message(api, sandbox, off)
     assert message is not None
-    assert any("A human is needed" in r["text"] and "AUTO_REMEDIATION_ENABLED=false" in r["text"]
-               for r in message.get("replies", []))
+    # Escalated before the first Slack message: the message itself says so, and why.
+    posted = json.dumps(message)
+    assert "a human is needed" in posted
+    assert "AUTO_REMEDIATION_ENABLED=false" in posted
     assert metric(port, "aiops_rca_incidents_escalated_total", reason="RemediationDisabled") == 1
     assert metric(port, "aiops_rca_remediation_attempts_total", action="RerunPipeline") == 0
 

@@ -97,6 +97,19 @@ def test_hand_off_or_escalate(error_type: ErrorType, healable: bool, policies: t
         assert reason(status, "Ready") == ("False", "Remediating")
 
 
+def test_kill_switch_escalates_what_a_rule_would_heal_without_announcing_a_remediation() -> None:
+    config = AnalyzingConfig(ownership=CONFIG.ownership, auto_remediation_enabled=False)
+    status = decide(analyzed(), Observed(policies=(policy(),)), config, NOW).status
+    assert reason(status, "Remediated") == ("False", "RemediationDisabled")
+    assert reason(status, "Escalated") == ("True", "RemediationDisabled")
+    assert status.phase is IncidentPhase.ESCALATED
+    assert status.remediation is None
+    assert status.escalation_reason is not None
+    assert "AUTO_REMEDIATION_ENABLED=false" in status.escalation_reason
+    assert "gateway-timeout" in status.escalation_reason  # which rule would have acted
+    assert "RemediationRequested" not in [h.action for h in status.history]
+
+
 def test_analyzing_until_notifications_attempted() -> None:
     plan = decide(analyzed(), Observed(policies=(policy(),), **BOTH), CONFIG, NOW)
     assert plan.status.phase is IncidentPhase.ANALYZING
