@@ -255,6 +255,20 @@ async def wait_resolved(watcher: Watcher, names: set[str], started: float, limit
     raise TimeoutError(f"{len(names - watcher.resolved.keys())} incidents not Resolved after {limit} s")
 
 
+async def wait_bench_namespaces_gone(kube: KubeClient, limit: float = 900.0) -> None:
+    """Wait until no earlier run's namespace is still being deleted: the garbage collector and the namespace
+    controller deleting thousands of objects would share the 2 cores with this run."""
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        items, _ = await kube.list_all(NAMESPACES)
+        left = [n["metadata"]["name"] for n in items if n["metadata"]["name"].startswith("bench-lifecycle-")]
+        if not left:
+            return
+        progress(f"waiting for the deletion of {', '.join(left)} (objects of an earlier run)")
+        await asyncio.sleep(10.0)
+    raise TimeoutError("earlier bench namespaces are still being deleted")
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     kubeconfig = controlplane.resolve_kubeconfig(progress)
     kube = KubeClient(load_config(kubeconfig), max_connections=64)
@@ -275,6 +289,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     proc: subprocess.Popen[bytes] | None = None
     watcher = Watcher(kube, namespace)
     try:
+        await wait_bench_namespaces_gone(kube)
         await install_crds(kube)
         await kube.create(NAMESPACES, None, {"apiVersion": "v1", "kind": "Namespace",
                                              "metadata": {"name": namespace}})
@@ -363,7 +378,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 proc.kill()
         with contextlib.suppress(Exception):
-            await kube._request("DELETE", NAMESPACES.path(None, namespace))
+            await kube.delete(NAMESPACES, None, namespace)
+        if args.wait_cleanup:
+            with contextlib.suppress(Exception):
+                await wait_bench_namespaces_gone(kube)
         await kube.close()
         sandbox.stop()
         progress(f"operator log: {workdir / 'operator.log'}")
@@ -374,6 +392,8 @@ def main() -> int:
     parser.add_argument("--incidents", type=int, default=1000, help="burst size (default 1000)")
     parser.add_argument("--more", type=int, default=1000, help="incidents added afterwards (default 1000)")
     parser.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds per burst")
+    parser.add_argument("--no-wait-cleanup", dest="wait_cleanup", action="store_false",
+                        help="return without waiting for the namespace's deletion (a next run waits for it)")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
     print(json.dumps(result))

@@ -69,7 +69,7 @@ class EventRecorder:
         workers: int = 2,
         queue_size: int = 20_000,
         busy: Callable[[], bool] = lambda: False,
-        busy_rate: float = 5.0,
+        busy_rate: float = 20.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._kube = kube

@@ -128,7 +128,7 @@ def build_remediator(
     return stage, close
 
 
-EVENTS_YIELD_ABOVE_RECONCILES = 16
+EVENTS_YIELD_ABOVE_RECONCILES = 4
 """More reconciles than this in flight is a burst: Events then trickle (`events.EventRecorder`)."""
 
 
@@ -151,8 +151,10 @@ class Runtime:
         loop_time = asyncio.get_event_loop().time
         self.policies = PolicyCache(self.kube, loop_time)
         self._reconciling = 0
-        # Events yield to lifecycle writes only under a burst: a few incidents at a time post theirs at once.
-        self.events = EventRecorder(self.kube, busy=lambda: self._reconciling > EVENTS_YIELD_ABOVE_RECONCILES)
+        # Events yield to lifecycle writes only under a burst (requests queue for the API server, or many
+        # reconciles are in flight): a few incidents at a time post theirs at once.
+        self.events = EventRecorder(self.kube, busy=lambda: (self.kube.queued > 0
+                                                             or self._reconciling > EVENTS_YIELD_ABOVE_RECONCILES))
         self.policy_controller = PolicyController(self.kube, utcnow, stats_seconds=settings.policy_stats_seconds)
         crash_hook = CrashHook(settings.aiops_rca_crash_at, settings.aiops_rca_crash_marker)
         self._closers: list[Callable[[], None]] = []

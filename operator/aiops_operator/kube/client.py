@@ -195,8 +195,14 @@ class KubeClient:
         self._timeout = timeout
         # Requests beyond this many wait here, in order, rather than in the connection pool.
         self._in_flight = asyncio.Semaphore(max_in_flight) if max_in_flight else None
+        self._queued = 0
         self._http = _AiohttpSender(config, max_connections)
         self._send: Sender = send or self._http
+
+    @property
+    def queued(self) -> int:
+        """Requests waiting for one of the `max_in_flight` slots: the API server is not keeping up."""
+        return self._queued
 
     async def __aenter__(self) -> Self:
         return self
@@ -249,8 +255,15 @@ class KubeClient:
         try:
             if self._in_flight is None:
                 return await self._send(request)
-            async with self._in_flight:
+            self._queued += 1
+            try:
+                await self._in_flight.acquire()
+            finally:
+                self._queued -= 1
+            try:
                 return await self._send(request)
+            finally:
+                self._in_flight.release()
         except _UNREACHABLE as exc:
             raise KubeUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
 

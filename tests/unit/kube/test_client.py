@@ -3,6 +3,7 @@ merge patches, pagination and watches."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -186,3 +187,25 @@ async def test_a_watch_refused_up_front_raises_the_error(server: tuple[Server, K
 
     with pytest.raises(Gone):
         await drain()
+
+
+async def test_queued_counts_requests_waiting_for_an_in_flight_slot(server: tuple[Server, KubeClient]) -> None:
+    fake, kube = server
+    gate = asyncio.Event()
+
+    async def slow(_request: web.BaseRequest) -> web.Response:
+        await gate.wait()
+        return await respond(200, {})
+
+    fake.handler = slow
+    limited = KubeClient(kube.config, max_in_flight=2)
+    requests = [asyncio.create_task(limited.get(INCIDENTS, "ns", f"x{n}")) for n in range(5)]
+    for _ in range(100):
+        if limited.queued == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert limited.queued == 3  # two in flight, three waiting
+    gate.set()
+    await asyncio.gather(*requests)
+    assert limited.queued == 0
+    await limited.close()
