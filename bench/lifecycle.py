@@ -264,7 +264,7 @@ async def wait_bench_namespaces_gone(kube: KubeClient, limit: float = 900.0) -> 
         left = [n["metadata"]["name"] for n in items if n["metadata"]["name"].startswith("bench-lifecycle-")]
         if not left:
             return
-        progress(f"waiting for the deletion of {', '.join(left)} (objects of an earlier run)")
+        progress(f"waiting until {', '.join(left)} is deleted (the namespace controller deletes its objects)")
         await asyncio.sleep(10.0)
     raise TimeoutError("earlier bench namespaces are still being deleted")
 
