@@ -222,18 +222,9 @@ class KubeClient:
         json_body: Any = None,
         content_type: str = "application/json",
     ) -> JsonObject:
-        body = await self._exchange(method, path, params=params, json_body=json_body, content_type=content_type)
-        try:
-            decoded = json.loads(body.body) if body.body else {}
-        except ValueError:
-            decoded = {"message": body.body[:500].decode(errors="replace")}
-        if body.status >= 400:
-            if body.status == 429 or body.status >= 500:
-                # Overloaded, etcd down, timeouts: the same request can succeed later.
-                detail = decoded.get("message", "") if isinstance(decoded, dict) else ""
-                raise KubeUnavailable(f"{method} {path}: HTTP {body.status} {detail}".strip())
-            raise _error(body.status, decoded)
-        result: JsonObject = decoded
+        response = await self._exchange(method, path, params=params, json_body=json_body,
+                                        content_type=content_type)
+        result: JsonObject = _checked(f"{method} {path}", response)
         return result
 
     async def _exchange(
@@ -384,7 +375,9 @@ class KubeClient:
             params["labelSelector"] = label_selector
         if self._send is not self._http:  # an injected sender answers whole bodies
             whole = await self._exchange("GET", rt.path(namespace), params=params)
-            for event in _watch_events(whole.status, whole.body.splitlines()):
+            if whole.status >= 400:
+                _checked(f"watch {rt.plural}", whole)
+            for event in _watch_events(whole.body.splitlines()):
                 yield event
             return
         session = self._http.session()
@@ -393,12 +386,10 @@ class KubeClient:
             async with session.get(rt.path(namespace), params=params, timeout=timeout,
                                    headers=self._http.headers({"Accept": "application/json"})) as response:
                 if response.status >= 400:
-                    for event in _watch_events(response.status, [await response.read()]):
-                        yield event
-                    return
+                    _checked(f"watch {rt.plural}", HttpResponse(response.status, await response.read()))
                 try:
                     async for line in response.content:
-                        for event in _watch_events(response.status, [line]):
+                        for event in _watch_events([line]):
                             yield event
                 finally:
                     if not response.content.at_eof() and response.connection is not None:
@@ -411,17 +402,24 @@ class KubeClient:
             raise KubeUnavailable(f"watch {rt.plural}: {type(exc).__name__}: {exc}") from exc
 
 
-def _watch_events(status: int, lines: Iterable[bytes]) -> Iterator[WatchEvent]:
-    """Watch events from lines of a watch response; the API server's errors (in-stream or not) raised."""
-    if status >= 400:
-        raw = b"".join(lines)
-        try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            body = {"message": raw[:500].decode(errors="replace")}
-        if status == 429 or status >= 500:
-            raise KubeUnavailable(f"watch: HTTP {status} {body.get('message', '') if isinstance(body, dict) else ''}")
-        raise _error(status, body)
+def _checked(what: str, response: HttpResponse) -> Any:
+    """The response's decoded JSON; an error status raised: retryable ones (429, 5xx) as KubeUnavailable,
+    the rest as the API server's Status mapped to its exception."""
+    try:
+        decoded = json.loads(response.body) if response.body.strip() else {}
+    except ValueError:
+        decoded = {"message": response.body[:500].decode(errors="replace")}
+    if response.status >= 400:
+        if response.status == 429 or response.status >= 500:
+            # Overloaded, etcd down, timeouts: the same request can succeed later.
+            detail = decoded.get("message", "") if isinstance(decoded, dict) else ""
+            raise KubeUnavailable(f"{what}: HTTP {response.status} {detail}".strip())
+        raise _error(response.status, decoded)
+    return decoded
+
+
+def _watch_events(lines: Iterable[bytes]) -> Iterator[WatchEvent]:
+    """Watch events from lines of a watch response; an in-stream ERROR raised as its exception."""
     for line in lines:
         if not line.strip():
             continue
