@@ -16,6 +16,7 @@ COPY dashboard ./dashboard
 COPY sandbox ./sandbox
 COPY crds ./crds
 RUN /opt/aiops-rca/bin/pip install --no-cache-dir . \
+ && /opt/aiops-rca/bin/python -m aiops_operator.install_check \
  && /opt/aiops-rca/bin/aiops-rca --help > /dev/null
 
 FROM ${PYTHON_IMAGE}

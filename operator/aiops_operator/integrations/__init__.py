@@ -1,0 +1,1 @@
+"""The external services the operator talks to through their SDKs: Azure, Databricks, Jira, Slack."""
