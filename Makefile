@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@# devtools/ (local cluster, demo, samples) is never installed: the dev venv finds it in the checkout.
+	$(BIN)/python -c 'import site, sys; open(site.getsitepackages()[0] + "/aiops-rca-devtools.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)"
 	@touch $(STAMP)
 
 provision: venv

@@ -35,11 +35,11 @@ from typing import Any  # noqa: E402
 import httpx  # noqa: E402
 from aiops_operator.crdgen import KINDS, crd  # noqa: E402
 from aiops_operator.kube import NAMESPACES, Conflict, KubeClient, ResourceType, load_config  # noqa: E402
-from aiops_operator.localcluster import controlplane  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from dashboard.samples import SampleIncident, sample_incident  # noqa: E402
-from dashboard.seeding import create_samples  # noqa: E402
+from devtools.localcluster import controlplane  # noqa: E402
+from devtools.samples import SampleIncident, sample_incident  # noqa: E402
+from devtools.seeding import create_samples  # noqa: E402
 
 INCIDENTS_N = int(os.environ.get("BENCH_INCIDENTS", "5000"))
 ATTEMPTS_N = int(os.environ.get("BENCH_ATTEMPTS", "10000"))

@@ -47,8 +47,8 @@ from typing import Any
 from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
 from aiops_operator.kube import ATTEMPTS, EVENTS, INCIDENTS, NAMESPACES, POLICIES, KubeClient, load_config
 from aiops_operator.kube.crds import install_crds
-from aiops_operator.localcluster import controlplane
 
+from devtools.localcluster import controlplane
 from sandbox.testing import start as start_sandbox
 
 REPO = Path(__file__).resolve().parents[1]

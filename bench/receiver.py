@@ -37,7 +37,8 @@ from typing import Any
 
 from aiops_operator.api import IncidentSource
 from aiops_operator.kube import INCIDENTS, KubeClient, load_config
-from aiops_operator.localcluster import controlplane
+
+from devtools.localcluster import controlplane
 
 REPO = Path(__file__).resolve().parents[1]
 API_KEY = secrets.token_hex(16)

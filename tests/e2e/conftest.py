@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from aiops_operator.kube import KubeClient, load_config
 from aiops_operator.kube.crds import install_crds
-from aiops_operator.localcluster import controlplane
-from aiops_operator.localcluster.build import ensure_binaries
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from devtools.localcluster import controlplane
+from devtools.localcluster.build import ensure_binaries
 from sandbox.testing import RunningSandbox
 from sandbox.testing import start as start_sandbox
 

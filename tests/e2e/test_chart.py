@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from aiops_operator.localcluster.build import ensure_binaries
 
+from devtools.localcluster.build import ensure_binaries
 from tests.e2e.conftest import Kubectl
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from aiops_operator.api import GROUP, VERSION, Incident
-from aiops_operator.demo.scenarios import scenarios
 from kubernetes import client
+
+from devtools.demo.scenarios import scenarios
 
 
 def test_demo_runs_every_scenario_to_its_outcome(

@@ -109,3 +109,10 @@ def test_sdist_holds_every_shipped_file_and_the_build_files(built: tuple[set[str
         str(path.relative_to(REPO)) for root in _shipped_roots() for path in _source_files(root)
     }
     assert sorted(wanted - sdist_files) == []
+
+
+def test_dev_tools_stay_out_of_the_wheel(built: tuple[set[str], set[str]]) -> None:
+    # The local cluster runs apt-get and patches Kubernetes' source; the demo imports the sandbox.
+    wheel_files, _ = built
+    assert (REPO / "devtools" / "__init__.py").exists()
+    assert sorted(f for f in wheel_files if f.startswith("devtools/")) == []

@@ -21,10 +21,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_play
 from starlette.applications import Starlette
 
 from dashboard.app import create_app
-from dashboard.samples import SampleIncident
-from dashboard.seeding import create_sample
 from dashboard.settings import Settings
 from dashboard.watch import Backoff
+from devtools.samples import SampleIncident
+from devtools.seeding import create_sample
 
 CHROMIUM = os.environ.get("AIOPS_RCA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from playwright.sync_api import Page, expect
 
-from dashboard.samples import sample_incident
 from dashboard.viewmodel import APPROVE_COMMAND
+from devtools.samples import sample_incident
 from tests.e2e.conftest import REPO, Kubectl
 from tests.e2e.dashboard.conftest import Dashboard, Watched
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from dashboard.samples import owned, sample_incident
 from dashboard.store import ATTEMPT, INCIDENT, Store
 from dashboard.stream import Broadcaster
+from devtools.samples import owned, sample_incident
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ import pytest
 from aiops_operator.api import Incident, RemediationAttempt
 
 from dashboard import viewmodel as vm
-from dashboard.samples import owned, sample_incident
+from devtools.samples import owned, sample_incident
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 T = NOW.timestamp()

@@ -14,10 +14,10 @@ from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
 from dashboard.app import create_app
-from dashboard.samples import sample_incident
 from dashboard.settings import AuthMode, Settings
 from dashboard.store import INCIDENT
 from dashboard.watch import Backoff, WatchMetrics, run_watch
+from devtools.samples import sample_incident
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

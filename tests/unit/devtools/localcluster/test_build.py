@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from aiops_operator.localcluster.build import deb_src_entry
+from devtools.localcluster.build import deb_src_entry
 
 SOURCES = """Types: deb
 URIs: http://mirror.example/debian

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiops_operator.localcluster.build import Binaries, cache_root, ensure_binaries
+from devtools.localcluster.build import Binaries, cache_root, ensure_binaries
 
 Progress = Callable[[str], None]
 

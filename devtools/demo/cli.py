@@ -27,14 +27,14 @@ from typing import Any
 
 import httpx
 import yaml
-
 from aiops_operator.api import GROUP, AttemptPhase, Incident, RemediationAttempt, attempt_name
-from aiops_operator.demo.scenarios import Scenario, sandbox_scenario, scenarios
-from aiops_operator.demo.supervisor import Supervisor
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, NAMESPACES, POLICIES, KubeClient, NotFound, load_config
 from aiops_operator.kube.crds import install_crds
-from aiops_operator.localcluster import controlplane
-from aiops_operator.localcluster.build import ensure_binaries
+
+from devtools.demo.scenarios import Scenario, sandbox_scenario, scenarios
+from devtools.demo.supervisor import Supervisor
+from devtools.localcluster import controlplane
+from devtools.localcluster.build import ensure_binaries
 
 APPROVAL_ANNOTATION = f"{GROUP}/approval"
 
@@ -82,9 +82,8 @@ def _cli(*args: str) -> list[str]:
 
 
 def _demo_policy(fast: bool) -> dict[str, Any]:
-    sample = Path(__file__).resolve().parents[3] / "crds" / "samples" / "policy-default.yaml"
-    if not sample.exists():  # installed without the repository: the image ships crds/ under share/
-        sample = Path(sys.prefix) / "share" / "crds" / "samples" / "policy-default.yaml"
+    # devtools runs from a checkout only, so the repository's crds/ is beside it.
+    sample = Path(__file__).resolve().parents[2] / "crds" / "samples" / "policy-default.yaml"
     policy: dict[str, Any] = yaml.safe_load(sample.read_text())
     policy["spec"]["routing"]["slackChannel"] = "#data-incidents"
     if fast:

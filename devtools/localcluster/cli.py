@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from aiops_operator.localcluster import controlplane
-from aiops_operator.localcluster.build import BuildError, ensure_binaries
+from devtools.localcluster import controlplane
+from devtools.localcluster.build import BuildError, ensure_binaries
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, KubeClient
 
-from dashboard.samples import SampleIncident, owned
+from devtools.samples import SampleIncident, owned
 
 
 async def create_sample(kube: KubeClient, namespace: str, sample: SampleIncident) -> None:
