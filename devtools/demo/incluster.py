@@ -188,7 +188,8 @@ def _apply(inst: Installation, objects: Sequence[dict[str, Any]]) -> None:
 
 
 def install(inst: Installation, cp: controlplane.Layout, scenario: dict[str, Any], *, fast: bool, llm: bool,
-            progress: Progress, extra_helm_args: Sequence[str] = (), wait: bool = True) -> None:
+            progress: Progress, extra_helm_args: Sequence[str] = (), wait: bool = True,
+            chart: Path = CHART) -> None:
     """Secrets, the sandbox pod, then `helm install --wait`: returns when every Deployment is Ready."""
     from sandbox.server import Endpoints
     from sandbox.tls import ensure_tls
@@ -205,9 +206,9 @@ def install(inst: Installation, cp: controlplane.Layout, scenario: dict[str, Any
     ])
     values_file = work / "values.yaml"
     values_file.write_text(yaml.safe_dump(values(inst, cp, fast=fast), sort_keys=False))
-    progress(f"helm install {inst.release} {CHART.relative_to(REPO)} -n {inst.namespace} -f {values_file}")
+    progress(f"helm install {inst.release} {chart} -n {inst.namespace} -f {values_file}")
     started = time.monotonic()
-    helm(inst.kubeconfig, "install", inst.release, str(CHART), "-n", inst.namespace, "-f", str(values_file),
+    helm(inst.kubeconfig, "install", inst.release, str(chart), "-n", inst.namespace, "-f", str(values_file),
          *(["--wait", "--timeout", "240s"] if wait else []), *extra_helm_args)
     if wait:
         kubectl(inst.kubeconfig, "-n", inst.namespace, "rollout", "status", f"deployment/{inst.release}-sandbox",
@@ -223,6 +224,14 @@ def http_status(url: str, timeout: float = 3.0) -> int:
         return exc.code
     except (urllib.error.URLError, OSError):
         return 0
+
+
+def upgrade(inst: Installation, new_values: dict[str, Any], *, chart: Path = CHART) -> None:
+    """`helm upgrade --wait` with these complete values (as made by `values`, then changed)."""
+    work = Path(tempfile.mkdtemp(prefix="aiops-rca-upgrade-"))
+    (work / "values.yaml").write_text(yaml.safe_dump(new_values, sort_keys=False))
+    helm(inst.kubeconfig, "upgrade", inst.release, str(chart), "-n", inst.namespace, "-f", str(work / "values.yaml"),
+         "--wait", "--timeout", "240s")
 
 
 def uninstall(inst: Installation) -> None:

@@ -13,8 +13,9 @@ Everything stays on this machine (see ../shared notes "Guards"):
   never land on it.
 
 The running controller manager has only the GC/namespace/serviceaccount controllers; Deployments need
-deployment, replicaset and nodelifecycle (which lifts the not-ready taint), so the node brings a second,
-helper controller manager with just those, and the shared control plane is never restarted.
+deployment, replicaset and nodelifecycle (which lifts the not-ready taint), and a durable spool needs
+persistentvolume-binder (with pvc-protection and pv-protection to release its finalizers), so the node
+brings a second, helper controller manager with just those, and the shared control plane is never restarted.
 
 One node per machine: kubelet and containerd hard-code some host paths (/var/lib/kubelet/device-plugins,
 /var/log/pods, the kubepods cgroups), so two nodes would share them.
@@ -47,7 +48,7 @@ TAINT = f"{TAINT_KEY}=cluster-suite:NoSchedule"
 PAUSE_IMAGE = "aiops-rca.local/pause:busybox"
 CRI_NAMESPACE = "k8s.io"
 NODE_COMPONENTS = ("containerd", "kubelet", "kube-scheduler", "node-controller-manager")
-HELPER_CONTROLLERS = "deployment,replicaset,nodelifecycle"
+HELPER_CONTROLLERS = "deployment,replicaset,nodelifecycle,persistentvolume-binder,pvc-protection,pv-protection"
 PULL_GUARD = "http://127.0.0.1:9"
 """A closed loopback port: any image pull or stray HTTP(S) request of kubelet or containerd fails here."""
 HOST_PATHS = (

@@ -1,0 +1,128 @@
+"""Pods deleted under load: SIGTERM ends them promptly, a new operator pod finishes a Running attempt without
+launching it twice, and the receiver's spool keeps an alert across a pod deletion while the API server is
+cut off."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiops_operator.api import IncidentSource, attempt_name, incident_name
+
+from devtools.demo import incluster
+from devtools.demo.scenarios import SCHEMA_MISMATCH, Scenario, _adf_alert, sandbox_scenario, scenarios
+from devtools.localcluster import controlplane
+from sandbox.testing import SandboxControl
+from tests.e2e.cluster.conftest import LocalNode, pods, wait_ready
+
+
+def get(inst: incluster.Installation, kind: str, name: str) -> dict[str, Any] | None:
+    out = incluster.kubectl(inst.kubeconfig, "-n", inst.namespace, "get", kind, name, "-o", "json", check=False)
+    return json.loads(out.stdout) if out.returncode == 0 else None
+
+def wait_for(what: str, check: Any, timeout: float = 120) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if got := check():
+            return got
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+def delete_pod(inst: incluster.Installation, component: str) -> tuple[str, float]:
+    """Delete the component's pod as `kubectl delete pod` does (SIGTERM, grace period); seconds until it is gone."""
+    (pod,) = pods(inst, component)
+    name = pod["metadata"]["name"]
+    started = time.monotonic()
+    incluster.kubectl(inst.kubeconfig, "-n", inst.namespace, "delete", "pod", name, "--wait=true", timeout=90)
+    return name, time.monotonic() - started
+
+@pytest.mark.parametrize("component", ["receiver", "dashboard", "operator"])
+def test_a_deleted_pod_stops_on_sigterm_not_after_the_grace_period(
+    release: incluster.Installation, component: str
+) -> None:
+    _, seconds = delete_pod(release, component)
+    # Python as PID 1 ignores SIGTERM unless it handles it: the kubelet would SIGKILL after 30 s.
+    assert seconds < 15, f"the {component} pod took {seconds:.0f}s to stop"
+    wait_ready(release, release.deployment(component))
+
+def test_new_operator_pod_finishes_a_running_attempt_without_a_second_launch(
+    release: incluster.Installation,
+) -> None:
+    gateway = next(s for s in scenarios() if s.key == "adf-gateway-timeout")
+    incluster.kubectl(release.kubeconfig, "-n", release.namespace, "delete", "incident", gateway.incident,
+                      "--ignore-not-found", "--wait=true")
+    slow = sandbox_scenario()
+    slow["adf"]["pipelines"]["pl_copy_sales_daily"]["runs"] = [{"status": "Succeeded", "duration_seconds": 30}]
+    control = SandboxControl(release.sandbox_control_url)
+    try:
+        _heal_across_an_operator_restart(release, control, gateway, slow)
+    finally:
+        control.close()
+
+
+def _heal_across_an_operator_restart(
+    release: incluster.Installation, control: SandboxControl, gateway: Scenario, slow: dict[str, Any]
+) -> None:
+    control.load(slow)
+    with httpx.Client(base_url=release.receiver_url, headers={"x-api-key": release.api_key}, timeout=10) as http:
+        assert http.post(gateway.endpoint, json=gateway.payload).status_code == 201
+
+    attempt = attempt_name(gateway.incident, 1)
+    wait_for(f"{attempt} Running", lambda: ((get(release, "remediationattempt", attempt) or {})
+                                            .get("status", {}).get("phase") == "Running"), 120)
+    old, _ = delete_pod(release, "operator")
+    wait_ready(release, release.deployment("operator"))
+    assert pods(release, "operator")[0]["metadata"]["name"] != old
+
+    def resolved() -> bool:
+        inc = get(release, "incident", gateway.incident) or {}
+        return bool(inc.get("status", {}).get("phase") == "Resolved")
+
+    wait_for(f"{gateway.incident} Resolved", resolved, 120)
+    creates = [c for c in control.calls(service="adf", op="createRun") if "pl_copy_sales_daily" in c["path"]]
+    assert len(creates) == 1, creates
+    assert get(release, "remediationattempt", attempt_name(gateway.incident, 2)) is None
+
+def _spool_values(inst: incluster.Installation, *, api_port: int, persistent: bool) -> dict[str, Any]:
+    values = incluster.values(inst, controlplane.Layout.default(), fast=True)
+    values["receiver"]["spool"] = {"persistence": persistent, "size": "1Gi", "storageClass": "", "maxFiles": 10000}
+    for env in values["receiver"]["extraEnv"]:
+        if env["name"] == "KUBERNETES_SERVICE_PORT":
+            env["value"] = str(api_port)
+    return values
+
+def test_receiver_spool_survives_pod_deletion_with_the_api_server_cut_off(
+    release: incluster.Installation, local_node: LocalNode
+) -> None:
+    cp = controlplane.Layout.default()
+    volume = local_node.layout.root / "volumes" / release.namespace
+    volume.mkdir(parents=True, exist_ok=True)
+    volume.chmod(0o777)  # hostPath volumes get no fsGroup; the receiver runs as uid 10001
+    pv = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": f"{release.namespace}-spool"},
+          "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteMany"], "storageClassName": "",
+                   "persistentVolumeReclaimPolicy": "Retain", "hostPath": {"path": str(volume)}}}
+    incluster.kubectl(release.kubeconfig, "apply", "-f", "-", stdin=json.dumps(pv))
+    try:
+        # Port 9 of loopback is closed: the receiver cannot reach the API server and spools.
+        incluster.upgrade(release, _spool_values(release, api_port=9, persistent=True))
+        run_id = str(uuid.uuid4())
+        alert = _adf_alert("pl_load_customers", run_id, "Copy_Customers", "2200", SCHEMA_MISMATCH, datetime.now(UTC))
+        with httpx.Client(base_url=release.receiver_url, headers={"x-api-key": release.api_key}, timeout=30) as http:
+            response = http.post("/azure-monitor", json=alert)
+        assert response.status_code == 202, response.text
+        delete_pod(release, "receiver")
+        wait_ready(release, release.deployment("receiver"))
+        ready = httpx.get(f"{release.receiver_url}/readyz", timeout=10).json()
+        assert ready["apiServer"] is False
+        assert ready["spoolDepth"] == 1  # the new pod found the alert the old one spooled
+        incluster.upgrade(release, _spool_values(release, api_port=cp.apiserver_port, persistent=True))
+        name = incident_name(IncidentSource.AZURE_DATA_FACTORY, run_id, "pl_load_customers")
+        wait_for(f"incident {name} from the spool", lambda: get(release, "incident", name), 90)
+    finally:
+        incluster.upgrade(release, _spool_values(release, api_port=cp.apiserver_port, persistent=False))
+        incluster.kubectl(release.kubeconfig, "delete", "pv", pv["metadata"]["name"], "--wait=false", check=False)
