@@ -141,7 +141,7 @@ def _secret(namespace: str, name: str, data: dict[str, bytes]) -> dict[str, Any]
             "type": "Opaque", "data": {k: base64.b64encode(v).decode() for k, v in data.items()}}
 
 
-def sandbox_objects(inst: Installation, scenario: dict[str, Any], tls_dir: Path) -> list[dict[str, Any]]:
+def sandbox_objects(inst: Installation, scenario: dict[str, Any]) -> list[dict[str, Any]]:
     """The sandbox as a pod of the same image, with the same restrictions as the chart's pods."""
     name = f"{inst.release}-sandbox"
     labels = {"app.kubernetes.io/name": "aiops-rca-sandbox", "app.kubernetes.io/instance": inst.release}
@@ -173,8 +173,6 @@ def sandbox_objects(inst: Installation, scenario: dict[str, Any], tls_dir: Path)
     return [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": inst.namespace},
          "data": {"scenario.yaml": yaml.safe_dump(scenario, sort_keys=False)}},
-        _secret(inst.namespace, f"{inst.release}-sandbox-tls",
-                {f: (tls_dir / f).read_bytes() for f in ("ca.crt", "server.crt", "server.key")}),
         {"apiVersion": "apps/v1", "kind": "Deployment",
          "metadata": {"name": name, "namespace": inst.namespace, "labels": labels},
          "spec": {"replicas": 1, "strategy": {"type": "Recreate"}, "selector": {"matchLabels": labels},
@@ -189,7 +187,7 @@ def _apply(inst: Installation, objects: Sequence[dict[str, Any]]) -> None:
 
 def install(inst: Installation, cp: controlplane.Layout, scenario: dict[str, Any], *, fast: bool, llm: bool,
             progress: Progress, extra_helm_args: Sequence[str] = (), wait: bool = True,
-            chart: Path = CHART) -> None:
+            chart: Path = CHART, sandbox: bool = True) -> None:
     """Secrets, the sandbox pod, then `helm install --wait`: returns when every Deployment is Ready."""
     from sandbox.server import Endpoints
     from sandbox.tls import ensure_tls
@@ -202,7 +200,10 @@ def install(inst: Installation, cp: controlplane.Layout, scenario: dict[str, Any
     _apply(inst, [
         _secret(inst.namespace, f"{inst.release}-operator-sandbox", {k: v.encode() for k, v in operator_env.items()}),
         _secret(inst.namespace, f"{inst.release}-receiver-keys", {"api-keys": f"{inst.api_key}\n".encode()}),
-        *sandbox_objects(inst, scenario, work / "tls"),
+        # The operator trusts the sandbox's CA; the sandbox serves with its certificate.
+        _secret(inst.namespace, f"{inst.release}-sandbox-tls",
+                {f: (work / "tls" / f).read_bytes() for f in ("ca.crt", "server.crt", "server.key")}),
+        *(sandbox_objects(inst, scenario) if sandbox else []),
     ])
     values_file = work / "values.yaml"
     values_file.write_text(yaml.safe_dump(values(inst, cp, fast=fast), sort_keys=False))
@@ -210,7 +211,7 @@ def install(inst: Installation, cp: controlplane.Layout, scenario: dict[str, Any
     started = time.monotonic()
     helm(inst.kubeconfig, "install", inst.release, str(chart), "-n", inst.namespace, "-f", str(values_file),
          *(["--wait", "--timeout", "240s"] if wait else []), *extra_helm_args)
-    if wait:
+    if wait and sandbox:
         kubectl(inst.kubeconfig, "-n", inst.namespace, "rollout", "status", f"deployment/{inst.release}-sandbox",
                 "--timeout=120s", timeout=150)
         progress(f"every Deployment Ready in {time.monotonic() - started:.0f}s")

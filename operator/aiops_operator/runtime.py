@@ -20,7 +20,7 @@ from aiops_operator import metrics
 from aiops_operator.analysis.request import AnalysisRequest
 from aiops_operator.analysis.service import analyze, llm_from_settings
 from aiops_operator.analysis.settings import LlmSettings
-from aiops_operator.api import Analysis
+from aiops_operator.api import Analysis, HistoryEntry, Incident
 from aiops_operator.enrichment import Enricher
 from aiops_operator.enrichment.adf import AdfEnricher
 from aiops_operator.enrichment.databricks import DatabricksEnricher
@@ -32,7 +32,7 @@ from aiops_operator.incident.reconcile import STALE, CrashHook, Integrations, Po
 from aiops_operator.incident.remediating import Remediator, RemediatorConfig, done_statuses
 from aiops_operator.integrations.jira import JiraNotifier
 from aiops_operator.integrations.slack import SlackNotifier
-from aiops_operator.kube import KubeClient, KubeConfig, KubeUnavailable
+from aiops_operator.kube import INCIDENTS, KubeApiError, KubeClient, KubeConfig, KubeUnavailable
 from aiops_operator.ownership import OwnershipDefaults
 from aiops_operator.policy_controller import PolicyController
 from aiops_operator.remediation.settings import RemediationSettings
@@ -130,6 +130,10 @@ def build_remediator(
 
 EVENTS_YIELD_ABOVE_RECONCILES = 4
 """More reconciles than this in flight is a burst: Events then trickle (`events.EventRecorder`)."""
+FORBIDDEN = 403
+FORBIDDEN_RETRY_SECONDS = 60.0
+"""A missing permission is not fixed by retrying soon; a corrected Role is picked up within a minute."""
+DENIED_TRACKED = 1000
 
 
 class Runtime:
@@ -178,6 +182,8 @@ class Runtime:
         )
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._denied: dict[str, str] = {}
+        """uid -> the permission error last reported on that incident (bounded by DENIED_TRACKED)."""
         self._site: web.AppRunner | None = None
 
     # --- incidents ---------------------------------------------------------------------
@@ -188,6 +194,7 @@ class Runtime:
         if event_type == "DELETED" or meta.get("deletionTimestamp"):
             self._cancel(uid)
             self.reconciler.forget(uid)
+            self._denied.pop(uid, None)
             return
         await self._reconcile(uid, str(meta.get("namespace")), str(meta.get("name")), body)
 
@@ -201,6 +208,12 @@ class Runtime:
         except (KubeUnavailable, ConnectionError, TimeoutError) as exc:
             log.warning("reconcile of %s/%s: API server unavailable (%s); retrying", namespace, name, exc)
             delay = 5.0
+        except KubeApiError as exc:
+            if exc.status != FORBIDDEN:
+                log.exception("reconcile of %s/%s failed; retrying", namespace, name)
+                delay = 30.0
+            else:
+                delay = await self._report_forbidden(exc, uid, namespace, name, body)
         except Exception:
             log.exception("reconcile of %s/%s failed; retrying", namespace, name)
             delay = 30.0
@@ -212,6 +225,29 @@ class Runtime:
             self._cancel(uid)
         else:
             self._schedule(uid, namespace, name, delay)
+
+    async def _report_forbidden(
+        self, exc: KubeApiError, uid: str, namespace: str, name: str, body: Mapping[str, Any] | None
+    ) -> float:
+        """A missing RBAC permission is a configuration error: say which, in the log and on the Incident.
+
+        Retried slowly (a fixed Role is picked up without a restart); the Warning Event is posted once per
+        distinct message per incident, not on every retry.
+        """
+        log.error("reconcile of %s/%s: the operator's ServiceAccount lacks a permission; grant it in its Role"
+                  " (the Helm chart's RBAC) - retrying every %.0fs: %s", namespace, name, FORBIDDEN_RETRY_SECONDS,
+                  exc)
+        if self._denied.get(uid) == str(exc):
+            return FORBIDDEN_RETRY_SECONDS
+        with contextlib.suppress(KubeApiError, KubeUnavailable, ConnectionError, TimeoutError, ValueError):
+            raw = body if body is not None else await self.kube.get(INCIDENTS, namespace, name)
+            entry = HistoryEntry(time=utcnow(), action="PermissionDenied",
+                                 message=f"The operator may not do what this incident needs: {exc}"[:1024])
+            await self.events.post(Incident.from_object(dict(raw)), entry, warning=True, now=utcnow())
+            if len(self._denied) >= DENIED_TRACKED:
+                self._denied.pop(next(iter(self._denied)))
+            self._denied[uid] = str(exc)
+        return FORBIDDEN_RETRY_SECONDS
 
     def _schedule(self, uid: str, namespace: str, name: str, delay: float) -> None:
         """The timer: reconcile again after `delay` seconds (replacing any earlier timer)."""

@@ -103,7 +103,9 @@ def test_full_values_render_every_optional_object() -> None:
     assert ("data-dev", "rel-aiops-rca-dashboard") in roles
     assert ("aiops", "rel-aiops-rca-receiver") in roles
     cluster_rules = [rule for r in by_kind(docs, "ClusterRole") for rule in r["rules"]]
-    assert all(rule["apiGroups"] == ["apiextensions.k8s.io"] for rule in cluster_rules)
+    assert all(rule["apiGroups"] == ["apiextensions.k8s.io"]
+               or (rule["resources"], rule["verbs"]) == (["namespaces"], ["list", "watch"])  # Kopf's observer
+               for rule in cluster_rules)
     operator = next(c for c in containers(docs) if c["name"] == "operator")
     assert "--namespace=data-prod" in operator["args"]
     assert {"secretRef": {"name": "aiops-operator-credentials"}} in operator["envFrom"]
@@ -205,6 +207,8 @@ def test_install_creates_every_object(installed: tuple[str, str], kubectl: Kubec
         pytest.param("operator", "patch", "incidents.aiops-rca.io/status", True, id="operator-status"),
         pytest.param("operator", "create", "events", True, id="operator-events"),
         pytest.param("operator", "list", "customresourcedefinitions.apiextensions.k8s.io", True, id="operator-crds"),
+        pytest.param("operator", "watch", "namespaces", True, id="operator-kopf-namespaces"),
+        pytest.param("operator", "delete", "namespaces", False, id="operator-no-namespace-delete"),
         pytest.param("operator", "get", "secrets", False, id="operator-no-secrets"),
         pytest.param("operator", "delete", "incidents.aiops-rca.io", False, id="operator-no-delete"),
         pytest.param("operator", "update", "remediationpolicies.aiops-rca.io", False, id="operator-no-policy-edit"),
