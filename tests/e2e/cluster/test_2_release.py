@@ -56,6 +56,8 @@ def test_pod_runs_non_root_read_only_with_the_charts_service_account(
     token = exec_python(release, name, "print(open('/var/run/secrets/kubernetes.io/serviceaccount/token').read())")
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     assert claims["sub"] == f"system:serviceaccount:{release.namespace}:{release.deployment(component)}"
+    # The image ships the product only: the dev tools (local cluster, demo) are not in it.
+    assert exec_python(release, name, "import importlib.util; print(importlib.util.find_spec('devtools'))") == "None"
 
 
 def test_demo_scenarios_end_as_demo_check_expects(release: incluster.Installation) -> None:
