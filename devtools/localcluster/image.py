@@ -72,6 +72,18 @@ def _podman(*args: str, timeout: float = 1200, progress: Progress | None = None)
     return out.stdout
 
 
+def release_storage() -> None:
+    """Unmount podman's storage: containers/storage bind-mounts its overlay dir and leaves it mounted.
+
+    podman mounts it again when next used; unmounted, nothing of ours stays mounted and the cache can be
+    deleted with rm -rf."""
+    overlay = _work() / "podman" / "storage" / "overlay"
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4]
+        if point == str(overlay) or point.startswith(f"{overlay}/"):
+            subprocess.run(["umount", "-l", point], capture_output=True, check=False, timeout=30)
+
+
 def _has_image(name: str) -> bool:
     try:
         _podman("image", "exists", name, timeout=60)
@@ -87,7 +99,8 @@ def base_rootfs(progress: Progress) -> Path:
         return tarball
     tarball.parent.mkdir(parents=True, exist_ok=True)
     progress(f"building a Debian {BASE_SUITE} rootfs with {', '.join(BASE_PACKAGES)} (mmdebstrap, ~20 s)")
-    staged = tarball.with_suffix(".partial")
+    # mmdebstrap picks the output format from the name: keep ".tar" last, or it makes a directory.
+    staged = tarball.with_name(tarball.stem + ".partial.tar")
     argv = ["mmdebstrap", "--variant=apt", f"--include={','.join(BASE_PACKAGES)}", BASE_SUITE, str(staged)]
     if _APT_SOURCES.exists():
         argv.append(str(_APT_SOURCES))  # the machine's own mirror, as for the control plane's packages
@@ -156,21 +169,27 @@ def build(repo: Path, progress: Progress = print, image: str = IMAGE, dockerfile
           extra_args: Sequence[str] = ()) -> str:
     """Build the project's Dockerfile (unchanged) into `image`; return its name."""
     ensure_apt_packages(progress, IMAGE_APT_PACKAGES)
-    base = base_image(repo, progress)
-    started = time.monotonic()
-    _podman(
-        "build", "--pull=never", "--network=none", "--layers",
-        "--build-arg", f"PYTHON_IMAGE={base}", "--build-arg", f"REVISION={_revision(repo)}",
-        "-f", str(dockerfile or repo / "Dockerfile"), "-t", image, *extra_args, str(repo),
-        progress=progress,
-    )
+    try:
+        base = base_image(repo, progress)
+        started = time.monotonic()
+        _podman(
+            "build", "--pull=never", "--network=none", "--layers",
+            "--build-arg", f"PYTHON_IMAGE={base}", "--build-arg", f"REVISION={_revision(repo)}",
+            "-f", str(dockerfile or repo / "Dockerfile"), "-t", image, *extra_args, str(repo),
+            progress=progress,
+        )
+    finally:
+        release_storage()
     progress(f"image {image} built in {time.monotonic() - started:.0f}s")
     return image
 
 
 def load_into_node(layout: node_mod.NodeLayout, image: str = IMAGE, progress: Progress = print) -> None:
     """podman save -> ctr import: the node's containerd runs the image without any registry."""
-    image_id = _podman("image", "inspect", "--format", "{{.Id}}", image, timeout=60).strip()
+    try:
+        image_id = _podman("image", "inspect", "--format", "{{.Id}}", image, timeout=60).strip()
+    finally:
+        release_storage()
     record = layout.root / "imported-images.json"
     try:
         imported: dict[str, str] = json.loads(record.read_text())
@@ -181,7 +200,10 @@ def load_into_node(layout: node_mod.NodeLayout, image: str = IMAGE, progress: Pr
         return
     archive = _work() / "image.oci.tar"
     archive.unlink(missing_ok=True)
-    _podman("save", "--format", "oci-archive", "-o", str(archive), image, progress=progress)
+    try:
+        _podman("save", "--format", "oci-archive", "-o", str(archive), image, progress=progress)
+    finally:
+        release_storage()
     node_mod.import_image(layout, archive)
     archive.unlink(missing_ok=True)
     imported[image] = image_id

@@ -99,13 +99,15 @@ def local_node(kubeconfig: Path) -> Iterator[LocalNode]:
     thread = threading.Thread(target=sampler.run, name="egress-sampler", daemon=True)
     thread.start()
     started = time.monotonic()
-    incluster.prepare_node(_progress)
-    _progress(f"node and image ready in {time.monotonic() - started:.0f}s")
-    yield LocalNode(layout, before, sampler)
-    sampler.stop()
-    thread.join(10)
-    if not was_running and not os.environ.get("AIOPS_RCA_KEEP_NODE"):
-        node_mod.stop(layout, _progress)
+    try:
+        incluster.prepare_node(_progress)
+        _progress(f"node and image ready in {time.monotonic() - started:.0f}s")
+        yield LocalNode(layout, before, sampler)
+    finally:
+        sampler.stop()
+        thread.join(10)
+        if not was_running and not os.environ.get("AIOPS_RCA_KEEP_NODE"):
+            node_mod.stop(layout, _progress)
 
 
 def pods(inst: incluster.Installation, component: str) -> list[dict[str, Any]]:
