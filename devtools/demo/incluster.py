@@ -144,7 +144,8 @@ def _secret(namespace: str, name: str, data: dict[str, bytes]) -> dict[str, Any]
 def sandbox_objects(inst: Installation, scenario: dict[str, Any]) -> list[dict[str, Any]]:
     """The sandbox as a pod of the same image, with the same restrictions as the chart's pods."""
     name = f"{inst.release}-sandbox"
-    labels = {"app.kubernetes.io/name": "aiops-rca-sandbox", "app.kubernetes.io/instance": inst.release}
+    # Not the release's instance label: the sandbox is the test's, not the chart's (uninstall leaves it).
+    labels = {"app.kubernetes.io/name": "aiops-rca-sandbox", "app.kubernetes.io/instance": name}
     p = inst.ports
     pod = {
         "serviceAccountName": "default",

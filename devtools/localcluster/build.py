@@ -141,17 +141,18 @@ def _run(cmd: Sequence[str], progress: Progress, cwd: Path | None = None,
          env: dict[str, str] | None = None) -> None:
     """Run a command, relaying its output as progress; raise BuildError on failure."""
     progress(f"$ {' '.join(cmd)}")
-    proc = subprocess.Popen(
-        list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert proc.stdout is not None
     tail: list[str] = []
-    for line in proc.stdout:
-        line = line.rstrip()
-        tail = [*tail[-30:], line]
-        if line:
-            progress(f"  {line}")
-    if proc.wait() != 0:
+    # `with` closes the pipe: an unclosed one is a ResourceWarning (an error under pytest).
+    with subprocess.Popen(
+        list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip()
+            tail = [*tail[-30:], line]
+            if line:
+                progress(f"  {line}")
+    if proc.returncode != 0:
         joined = "\n".join(tail)
         raise BuildError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{joined}")
 
