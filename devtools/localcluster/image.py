@@ -172,8 +172,10 @@ def build(repo: Path, progress: Progress = print, image: str = IMAGE, dockerfile
     try:
         base = base_image(repo, progress)
         started = time.monotonic()
+        # No layer cache: buildah 1.28 reuses a cached `COPY pyproject.toml` layer after the file changed
+        # (seen: a wheel without webhook_receiver passed as the old image). Offline, a build takes ~60 s.
         _podman(
-            "build", "--pull=never", "--network=none", "--layers",
+            "build", "--pull=never", "--network=none", "--no-cache",
             "--build-arg", f"PYTHON_IMAGE={base}", "--build-arg", f"REVISION={_revision(repo)}",
             "-f", str(dockerfile or repo / "Dockerfile"), "-t", image, *extra_args, str(repo),
             progress=progress,
