@@ -210,12 +210,23 @@ def install(inst: Installation, cp: controlplane.Layout, scenario: dict[str, Any
     values_file.write_text(yaml.safe_dump(values(inst, cp, fast=fast), sort_keys=False))
     progress(f"helm install {inst.release} {chart} -n {inst.namespace} -f {values_file}")
     started = time.monotonic()
-    helm(inst.kubeconfig, "install", inst.release, str(chart), "-n", inst.namespace, "-f", str(values_file),
-         *(["--wait", "--timeout", "240s"] if wait else []), *extra_helm_args)
+    try:
+        helm(inst.kubeconfig, "install", inst.release, str(chart), "-n", inst.namespace, "-f", str(values_file),
+             *(["--wait", "--timeout", "240s"] if wait else []), *extra_helm_args)
+    except RuntimeError as exc:  # "timed out waiting for the condition" alone does not say what was not Ready
+        raise RuntimeError(f"{exc}\n{diagnose(inst)}") from None
     if wait and sandbox:
         kubectl(inst.kubeconfig, "-n", inst.namespace, "rollout", "status", f"deployment/{inst.release}-sandbox",
                 "--timeout=120s", timeout=150)
         progress(f"every Deployment Ready in {time.monotonic() - started:.0f}s")
+
+
+def diagnose(inst: Installation) -> str:
+    """What a user would look at when a release does not become Ready: pods and Warning events."""
+    pods = kubectl(inst.kubeconfig, "-n", inst.namespace, "get", "deployments,pods", "-o", "wide", check=False)
+    events = kubectl(inst.kubeconfig, "-n", inst.namespace, "get", "events", "--field-selector", "type=Warning",
+                     "--sort-by=.lastTimestamp", check=False)
+    return f"{pods.stdout}\n{events.stdout[-3000:]}"
 
 
 def http_status(url: str, timeout: float = 3.0) -> int:
