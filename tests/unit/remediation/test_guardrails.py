@@ -20,8 +20,8 @@ FRIDAY_DEPLOYS = FreezeWindow("friday-deploys", "FREQ=WEEKLY;BYDAY=FR;BYHOUR=14"
                               "America/New_York", RunMode.OBSERVE)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("modes", "expected"), [
