@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from aiops_operator.analysis import catalogs
 from aiops_operator.api import ErrorType
 
 
@@ -44,9 +46,12 @@ class Signal:
 
 
 def _status(*codes: int) -> str:
-    """An HTTP status written the ways ADF, .NET, Java and Python print it."""
+    """An HTTP status written the ways ADF, .NET, Java, Python and the ABFS driver print it."""
     alt = "|".join(str(c) for c in codes)
-    return rf"(?:status(?:\s*code)?|http(?:/\d(?:\.\d)?)?|error|code|response)\W{{0,4}}(?:{alt})\b|\((?:{alt})\)"
+    return (
+        rf"(?:status(?:\s*code)?|http(?:/\d(?:\.\d)?)?|error|code|response)\W{{0,4}}(?:{alt})\b|\((?:{alt})\)"
+        rf"|indicate success\W{{0,3}}(?:{alt})\b|\b(?:{alt}),\s*(?:GET|PUT|POST|HEAD|DELETE|PATCH)\b"
+    )
 
 
 def _code(*codes: str) -> str:
@@ -55,8 +60,15 @@ def _code(*codes: str) -> str:
 
 
 def _sql(*numbers: int) -> str:
+    """A SQL Server error number as SqlClient, ADF (`Errors=[{Number=...}]`), sqlcmd (`Msg N`) and JDBC print it."""
     alt = "|".join(str(n) for n in numbers)
-    return rf"\bSqlErrorNumber=(?:{alt})\b|\bError Number:\s*(?:{alt})\b"
+    long_alt = "|".join(str(n) for n in numbers if n >= 10000)
+    pattern = (
+        rf"\bSqlErrorNumber=(?:{alt})(?!\d)|\bError Number:\s*(?:{alt})(?!\d)|\bNumber=(?:{alt})(?!\d)"
+        rf"|\bMsg (?:{alt}),|\bSQL error(?: number)?:?\s*(?:{alt})(?!\d)"
+    )
+    # Five-digit Azure SQL numbers are unambiguous enough to trust in "Error 40613" or "error code 40613".
+    return pattern + (rf"|\berror(?: code| number)?:?\s*(?:{long_alt})\b" if long_alt else "")
 
 
 E = ErrorType
@@ -229,6 +241,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"timed out after .{0,40}(?:timeout_seconds|as configured)",
             r"timeout_seconds",
             r"exceeded (?:its|the) (?:maximum|max|configured) (?:run )?(?:duration|time)",
+            r"exceeded its (?:configured )?timeout",
             r"maximum run duration",
             r"could not execute broadcast in \d+ secs",
         ],
@@ -259,6 +272,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"failed to find data source",
             r"could not install packages",
             r"no module named",
+            r"cannot import name .{1,120}? \(unknown location\)",
         ],
     ),
     # ── data and definitions ─────────────────────────────────────────────────
@@ -740,8 +754,58 @@ def _sequence_anchors(sequence: Any, constants: Any) -> frozenset[str] | None:
     return min(nested, key=len) if nested else None
 
 
+# ── signals generated from the vendor catalogs (analysis/catalogs.py) ─────────
+
+Row = tuple[ErrorType, Tier, list[str]]
+
+
+def _by_type(table: Mapping[Any, ErrorType], skip: Collection[Any] = ()) -> dict[ErrorType, list[str]]:
+    """Catalog keys grouped by type, longest first (so an alternation prefers the longer code); causes only."""
+    grouped: dict[ErrorType, list[str]] = {}
+    for key in sorted(table, key=lambda k: (-len(str(k)), str(k))):
+        if table[key] is not E.UNKNOWN_ERROR and key not in skip:
+            grouped.setdefault(table[key], []).append(str(key))
+    return grouped
+
+
+def _rows(table: Mapping[Any, ErrorType], tier: Tier, template: str, skip: Collection[Any] = ()) -> list[Row]:
+    """One signal per type: `template` with `{alt}` replaced by the alternation of that type's codes."""
+    grouped = _by_type(table, skip)
+    return [(t, tier, [template.replace("{alt}", "|".join(map(re.escape, keys)))]) for t, keys in grouped.items()]
+
+
+# SQLSTATE as JDBC/Spark ("SQLSTATE: 42P01", "SQLState = HY008") and ODBC ("ERROR [28000]") print it.
+_SQLSTATE = r"(?:sql ?state\W{0,4}|(?-i:\bERROR \[))"
+
+
+def _catalog_rows() -> list[Row]:
+    word = r"(?-i:\b(?:{alt})\b)"
+    generic = {k: v for k, v in catalogs.DATABRICKS_CODES.items() if k in catalogs.GENERIC_DATABRICKS_CODES}
+    sql_numbers = _by_type(catalogs.AZURE_SQL_ERRORS)
+    return [
+        *_rows(catalogs.DATABRICKS_CODES, C, word, skip=catalogs.GENERIC_DATABRICKS_CODES),
+        *_rows(generic, G, word),
+        # API error codes are ordinary words (NOT_FOUND, ABORTED): trusted only as a value or a prefix.
+        *_rows(catalogs.DATABRICKS_API_ERRORS, C, r"(?-i:(?:error_code\W{1,4}|ErrorClass=)(?:{alt})\b|\b(?:{alt}):\s)"),
+        *_rows(catalogs.SPARK_ERROR_CLASSES, C, r"(?-i:\b(?:{alt})(?:\.[A-Z0-9_]+)?\b)"),
+        *_rows(catalogs.SQLSTATE_EXACT, W, _SQLSTATE + r"(?:{alt})\b"),
+        *_rows(catalogs.SQLSTATE_CLASSES, G, _SQLSTATE + r"(?:{alt})[0-9A-Z]{3}\b"),
+        *_rows(catalogs.ADF_ACTIVITY_CODES, C, _code("{alt}")),
+        *_rows(catalogs.ADF_NAMED_CODES, C, word),
+        *_rows(catalogs.ADF_NAMED_WRAPPERS, X, word),
+        *[(t, C, [_sql(*(int(n) for n in numbers))]) for t, numbers in sql_numbers.items()],
+        *_rows(catalogs.COSMOS_SUBSTATUS, C, r"sub-?status(?:\s*code)?\W{0,4}(?:{alt})\b"),
+        *_rows(catalogs.COSMOS_STATUS, G, r"(?:status(?:\s*code)?\W{0,4}|\()(?:{alt})\b"),
+        *_rows(catalogs.STORAGE_CODES, C, word),
+        *_rows(catalogs.AADSTS_CODES, C, r"\bAADSTS(?:{alt})\b"),
+        *[(t, G, [_status(*(int(code) for code in codes))]) for t, codes in _by_type(catalogs.HTTP_STATUS).items()],
+        *[(t, W, [pattern]) for t, pattern in catalogs.LOCALIZED],
+    ]
+
+
 SIGNALS: tuple[Signal, ...] = tuple(
     Signal(error_type, tier, re.compile(pattern, re.IGNORECASE), _anchors(pattern))
-    for error_type, tier, patterns in _TABLE
+    # Catalog rows first: on a tie (same tier, same place) the exact vendor code wins over a hand-written pattern.
+    for error_type, tier, patterns in [*_catalog_rows(), *_TABLE]
     for pattern in patterns
 )
