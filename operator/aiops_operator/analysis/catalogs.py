@@ -219,6 +219,7 @@ SQLSTATE_CLASSES: dict[str, ErrorType] = {
     "53": E.DATABRICKS_RESOURCE_EXHAUSTED,  # insufficient resources
     "54": E.DATABRICKS_RESOURCE_EXHAUSTED,  # program limit exceeded
     "57": E.INTERNAL_SERVER_ERROR,  # operator intervention
+    "51": E.CONFIGURATION_ERROR,  # invalid application state (e.g. DB2 package not bound)
     "58": E.INTERNAL_SERVER_ERROR,  # system error
     "XX": E.INTERNAL_SERVER_ERROR,  # internal error
     "0L": E.PERMISSION_DENIED,  # invalid grantor
@@ -235,9 +236,21 @@ ADF_ACTIVITY_CODES: dict[str, ErrorType] = {
         4111 4112 4113 4114 4115 4116 4117 4118 4119 4120 2001 2002 2003 2102 2107
     """),
     **_rows(E.AUTHENTICATION_ERROR, "3200 2403 2709"),
-    **_rows(E.HTTP_CONNECTION_FAILED, "2128 3208 3610"),
+    **_rows(E.HTTP_CONNECTION_FAILED, "2128 3208"),
+    **_rows(E.CONFIGURATION_ERROR, """
+        2331 2340 2341 2343 2348 2352 2353 2354 2355 2356 2358 2359 2360 2362 2501 2502 2504 2505 2508 2509 2510
+        2707 3610 4123 4124
+    """),
+    **_rows(E.AUTHENTICATION_ERROR, "2357 4121"),
+    **_rows(E.PERMISSION_DENIED, "2704 2705"),
+    **_rows(E.USER_ERROR_SOURCE_BLOB_NOT_EXISTS, "2351 2507"),
+    **_rows(E.INTERNAL_SERVER_ERROR, "2301 2303 4125"),
     # 3202 covers both "exceeding rate limit" and "is not authorized to access cluster" in the guide.
-    **_rows(_U, "2200 2011 2108 3202 3608 4121 4122 4123 4124 4125 2000 2010"),
+    # One code, several documented causes (3202: rate limit or not authorized; 2709: wrong tenant or job queue
+    # full; 2711: ACL or missing file; 2300/2342/2345/2350: submit, connect or read failed) → the text decides.
+    **_rows(_U, """
+        2200 2011 2108 3202 3608 4122 4126 2000 2010 2709 2711 2703 2300 2302 2342 2345 2346 2347 2350 2361 2500
+    """),
 }
 ADF_WRAPPER_CODES = frozenset({"3204"})
 """3204 ("job execution failed") says user code failed, but only when nothing inside names a cause."""
@@ -272,7 +285,7 @@ ADF_NAMED_CODES: dict[str, ErrorType] = {
         AzureBlobInvalidBlockSize AzureBlobCredentialMissing AzureBlobInvalidEndpoint InvalidTemplate
         InputWidgetNotDefined UserErrorInvalidIntegrationRuntimeReference UserErrorIntegrationRuntimeNotFound
         UserErrorMissingPropertyInPayload UserErrorInvalidValueInPayload
-        UserErrorUnsupportedHierarchicalComplexValue UserErrorInvalidFolderPath UserErrorFailedFileOperation
+        UserErrorUnsupportedHierarchicalComplexValue UserErrorInvalidFolderPath
         UserErrorSqlDWCopyCommandError UserErrorUnsupportedCompressionCodec AzureTableDuplicateColumnsFromSource
     """),
     **_rows(E.AUTHENTICATION_ERROR, """
@@ -286,6 +299,19 @@ ADF_NAMED_CODES: dict[str, ErrorType] = {
     """),
     **_rows(E.HTTP_CONNECTION_FAILED, "SqlOpenConnectionTimeout SqlConnectionIsClosed UserErrorHttpConnectionFailed"),
     **_rows(E.INTERNAL_SERVER_ERROR, "AzureBlobServiceNotReturnExpectedDataLength"),
+    # Further rows from the connector troubleshooting guide (Dynamics, ORC/Parquet, XML, SFTP, SharePoint).
+    **_rows(E.SCHEMA_MISMATCH, """
+        ParquetDataCountNotMatchColumnCount ParquetDataTypeNotMatchColumnType
+        DynamicsMissingTargetForMultiTargetLookupField
+    """),
+    **_rows(E.DATA_QUALITY_ERROR, "OrcDateTimeExceedLimit XmlInvalid DynamicsInvalidTypeForMultiTargetLookupField"),
+    **_rows(E.CONFIGURATION_ERROR, """
+        SftpRenameOperationFail XmlSinkNotSupported XmlAttributeColumnNameConflict XmlValueColumnNameConflict
+        DynamicsInvalidTargetForMultiTargetLookupField
+    """),
+    **_rows(E.AUTHENTICATION_ERROR, "SharePointOnlineAuthFailed"),
+    **_rows(E.INTERNAL_SERVER_ERROR, "DynamicsCreateServiceClientError"),
+    **_rows(E.HTTP_CONNECTION_FAILED, "DynamicsFailedToRequetServer"),
 }
 
 ADF_NAMED_WRAPPERS: dict[str, ErrorType] = {
@@ -300,6 +326,11 @@ ADF_NAMED_WRAPPERS: dict[str, ErrorType] = {
         DynamicsOperationFailed SftpOperationFail FileShareOperationFailed RestSourceCallFailed
         RestSinkCallFailed HttpFileFailedToRead UserErrorUnclassifiedError ParquetJavaInvocationException
         UserErrorOdbcOperationFailed
+    """),
+    **_rows(E.HTTP_CONNECTION_FAILED, "FtpFailedToConnectToFtpServer"),
+    **_rows(_U, """
+        OrcJavaInvocationException UserErrorFailedFileOperation UserErrorFailedBlobFSOperation FailedDbOperation
+        DB2DriverRunFailed
     """),
 }
 
