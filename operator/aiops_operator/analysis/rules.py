@@ -174,7 +174,8 @@ def _pick(hits: list[Hit]) -> Hit | None:
     if not hits:
         return None
     top = max(hit.signal.tier for hit in hits)
-    winner = max((h for h in hits if h.signal.tier == top), key=lambda h: h.depth)
+    # Same tier and place: the longer match is the more specific code (STORAGE_DOWNLOAD_FAILURE_THROTTLED).
+    winner = max((h for h in hits if h.signal.tier == top), key=lambda h: (h.depth, h.end - h.start))
     if winner.signal.error_type in _CAPACITY_BEATS:
         capacity = [
             h

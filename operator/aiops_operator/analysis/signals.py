@@ -92,6 +92,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
     ),
     (E.HTTP_CONNECTION_FAILED, X, [r"\bSqlFailedToConnect\b", r"error calling the endpoint"]),
     (E.UNKNOWN_ERROR, X, [r"(?-i:\bRUN_EXECUTION_ERROR\b)"]),
+    (E.DATABRICKS_JOB_EXECUTION_ERROR, X, [r"completed with task failures"]),
     (E.DATABRICKS_JOB_EXECUTION_ERROR, X, [_code("3204")]),
     # ── memory and capacity (named memory wins over driver and launch failures) ──
     (
@@ -136,6 +137,8 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"killed by (?:the )?oom",
             r"(?-i:\bOOM\b)",
             r"requested vm size .{0,80}not available",
+            r"maximum number of (?:execution )?contexts",
+            r"too many execution contexts",
         ],
     ),
     # ── Databricks cluster lifecycle ─────────────────────────────────────────
@@ -221,6 +224,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"driver .{0,80}?is not responding",
             r"driver (?:is )?(?:hung|unresponsive|restarting)",
             r"spark context has stopped and the driver is restarting",
+            r"error while communicating with the spark driver",
         ],
     ),
     (
@@ -271,6 +275,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"failed to resolve (?:the )?(?:maven )?(?:coordinates|artifacts?|dependenc)",
             r"failed to find data source",
             r"could not install packages",
+            r"failed while installing the user-requested library",
             r"no module named",
             r"cannot import name .{1,120}? \(unknown location\)",
         ],
@@ -409,6 +414,11 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"\bmissing (?:linked service|function key|property)\b",
             r"(?:activity|dataset|pipeline) .{0,80}?has (?:an )?invalid",
             r"could not parse request object",
+            r"issued an invalid request to start the cluster",
+            r"access a feature unavailable for the workspace",
+            r"failed to complete the checkout",
+            r"resource necessary for run execution does not exist",
+            r"failed due to an invalid configuration",
             r"cannot resolve the account of",
             r"cannot access user (?:batch|storage) account",
             r"request size is too large",
@@ -455,6 +465,8 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"is not authorized\.",
             r"does not have secrets? (?:get|list) permission",
             r"because it does not exist or you do not have permissions?",
+            r"permission issue while accessing a resource",
+            r"error when accessing the customer blob storage",
         ],
     ),
     (E.PERMISSION_DENIED, G, [_status(403), r"\bForbidden\b", r"(?-i:\bUNAUTHORIZED_ERROR\b)"]),
@@ -541,6 +553,9 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"please retry after",
             r"maximum number of (?:concurrent|queued) (?:active )?(?:runs|jobs)",
             r"cannot accept your job at this moment",
+            r"quota for the maximum number of concurrent active runs",
+            r"exceeds the limit of maximum concurrent runs",
+            r"job level queue size limit",
             r"administrator-defined policy prevents a job from using more than",
             r"busy with too many submit job requests",
             r"cannot accept submission of application",
@@ -799,6 +814,11 @@ def _rows(table: Mapping[Any, ErrorType], tier: Tier, template: str, skip: Colle
 _SQLSTATE = r"(?:sql ?state\W{0,4}|(?-i:\bERROR \[))"
 
 
+def _humanized(table: Mapping[str, ErrorType], skip: Collection[str]) -> dict[str, ErrorType]:
+    """Multi-word codes as the UI and state messages spell them ("Cloud Provider Launch Failure")."""
+    return {code.replace("_", " "): t for code, t in table.items() if "_" in code and code not in skip}
+
+
 def _catalog_rows() -> list[Row]:
     word = r"(?-i:\b(?:{alt})\b)"
     generic = {k: v for k, v in catalogs.DATABRICKS_CODES.items() if k in catalogs.GENERIC_DATABRICKS_CODES}
@@ -806,6 +826,11 @@ def _catalog_rows() -> list[Row]:
     return [
         *_rows(catalogs.DATABRICKS_CODES, C, word, skip=catalogs.GENERIC_DATABRICKS_CODES),
         *_rows(generic, G, word),
+        *_rows(
+            _humanized(catalogs.DATABRICKS_CODES, catalogs.GENERIC_DATABRICKS_CODES),
+            C,
+            r"(?:reason|termination(?: code)?|terminated(?: due to)?)\W{1,5}(?:{alt})\b",
+        ),
         # API error codes are ordinary words (NOT_FOUND, ABORTED): trusted only as a value or a prefix.
         *_rows(catalogs.DATABRICKS_API_ERRORS, C, r"(?-i:(?:error_code\W{1,4}|ErrorClass=)(?:{alt})\b|\b(?:{alt}):\s)"),
         *_rows(catalogs.SPARK_ERROR_CLASSES, C, r"(?-i:\b(?:{alt})(?:\.[A-Z0-9_]+)?\b)"),

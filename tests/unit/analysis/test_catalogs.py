@@ -163,3 +163,34 @@ def test_cosmos_status_and_substatus(message: str, expected: ErrorType) -> None:
 )
 def test_localized_dotnet_messages(message: str, expected: ErrorType) -> None:
     assert _type(ADF, f"ErrorCode=UserErrorOdbcOperationFailed,'Message={message}'") is expected
+
+
+@pytest.mark.parametrize(
+    "code",
+    sorted(c for c, t in catalogs.DATABRICKS_CODES.items()
+           if "_" in c and t is not E.UNKNOWN_ERROR and c not in catalogs.GENERIC_DATABRICKS_CODES),
+)
+def test_a_databricks_code_spelled_out_after_reason_decides_its_row(code: str) -> None:
+    """The UI and state messages spell codes out: "Cluster terminated. Reason: Spot Instance Termination"."""
+    spelled = code.replace("_", " ").title()
+    assert _type(CLUSTER, f"Cluster terminated. Reason: {spelled}") is catalogs.DATABRICKS_CODES[code]
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        pytest.param('"{\\"errorCode\\": \\"2200\\", \\"message\\": \\"ErrorCode=BlobNotFound\\"}"',
+                     E.USER_ERROR_SOURCE_BLOB_NOT_EXISTS, id="double-encoded-json"),
+        pytest.param("Operation on target ForEach_Tables failed: Operation on target Copy_T failed: "
+                     "ErrorCode=SqlFailedToConnect,'Message=Cannot connect to SQL Database.,''Type=System.Data."
+                     "SqlClient.SqlException,Message=Login failed for user 'x'.,SqlErrorNumber=18456,'",
+                     E.AUTHENTICATION_ERROR, id="nested-operation-on-target-and-chain"),
+        pytest.param("ErrorCode=SqlFailedToConnect,'Message=Cannot connect to SQL Database: 's', Database: 'd'.,'",
+                     E.HTTP_CONNECTION_FAILED, id="bare-wrapper-decides-alone"),
+        pytest.param('{"errorCode": "2200", "message": "", "failureType": "UserError", "target": "Copy"}',
+                     E.UNKNOWN_ERROR, id="empty-activity-error"),
+        pytest.param("Operation on target Copy_Orders failed: ", E.UNKNOWN_ERROR, id="bare-operation-on-target"),
+    ],
+)
+def test_unwrapping(message: str, expected: ErrorType) -> None:
+    assert _type(ADF, message) is expected
