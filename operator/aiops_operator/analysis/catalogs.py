@@ -450,6 +450,15 @@ LOCALIZED: tuple[tuple[ErrorType, str], ...] = (
     (E.HTTP_CONNECTION_FAILED, r"conexão existente foi forçad|nenhuma conexão pôde ser feita"),
     (E.HTTP_CONNECTION_FAILED, r"リモート ?ホストに強制的に切断|接続できませんでした"
                                r"|远程主机强迫关闭|无法连接|积极拒绝"),
+    (E.HTTP_CONNECTION_FAILED, r"keine verbindung mit dem remoteserver|kein geschützter ssl/tls-kanal"
+                               r"|la connexion sous-jacente a été fermée|impossible de se connecter au serveur distant"
+                               r"|impossible de résoudre le nom distant|canal sécurisé ssl/tls"),
+    (E.HTTP_CONNECTION_FAILED, r"no es posible conectar con el servidor remoto|no se puede resolver el nombre remoto"
+                               r"|se ha terminado la conexión subyacente|canal seguro ssl/tls"),
+    (E.HTTP_CONNECTION_FAILED, r"impossível conectar-se ao servidor remoto|o nome remoto não pôde ser resolvido"
+                               r"|a conexão subjacente estava fechada"),
+    (E.HTTP_CONNECTION_FAILED, r"リモート ?サーバーに接続できません|リモート名を解決できませんでした|未能解析此远程名称"
+                               r"|基础连接已经关闭"),
     (E.PERMISSION_DENIED, r"zugriff .{0,120}?verweigert|zugriff verweigert"),
     (E.PERMISSION_DENIED, r"accès (?:au chemin .{0,160}?)?(?:est )?refusé"),
     (E.PERMISSION_DENIED, r"acceso denegado|se denegó el acceso"),
