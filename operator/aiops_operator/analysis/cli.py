@@ -143,10 +143,7 @@ async def _jsonl_line(number: int, line: str, args: argparse.Namespace, llm: Llm
     try:
         if len(line) > MAX_LINE_CHARS:
             raise InputError(f"line is longer than {MAX_LINE_CHARS // (1024 * 1024)} MiB")
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        item = _parse_line(line)
         request = _item_request(item, args)
         wire: dict[str, Any] = (await analyze(request, llm=llm)).to_wire()
     except InputError as exc:
@@ -157,6 +154,17 @@ async def _jsonl_line(number: int, line: str, args: argparse.Namespace, llm: Llm
     if isinstance(item, dict) and isinstance(item.get("id"), str | int) and not isinstance(item.get("id"), bool):
         wire["id"] = item["id"]
     return wire
+
+
+def _parse_line(line: str) -> Any:
+    """The JSON value of one line; a byte-order mark is dropped and a JSON string holding an object unwrapped."""
+    try:
+        item = json.loads(line.lstrip("\ufeff"))
+        if isinstance(item, str) and item.strip().startswith("{"):
+            item = json.loads(item)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    return item
 
 
 def _request(source: str | None, message: str, code: Any, activity: Any, resource: Any) -> AnalysisRequest:

@@ -117,6 +117,13 @@ def test_jsonl_accepts_the_shapes_users_write(line: dict[str, object], expected:
     assert (result["errorType"], result["id"], result["line"]) == (expected, "case-1", 1)
 
 
+def test_jsonl_tolerates_a_byte_order_mark_and_a_double_encoded_line() -> None:
+    inner = json.dumps({"source": "adf", "message": "ErrorCode: 'ServerBusy'"})
+    code, out, _ = call(["--jsonl"], "\ufeff" + inner + "\n" + json.dumps(inner) + "\n")
+    assert code == 0
+    assert [json.loads(line)["errorType"] for line in out.splitlines()] == ["ThrottlingError", "ThrottlingError"]
+
+
 def test_undecodable_stdin_bytes_become_replacement_characters() -> None:
     raw = io.TextIOWrapper(io.BytesIO(b'{"message": "bad \xff bytes: Login failed for user x"}\n'), encoding="utf-8")
     line = next(iter(_tolerant(raw)))
