@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.webhook_receiver.goldens import NOW, golden
-from webhook_receiver.parsing import ParseOptions, Unrecognized, azure_monitor, callback, cluster_logs, databricks, jira
+from webhook_receiver.parsing import ParseOptions, Unrecognized, azure_alerts, callback, databricks, jira
 
 OPTIONS = ParseOptions()
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=300)
@@ -29,7 +29,7 @@ shaped = st.recursive(
 
 
 def _all_parsers(payload: Any) -> None:
-    for parse in (azure_monitor.parse, databricks.parse, cluster_logs.parse):
+    for parse in (azure_alerts.parse, databricks.parse):
         try:
             result = parse(payload, NOW, OPTIONS)
         except Unrecognized:
