@@ -33,8 +33,8 @@ _CLUSTER_ID = ("clusterid", "cluster_id")
 _CLUSTER_NAME = ("clustername", "cluster_name")
 _CODE = ("terminationcode", "termination_code", "terminationreasoncode", "reasoncode", "terminationreason", "reason",
          "code")
-_MESSAGE = ("terminationmessage", "databricks_error_message", "errormessage", "error_message", "statemessage",
-            "state_message", "message", "termination_parameters")
+_MESSAGE = ("terminationmessage", "databricks_error_message", "azure_error_message", "errormessage", "error_message",
+            "statemessage", "state_message", "message", "termination_parameters")
 _TIME = ("eventtimestamp", "eventtime", "timestamp", "timegenerated", "time")
 _HEALTHY_STATES = frozenset({"RUNNING", "PENDING", "RESTARTING", "RESIZING", "STARTING"})
 _JOB_FAILURES = {"runfailed": "FAILED", "runtimedout": "TIMEDOUT", "runfailure": "FAILED"}
@@ -77,6 +77,9 @@ def _cluster_row(index: dict[str, Any], alert: AlertRows, now: datetime, options
     code = code or state or "UNKNOWN"
     message = first_found(index, _MESSAGE, options.max_message_chars) or (
         f"Cluster {name} terminated: {code}" + (f" (state {state})" if state else ""))
+    cloud_code = first_found(index, ("azure_error_code", "aws_error_code", "gcp_error_code"), 128)
+    if cloud_code and cloud_code not in message:
+        message = f"{message} ({cloud_code})"[: options.max_message_chars]
     run_id, origin = _termination_run_id(index, cluster_id, name, code, alert, now, options)
     workspace_id = _workspace_resource(index, alert)
     return IncidentSpec(
