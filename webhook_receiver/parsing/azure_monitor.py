@@ -38,7 +38,7 @@ _KEYS = {
     "activity": ("ActivityName", "activity_name", "Activity"),
     "trigger": ("TriggerName",),
     "run_id": ("PipelineRunId", "pipelineRunId", "RunId", "runId"),
-    "message": ("ErrorMessage", "error_message", "Message"),
+    "message": ("ErrorMessage", "error_message", "Message", "EventMessage"),
     "code": ("ErrorCode", "error_code"),
     "failure_type": ("FailureType", "failure_type"),
     "factory": ("FactoryName", "DataFactoryName"),

@@ -95,7 +95,7 @@ def timestamp(value: Any) -> datetime | None:
 MAX_DECODE_CHARS = 1_000_000
 """Longest JSON-encoded string decoded (Azure caps an alert at 256 KB anyway)."""
 MAX_INDEX_NODES = 2000
-"""Most nested values `deep_index` visits in one row."""
+"""Most keys and items `deep_index` visits in one row."""
 
 
 def decoded(value: Any, depth: int = 3) -> Any:
@@ -124,9 +124,11 @@ def deep_index(mapping: Mapping[str, Any], depth: int = 4) -> dict[str, Any]:
     visited = 0
     while queue and visited < MAX_INDEX_NODES:
         node, level = queue.popleft()
-        visited += 1
         items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
         for key, raw in items:
+            visited += 1
+            if visited > MAX_INDEX_NODES:
+                break
             value = decoded(raw)
             if isinstance(key, str):
                 index.setdefault(key.lower(), value)
