@@ -95,7 +95,9 @@ def parse(payload: Any) -> AlertRows:
         fired_time=timestamp(raw.get("firedDateTime")),
         resolved_time=timestamp(raw.get("resolvedDateTime")),
         target_ids=texts(raw.get("alertTargetIDs"), 1024) + data_source_ids(context.get("SearchResults")),
-        configuration_items=texts(raw.get("configurationItems"), 1024),
+        # Log alerts V1 also list the resources in the context's AffectedConfigurationItems.
+        configuration_items=texts(raw.get("configurationItems"), 1024)
+        + texts(context.get("AffectedConfigurationItems"), 1024),
         description=text(raw.get("description"), 1024),
     )
     return context_rows(essentials, context)

@@ -46,6 +46,9 @@ CUSTOM_FIELDS = {
 """Custom-payload mapping keys that fill a row, and the ADF column each stands for."""
 CUSTOM_ALERT_FIELDS = ("alertRule", "severity", "firedTime")
 """Custom-payload mapping keys that fill the essentials."""
+_ROW_COLUMNS = frozenset({"pipelinename", "pipelinerunid", "runid", "clusterid", "clustername", "terminationcode",
+                          "requestparams"})
+"""Column names that make a custom payload's top level a row of its own."""
 _RULE_KEYS = ("AlertRuleName", "alertRuleName", "alertname", "alertName", "alertRule", "rule")
 _EXPECTED = (
     "expected an Azure Monitor alert: the common alert schema, a log alert without it (AlertRuleName, "
@@ -130,6 +133,9 @@ def _custom(doc: dict[str, Any], mapping: Mapping[str, str]) -> AlertRows:
     table = table_rows(results)
     if table or "pipeline" in found or "runId" in found:
         return AlertRows(essentials, "Custom", [{**row, **mapped} for row in table] or [mapped])
+    if not mapping and {str(k).lower() for k in doc} & _ROW_COLUMNS:
+        # A custom payload that names its fields like the tables' columns is its own row.
+        return AlertRows(essentials, "Custom", [doc])
     raise Unrecognized(_missing(mapping, found) if mapping else _EXPECTED)
 
 
