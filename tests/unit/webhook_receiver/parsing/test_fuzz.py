@@ -23,7 +23,11 @@ json_values = st.recursive(
 KEYS = ["schemaId", "data", "essentials", "alertContext", "condition", "allOf", "dimensions", "SearchResults",
         "tables", "columns", "rows", "event_type", "event", "run", "job", "task", "cluster", "issue", "changelog",
         "items", "webhookEvent", "ticket_id", "attempt_number", "success", "PipelineName", "RunId", "ClusterId",
-        "TerminationCode", "monitorCondition", "firedDateTime", "name", "value"]
+        "TerminationCode", "monitorCondition", "firedDateTime", "name", "value", "AlertRuleName", "SearchQuery",
+        "SearchResult", "IncludeSearchResults", "Dimensions", "AffectedConfigurationItems", "configurationItems",
+        "alertTargetIDs", "signalType", "monitoringService", "eventSource", "conditionType", "event", "context",
+        "activityLog", "status", "RequestParams", "Response", "ActionName", "Category", "statusCode", "result",
+        "termination_reason", "code", "state", "run_id", "cluster_id", "type", "details", "_ResourceId", "Error"]
 shaped = st.recursive(
     scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=6),
     max_leaves=40,
