@@ -87,7 +87,7 @@ def _cluster_row(index: dict[str, Any], alert: AlertRows, now: datetime, options
         resource=FailedResource(
             kind=ResourceKind.CLUSTER, name=name, id=cluster_id,
             workspace_url=first_found(index, ("workspaceurl", "workspace_url"), 512),
-            workspace_id=first_found(index, ("workspaceid", "workspace_id"), 64),
+            workspace_id=first_found(index, ("workspaceid", "workspace_id", "orgid"), 64),
             resource_group=bounded(arm_segment(workspace_id, "resourceGroups"), 128),
             subscription_id=bounded(arm_segment(workspace_id, "subscriptions"), 64),
         ),
