@@ -35,9 +35,8 @@ from webhook_receiver.parsing import (
     ParsedAlert,
     ParseOptions,
     Unrecognized,
-    azure_monitor,
+    azure_alerts,
     callback,
-    cluster_logs,
     databricks,
     jira,
     slack,
@@ -392,14 +391,14 @@ def build_app(receiver: Receiver, *, close_kube: bool = True) -> Starlette:
                 await r.store.kube.close()
 
     routes = [
-        Route("/azure-monitor", _guard(r, "azure-monitor", alert_handler(azure_monitor.parse)), methods=["POST"]),
+        Route("/azure-monitor", _guard(r, "azure-monitor", alert_handler(azure_alerts.parse)), methods=["POST"]),
         Route(
             "/databricks-monitor",
             _guard(r, "databricks-monitor", alert_handler(databricks.parse, basic=True)),
             methods=["POST"],
         ),
         Route(
-            "/azure-monitor-alert", _guard(r, "azure-monitor-alert", alert_handler(cluster_logs.parse)),
+            "/azure-monitor-alert", _guard(r, "azure-monitor-alert", alert_handler(azure_alerts.parse)),
             methods=["POST"],
         ),
         Route(
@@ -450,6 +449,7 @@ def make_receiver(
         max_message_chars=settings.max_message_chars,
         fingerprint_bucket_seconds=settings.fingerprint_bucket_seconds,
         benign_termination_codes=settings.termination_codes(),
+        custom_payload_fields=settings.custom_fields(),
     )
     return Receiver(settings, auth, store, Updates(kube, namespace, spool), metrics, options, now,
                     slack_reply=post_response_url)

@@ -3,6 +3,7 @@ and grants each component exactly the permissions it needs (checked with `kubect
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -149,9 +150,18 @@ def test_slack_approvers_render_as_one_comma_separated_setting() -> None:
     assert "AIOPS_RCA_RECEIVER_SLACK_APPROVERS" not in receiver_env()
 
 
+def test_custom_payload_fields_render_as_one_json_setting() -> None:
+    full = receiver_env("-f", str(FULL_VALUES))
+    assert json.loads(full["AIOPS_RCA_RECEIVER_CUSTOM_PAYLOAD_FIELDS"]) == {
+        "pipeline": "/pipeline/name", "runId": "pipeline.runId", "factoryResourceId": "/factory"}
+    assert "AIOPS_RCA_RECEIVER_CUSTOM_PAYLOAD_FIELDS" not in receiver_env()
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
+        pytest.param(["--set", "receiver.customPayloadFields.pipelineName=/x"], "customPayloadFields",
+                     id="unknown-custom-payload-field"),
         pytest.param(["--set", "receiver.replica=3"], "Additional property replica", id="typo"),
         pytest.param(["--set", "receiver.auth.slackApprovers[0]=ana.silva"], "receiver.auth.slackApprovers",
                      id="approver-name-not-id"),

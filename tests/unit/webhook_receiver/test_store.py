@@ -13,13 +13,13 @@ from tests.unit.webhook_receiver.fake_apiserver import FakeApiServer
 from tests.unit.webhook_receiver.goldens import NOW, golden
 from webhook_receiver.labels import incident_object
 from webhook_receiver.metrics import ReceiverMetrics
-from webhook_receiver.parsing import ParseOptions, azure_monitor
+from webhook_receiver.parsing import ParseOptions, azure_alerts
 from webhook_receiver.spool import Spool, SpoolFull
 from webhook_receiver.store import IncidentStore, Outcome, RecentNames
 
 
 def incident() -> dict[str, object]:
-    (spec,) = azure_monitor.parse(golden("azure-monitor/log-v2-pipeline-failed.json"), NOW, ParseOptions()).incidents
+    (spec,) = azure_alerts.parse(golden("azure-monitor/log-v2-pipeline-failed.json"), NOW, ParseOptions()).incidents
     return incident_object(spec)
 
 
