@@ -51,6 +51,7 @@ ATTEMPTS = ResourceType(GROUP, VERSION, "remediationattempts")
 POLICIES = ResourceType(GROUP, VERSION, "remediationpolicies")
 EVENTS = ResourceType("", "v1", "events")
 NAMESPACES = ResourceType("", "v1", "namespaces")
+LEASES = ResourceType("coordination.k8s.io", "v1", "leases")
 
 
 class KubeApiError(Exception):
@@ -189,8 +190,12 @@ class KubeClient:
         max_connections: int = 64,
         field_manager: str = "aiops-rca",
         max_in_flight: int | None = None,
+        write_guard: Callable[[str, str], None] | None = None,
     ) -> None:
+        """`write_guard(method, path)` runs before every write and may refuse it by raising (the leader's
+        fence: a replica that is not sure it leads writes nothing)."""
         self.config = config
+        self._write_guard = write_guard
         self.field_manager = field_manager
         self._timeout = timeout
         # Requests beyond this many wait here, in order, rather than in the connection pool.
@@ -242,6 +247,8 @@ class KubeClient:
         if json_body is not None:
             headers["Content-Type"] = content_type
             content = json.dumps(json_body).encode()
+        if self._write_guard is not None and method != "GET":
+            self._write_guard(method, path)
         request = HttpRequest(method, path, params or {}, headers, content, time_limit or self._timeout)
         try:
             if self._in_flight is None:
