@@ -61,6 +61,11 @@ LEADER = Gauge(
     "1 while this replica holds the leader Lease (and acts), else 0; labelled with its Lease holder identity.",
     ["identity"], registry=REGISTRY,
 )
+API_REQUESTS = Counter(
+    "aiops_rca_operator_api_requests_total",
+    "Requests to the API server by our own clients (not Kopf's watches), by client (operator, election) and verb.",
+    ["client", "verb"], registry=REGISTRY,
+)
 LEADER_TRANSITIONS = Counter(
     "aiops_rca_operator_leader_transitions_total",
     "Changes of the Lease holder this replica saw (including to or from itself).",

@@ -170,7 +170,8 @@ def build_elector(settings: OperatorSettings, kube_config: KubeConfig, namespace
     # A client of its own: renewals never wait behind a burst's writes, and each try gives up in time for
     # the next one within the renew deadline.
     kube = KubeClient(kube_config, field_manager="aiops-rca-operator", max_connections=2,
-                      timeout=max(1.0, timing.renew_deadline / 2))
+                      timeout=max(1.0, timing.renew_deadline / 2),
+                      on_request=lambda verb: metrics.API_REQUESTS.labels("election", verb).inc())
     identity = lease_identity(settings)
     metrics.LEADER.labels(identity).set(0)
 
@@ -215,7 +216,8 @@ class Runtime:
         self._policy_bodies: dict[tuple[str, str], Mapping[str, Any]] = {}
         # 8 keep-alive connections carry hundreds of writes/s; requests beyond them queue in order.
         self.kube = KubeClient(kube_config, field_manager="aiops-rca-operator", max_connections=8,
-                               max_in_flight=8, write_guard=self._fence)
+                               max_in_flight=8, write_guard=self._fence,
+                               on_request=lambda verb: metrics.API_REQUESTS.labels("operator", verb).inc())
         loop_time = asyncio.get_event_loop().time
         self.policies = PolicyCache(self.kube, loop_time)
         self._reconciling = 0

@@ -191,11 +191,13 @@ class KubeClient:
         field_manager: str = "aiops-rca",
         max_in_flight: int | None = None,
         write_guard: Callable[[str, str], None] | None = None,
+        on_request: Callable[[str], None] | None = None,
     ) -> None:
         """`write_guard(method, path)` runs before every write and may refuse it by raising (the leader's
-        fence: a replica that is not sure it leads writes nothing)."""
+        fence: a replica that is not sure it leads writes nothing); `on_request(method)` counts what is sent."""
         self.config = config
         self._write_guard = write_guard
+        self._on_request = on_request
         self.field_manager = field_manager
         self._timeout = timeout
         # Requests beyond this many wait here, in order, rather than in the connection pool.
@@ -250,6 +252,8 @@ class KubeClient:
         if self._write_guard is not None and method != "GET":
             self._write_guard(method, path)
         request = HttpRequest(method, path, params or {}, headers, content, time_limit or self._timeout)
+        if self._on_request is not None:
+            self._on_request(method)
         try:
             if self._in_flight is None:
                 return await self._send(request)
