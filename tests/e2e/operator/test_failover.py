@@ -75,7 +75,11 @@ def holder_of(api_client: client.ApiClient, namespace: str, ops: dict[str, Opera
 
 
 def leader_gauge(port: int) -> dict[str, float]:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    """The replica's `aiops_rca_operator_leader` samples by identity ({} while it serves no /metrics yet)."""
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return {}
     out = {}
     for line in text.splitlines():
         if line.startswith("aiops_rca_operator_leader{"):
