@@ -1,6 +1,10 @@
 """The operator's composition root: builds the reconciler and its integrations from settings,
 owns the requeue timers, and serves /metrics and /healthz.
 
+With leader election it is also the gate: Kopf's handlers run in every
+replica, and a replica that does not hold the Lease only remembers what its
+watches show (`acting()`); when it becomes leader it reconciles all of it.
+
 handlers.py (Kopf wiring) only delegates here.
 """
 
