@@ -233,6 +233,24 @@ class LeaderElector:
                         self.timing.renew_deadline)
             self._on_stopped()
 
+    async def _release(self, released: LeaseRecord) -> LeaseRecord | None:
+        """Write the released record; None when someone else holds the Lease by now.
+
+        A renewal cancelled in flight may have been written all the same: the Lease is then newer than
+        the copy we hold, and the release is tried again on a fresh read (still ours: release it)."""
+        body = self._body
+        for _ in range(3):
+            if body is None or record_of(body).holder != self.identity:
+                return None
+            try:
+                self._body = await self.lock.update(body, released)
+            except Conflict:
+                body = await self.lock.get()
+                continue
+            log.info("lease %s: released by %s", self.lock.describe(), self.identity)
+            return released
+        raise Conflict(409, "Conflict", "the Lease kept changing")
+
     def _report(self) -> None:
         holder = self._candidate.holder
         if holder != self._reported_holder:
@@ -263,15 +281,13 @@ class LeaderElector:
             self._task = None
         was_leading = self._candidate.leading
         released = release_record(self._candidate, self._wall()) if release else None
-        if released is not None and self._body is not None:
+        if released is not None:
             try:
-                self._body = await self.lock.update(self._body, released)
+                released = await self._release(released)
             except (KubeApiError, KubeUnavailable) as exc:
                 log.warning("lease %s: not released (%s); the others take over when it expires",
                             self.lock.describe(), exc)
                 released = None
-            else:
-                log.info("lease %s: released by %s", self.lock.describe(), self.identity)
         self._candidate = stepped_down(self._candidate, released, self._mono())
         self._report()
         if was_leading:

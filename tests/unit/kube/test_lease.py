@@ -204,6 +204,29 @@ async def test_stop_releases_so_a_standby_takes_over_at_its_next_try(api: LeaseA
     assert api.leases["op"]["spec"]["leaseTransitions"] == 1
 
 
+async def test_release_survives_a_renewal_written_but_never_answered(api: LeaseApi) -> None:
+    """SIGTERM cancels a renewal in flight; the API server wrote it: the release retries on a fresh read."""
+    clock = Clock()
+    a = elector(api, clock, "a")
+    await a.try_acquire_or_renew()
+    api.leases["op"]["spec"]["renewTime"] = "2026-12-06T00:16:42.000000Z"
+    api._store("op", api.leases["op"])  # a newer resourceVersion than the copy `a` holds
+    await a.stop(release=True)
+    assert api.leases["op"]["spec"]["holderIdentity"] == ""
+    assert not a.leading()
+
+
+async def test_release_leaves_a_lease_someone_else_took_alone(api: LeaseApi) -> None:
+    clock = Clock()
+    a, b = elector(api, clock, "a"), elector(api, clock, "b")
+    await a.try_acquire_or_renew()
+    await b.try_acquire_or_renew()
+    clock.mono += 15
+    assert await b.try_acquire_or_renew()  # a was paused; b took over
+    await a.stop(release=True)
+    assert api.holder() == "b"
+
+
 async def test_a_standby_stopping_writes_nothing(api: LeaseApi) -> None:
     clock = Clock()
     a, b = elector(api, clock, "a"), elector(api, clock, "b")
