@@ -326,6 +326,8 @@ class Runtime:
     def _schedule(self, uid: str, namespace: str, name: str, delay: float) -> None:
         """The timer: reconcile again after `delay` seconds (replacing any earlier timer)."""
         self._cancel(uid)
+        if not self.acting():
+            return  # a reconcile that ended after leadership was lost: the next leader has its own timers
         loop = asyncio.get_running_loop()
 
         def fire() -> None:

@@ -3,6 +3,7 @@ reconciles everything it knows; the fence refuses writes and launches of a repli
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from aiops_operator.api import Analysis
 from aiops_operator.incident.reconcile import Integrations
 from aiops_operator.kube import KubeConfig
 from aiops_operator.kube.lease import NotLeader
+from aiops_operator.leadership import LeaseRecord, stepped_down, succeeded
 from aiops_operator.runtime import FencedExecutors, Runtime
 from aiops_operator.settings import OperatorSettings
 
@@ -73,9 +75,17 @@ async def test_a_new_leader_reconciles_everything_it_knows(runtime: Runtime) -> 
     for name in ("a", "b", "c"):
         await runtime.on_incident_event("ADDED", body(name))
     await runtime.on_incident_event("DELETED", body("c"))
+    assert runtime.elector is not None
+    # As the elector leaves it after a successful acquire, just before it calls back.
+    runtime.elector._candidate = succeeded(runtime.elector.candidate, LeaseRecord(holder=runtime.elector.identity),
+                                           time.monotonic())
+    assert runtime.acting()
     runtime._started_leading()
     assert set(runtime._timers) == {"uid-a", "uid-b"}
+    runtime.elector._candidate = stepped_down(runtime.elector.candidate, None, time.monotonic())
     runtime._stopped_leading()
+    assert not runtime._timers
+    runtime._schedule("uid-a", "ops", "a", 5.0)  # a reconcile ending after leadership was lost
     assert not runtime._timers
     await runtime.close()
 
