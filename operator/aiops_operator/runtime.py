@@ -261,6 +261,17 @@ class Runtime:
         """Whether this replica acts: it leads with time to spare, or runs without election."""
         return self.elector is None or self.elector.may_act()
 
+    def holding(self) -> bool:
+        """Whether this replica holds the Lease, sure of it or not: it keeps the timers.
+
+        Held but not sure (a renewal is late, the fence is shut) is a pause, not a hand-over: work that
+        meets the fence waits one retry period and tries again, until the renewal succeeds or the Lease
+        is lost (and the timers with it)."""
+        return self.elector is None or self.elector.leading()
+
+    def _retry_after_fence(self) -> float:
+        return self.elector.timing.retry_period if self.elector is not None else 1.0
+
     def _fence(self, method: str = "", path: str = "") -> None:
         """Before every write and launch: refuse unless this replica leads with time to spare."""
         if self.elector is not None:
@@ -293,10 +304,14 @@ class Runtime:
             self._cancel(uid)
             self.reconciler.forget(uid)
             return
-        self._known[uid] = (str(meta.get("namespace")), str(meta.get("name")))
-        if not self.acting():
+        namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+        self._known[uid] = (namespace, name)
+        if not self.holding():
             return
-        await self._reconcile(uid, str(meta.get("namespace")), str(meta.get("name")), body)
+        if not self.acting():
+            self._schedule(uid, namespace, name, self._retry_after_fence())
+            return
+        await self._reconcile(uid, namespace, name, body)
 
     async def _reconcile(self, uid: str, namespace: str, name: str, body: Mapping[str, Any] | None) -> None:
         self._reconciling += 1
@@ -307,6 +322,8 @@ class Runtime:
                 delay = await self.reconciler.reconcile(body)
         except NotLeader as exc:
             log.info("reconcile of %s/%s stopped: %s", namespace, name, exc)
+            if self.holding():
+                self._schedule(uid, namespace, name, self._retry_after_fence())
             return
         except (KubeUnavailable, ConnectionError, TimeoutError) as exc:
             log.warning("reconcile of %s/%s: API server unavailable (%s); retrying", namespace, name, exc)
@@ -326,7 +343,7 @@ class Runtime:
     def _schedule(self, uid: str, namespace: str, name: str, delay: float) -> None:
         """The timer: reconcile again after `delay` seconds (replacing any earlier timer)."""
         self._cancel(uid)
-        if not self.acting():
+        if not self.holding():
             return  # a reconcile that ended after leadership was lost: the next leader has its own timers
         loop = asyncio.get_running_loop()
 
@@ -355,12 +372,26 @@ class Runtime:
             self._policy_bodies.pop(key, None)
         else:
             self._policy_bodies[key] = body
-        if self.acting():
+        if self.holding():
             await self._policy_status(body)
 
     async def _policy_status(self, body: Mapping[str, Any]) -> None:
-        with contextlib.suppress(NotLeader):
+        try:
             await self.policy_controller.on_event(body)
+        except NotLeader:
+            if self.holding():
+                loop = asyncio.get_running_loop()
+                meta = body.get("metadata") or {}
+                key = (str(meta.get("namespace")), str(meta.get("name")))
+
+                def again() -> None:
+                    latest = self._policy_bodies.get(key)
+                    if latest is not None and self.holding():
+                        task = loop.create_task(self._policy_status(latest))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+
+                loop.call_later(self._retry_after_fence(), again)
 
     # --- attempts ------------------------------------------------------------------------
 
@@ -372,7 +403,7 @@ class Runtime:
             self.remediator.observe(event_type, body)
         if event_type == "DELETED" or (self.remediator is not None and self.remediator.is_own_write(body)):
             return
-        if not self.acting():
+        if not self.holding():
             return
         meta = body.get("metadata") or {}
         owner = next((r for r in meta.get("ownerReferences") or [] if r.get("kind") == "Incident"), None)

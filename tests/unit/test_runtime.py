@@ -3,6 +3,7 @@ reconciles everything it knows; the fence refuses writes and launches of a repli
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -108,3 +109,20 @@ def test_a_launch_is_refused_behind_the_fence() -> None:
         fenced.launch(None, None)  # type: ignore[arg-type]
     assert launched == []
     assert fenced.poll(None, None) == "polled"  # type: ignore[arg-type,comparison-overlap]
+
+
+async def test_a_leader_behind_its_fence_defers_work_instead_of_dropping_it(runtime: Runtime) -> None:
+    """A renewal is late (a starved event loop): the replica still holds the Lease but may not act. What
+    arrives meanwhile waits one retry period rather than being lost until the next watch event."""
+    assert runtime.elector is not None
+    timing = runtime.elector.timing
+    late = time.monotonic() - timing.renew_deadline - 0.5  # renewed longer ago than the renew deadline
+    runtime.elector._candidate = succeeded(runtime.elector.candidate, LeaseRecord(holder=runtime.elector.identity),
+                                           late)
+    assert runtime.holding()
+    assert not runtime.acting()
+    await runtime.on_incident_event("ADDED", body("a"))
+    assert runtime.reconciler.reconciled == []  # type: ignore[attr-defined]
+    timer = runtime._timers["uid-a"]
+    assert timer.when() - asyncio.get_running_loop().time() == pytest.approx(timing.retry_period, abs=0.2)
+    await runtime.close()
