@@ -186,8 +186,11 @@ class Reconciler:
         remediation: RemediationStage | None = None,
         crash_hook: Callable[..., None] = lambda point, key=None: None,
         jira_done_transition: str = "Done",
+        fence: Callable[[], None] = lambda: None,
     ) -> None:
+        """`fence()` raises unless this replica may act (the leader's lease); checked before every step."""
         self.kube = kube
+        self.fence = fence
         self.integrations = integrations
         self.config = config
         self.policies = policies
@@ -365,6 +368,7 @@ class Reconciler:
             Step.UPDATE_SLACK: self._update_slack,
             Step.UPDATE_JIRA: self._update_jira,
         }
+        self.fence()  # a Slack message or Jira issue only from a leader sure of its lease
         return await handlers[step](incident, memory, now)
 
     async def _enrich(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:

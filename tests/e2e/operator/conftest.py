@@ -92,6 +92,11 @@ def start_operator(
             "NOTIFY_RETRY_MAX_SECONDS": "2",
             "DASHBOARD_URL": "http://dashboard.example",
             "SSL_CERT_FILE": str(sandbox.endpoints.ca_file),
+            # Every test runs the election (its Lease in the test's namespace), on a short lease: a process
+            # restarted after a SIGKILL takes over within 3 s. test_failover uses client-go's defaults.
+            "LEADER_ELECTION_LEASE_DURATION_SECONDS": "3",
+            "LEADER_ELECTION_RENEW_DEADLINE_SECONDS": "2",
+            "LEADER_ELECTION_RETRY_PERIOD_SECONDS": "0.5",
         })
         env.update(overrides)
         env = {k: v for k, v in env.items() if v != ""}
