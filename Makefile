@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help test demo provision browser venv controlplane lint typecheck unit e2e crds crds-check bench clean image kind-e2e
+.PHONY: help test demo provision browser venv controlplane lint contracts complexity typecheck unit e2e crds crds-check bench clean image kind-e2e
 
 help:
 	@echo "make demo      run everything locally and watch six failures heal or escalate (Ctrl-C stops)"
@@ -44,11 +44,16 @@ browser:
 controlplane: provision
 	$(BIN)/aiops-rca controlplane start
 
-lint: venv
+lint: venv contracts
 	@echo "==> ruff"
 	$(BIN)/ruff check .
 	@echo "==> hadolint"
 	$(BIN)/hadolint Dockerfile
+
+# The layers of DESIGN.md as an import contract (.importlinter).
+contracts: venv
+	@echo "==> import contracts"
+	$(BIN)/lint-imports --no-cache
 
 typecheck: venv
 	@echo "==> mypy (strict)"

@@ -26,7 +26,6 @@ from aiops_operator.api import (
     Condition,
     ConditionStatus,
     Enrichment,
-    HistoryEntry,
     Incident,
     IncidentPhase,
     IncidentStatus,
@@ -39,12 +38,34 @@ from aiops_operator.api import (
     find_condition,
     set_condition,
 )
-from aiops_operator.api.base import MAX_CONDITION_MESSAGE_CHARS, MAX_HISTORY_ENTRIES
-from aiops_operator.api.sanitize import truncate
-from aiops_operator.incident import conditions as c
-from aiops_operator.incident.phase import TERMINAL_PHASES, derive_phase
+from aiops_operator.api.conditions import (
+    AnalyzedReason,
+    IncidentCondition,
+    NotifiedReason,
+    RemediatedReason,
+    condition,
+)
+from aiops_operator.api.history import (
+    ALERT_RECEIVED,
+    ANALYSIS_FELL_BACK,
+    ENRICHED,
+    ENRICHMENT_FAILED,
+    ESCALATED,
+    INCIDENT_ANALYZED,
+    JIRA_ISSUE_CREATED,
+    JIRA_UPDATED,
+    NOTIFICATION_FAILED,
+    NOTIFICATIONS_SKIPPED,
+    REMEDIATION_REQUESTED,
+    SLA_BREACHED,
+    SLACK_NOTIFIED,
+    SLACK_UPDATED,
+    record,
+)
+from aiops_operator.api.phase import TERMINAL_PHASES, derive_phase
 from aiops_operator.ownership import OwnershipDefaults, resolve_ownership
 from aiops_operator.policy_matching import find_rule, select_policy
+from aiops_operator.remediation.eligibility import ineligible
 from aiops_operator.sla import DEFAULT_SLA_SECONDS, compute_sla, sla_state
 
 
@@ -66,26 +87,6 @@ NOTIFICATION_STEPS = frozenset({Step.CREATE_JIRA, Step.POST_SLACK, Step.UPDATE_S
 class Channel(StrEnum):
     SLACK = "Slack"
     JIRA = "Jira"
-
-
-# History actions; each new history entry is also posted as a Kubernetes Event with this reason.
-ALERT_RECEIVED = "AlertReceived"
-ENRICHED = "Enriched"
-ENRICHMENT_FAILED = "EnrichmentFailed"
-INCIDENT_ANALYZED = "IncidentAnalyzed"
-ANALYSIS_FELL_BACK = "AnalysisFellBack"
-REMEDIATION_REQUESTED = "RemediationRequested"
-ESCALATED = "Escalated"
-SLACK_NOTIFIED = "SlackNotified"
-SLACK_UPDATED = "SlackUpdated"
-JIRA_ISSUE_CREATED = "JiraIssueCreated"
-JIRA_UPDATED = "JiraUpdated"
-NOTIFICATIONS_SKIPPED = "NotificationsSkipped"
-NOTIFICATION_FAILED = "NotificationFailed"
-SLA_BREACHED = "SlaBreached"
-
-WARNING_ACTIONS = frozenset({ENRICHMENT_FAILED, ANALYSIS_FELL_BACK, ESCALATED, NOTIFICATION_FAILED, SLA_BREACHED})
-"""History actions posted as Warning Events; the others are Normal."""
 
 
 @dataclass(frozen=True)
@@ -129,25 +130,6 @@ class Plan:
 
 
 # --- small pure helpers ----------------------------------------------------------------
-
-
-def condition(
-    type_: str, status: ConditionStatus, reason: str, message: str, now: datetime, generation: int | None
-) -> Condition:
-    return Condition(
-        type=type_,
-        status=status,
-        reason=reason,
-        message=truncate(message, MAX_CONDITION_MESSAGE_CHARS),
-        last_transition_time=now,
-        observed_generation=generation,
-    )
-
-
-def record(status: IncidentStatus, action: str, message: str, now: datetime) -> IncidentStatus:
-    """`status` with one more audit-trail entry, keeping only the newest entries."""
-    entry = HistoryEntry(time=now, action=action, message=truncate(message, 1024))
-    return status.model_copy(update={"history": [*status.history, entry][-MAX_HISTORY_ENTRIES:]})
 
 
 def _set(status: IncidentStatus, cond: Condition) -> IncidentStatus:
@@ -219,7 +201,7 @@ def fold_notification_failure(
     status = _set(
         status,
         condition(
-            c.NOTIFIED, ConditionStatus.FALSE, c.NOTIFICATION_FAILED,
+            IncidentCondition.NOTIFIED, ConditionStatus.FALSE, NotifiedReason.NOTIFICATION_FAILED,
             f"{channel.value} failed, retrying with backoff: {error}", now, generation,
         ),
     )
@@ -233,42 +215,18 @@ def _routing_decision(
     incident: Incident, analysis: Analysis, policies: tuple[RemediationPolicy, ...], remediation_enabled: bool
 ) -> tuple[str, str, RemediationSummary | None]:
     """(reason, message, summary): AwaitingRemediation with the rule, or why a human must act."""
-    spec = incident.spec
-    policy = select_policy(policies, spec)
-    if not analysis.auto_heal_possible:
-        return (
-            c.NOT_AUTO_HEALABLE,
-            f"The analysis says {analysis.error_type.value} cannot be healed automatically: a human is needed.",
-            None,
-        )
-    if policy is None:
-        return (c.NO_MATCHING_POLICY, "No enabled RemediationPolicy covers this resource: a human is needed.", None)
-    rule = find_rule(policy, analysis.error_type)
-    if rule is None:
-        return (
-            c.NO_MATCHING_RULE,
-            f"RemediationPolicy {policy.metadata.name} has no rule for {analysis.error_type.value}:"
-            " a human is needed.",
-            None,
-        )
-    if rule.max_attempts == 0:
-        return (
-            c.RULE_DISABLED,
-            f"Rule {rule.name} of RemediationPolicy {policy.metadata.name} allows no attempts: a human is needed.",
-            None,
-        )
-    if not remediation_enabled:
-        return (
-            c.REMEDIATION_DISABLED,
-            f"Rule {rule.name} of RemediationPolicy {policy.metadata.name} covers {analysis.error_type.value}, but"
-            " automatic remediation is switched off (AUTO_REMEDIATION_ENABLED=false): a human is needed.",
-            None,
-        )
+    policy = select_policy(policies, incident.spec)
+    rule = find_rule(policy, analysis.error_type) if policy is not None else None
+    blocked = ineligible(analysis, incident.spec.source, policy, rule, remediation_enabled)
+    if blocked is not None:  # escalated before anything was tried: say so in the first words a human reads
+        return blocked[0], blocked[1].rstrip(".") + ": a human is needed.", None
+    assert policy is not None  # ineligible checked both
+    assert rule is not None
     summary = RemediationSummary(
         policy=policy.metadata.name, rule=rule.name, action=rule.action.value, max_attempts=rule.max_attempts
     )
     return (
-        c.AWAITING_REMEDIATION,
+        RemediatedReason.AWAITING_REMEDIATION,
         f"Rule {rule.name} of RemediationPolicy {policy.metadata.name} covers {analysis.error_type.value}:"
         f" {rule.action.value}, up to {rule.max_attempts} attempts.",
         summary,
@@ -280,11 +238,11 @@ def _settle_analyzed(
     config: AnalyzingConfig, now: datetime,
 ) -> IncidentStatus:
     gen = incident.metadata.generation
-    reason = c.ANALYSIS_FELL_BACK if analysis.fallback_reason else c.ANALYSIS_SUCCEEDED
+    reason = AnalyzedReason.ANALYSIS_FELL_BACK if analysis.fallback_reason else AnalyzedReason.ANALYSIS_SUCCEEDED
     message = f"{analysis.error_type.value} ({analysis.confidence.value} confidence, {analysis.provider})"
     if analysis.fallback_reason:
         message += f"; LLM not used: {analysis.fallback_reason}"
-    status = _set(status, condition(c.ANALYZED, ConditionStatus.TRUE, reason, message, now, gen))
+    status = _set(status, condition(IncidentCondition.ANALYZED, ConditionStatus.TRUE, reason, message, now, gen))
 
     # SLA: from the priority; its state only moves forward.
     resolved = status.resolution.resolved_time if status.resolution else None
@@ -300,16 +258,19 @@ def _settle_analyzed(
         status = status.model_copy(update={"ownership": resolve_ownership(incident.spec, policy, config.ownership)})
 
     # The hand-off: decided once. Afterwards the remediation phase owns Remediated/Escalated.
-    if find_condition(status.conditions, c.REMEDIATED) is None:
-        reason, message, summary = _routing_decision(incident, analysis, observed.policies,
+    if find_condition(status.conditions, IncidentCondition.REMEDIATED) is None:
+        routed, message, summary = _routing_decision(incident, analysis, observed.policies,
                                                      config.auto_remediation_enabled)
         if summary is not None:
-            status = _set(status, condition(c.REMEDIATED, ConditionStatus.UNKNOWN, reason, message, now, gen))
+            status = _set(status, condition(IncidentCondition.REMEDIATED, ConditionStatus.UNKNOWN, routed, message,
+                                            now, gen))
             status = status.model_copy(update={"remediation": summary})
             status = record(status, REMEDIATION_REQUESTED, message, now)
         else:
-            status = _set(status, condition(c.REMEDIATED, ConditionStatus.FALSE, reason, message, now, gen))
-            status = _set(status, condition(c.ESCALATED, ConditionStatus.TRUE, reason, message, now, gen))
+            status = _set(status, condition(IncidentCondition.REMEDIATED, ConditionStatus.FALSE, routed, message,
+                                            now, gen))
+            status = _set(status, condition(IncidentCondition.ESCALATED, ConditionStatus.TRUE, routed, message, now,
+                                            gen))
             status = status.model_copy(update={"escalation_reason": message})
             status = record(status, ESCALATED, message, now)
 
@@ -339,9 +300,10 @@ def _settle_notified(status: IncidentStatus, observed: Observed, now: datetime, 
     else:
         parts.append("Jira skipped (" + ("no project routed" if observed.jira_enabled else "not configured") + ")")
     sent = notes.slack is not None or notes.jira is not None
-    reason = c.NOTIFICATIONS_SENT if sent else c.NOTIFICATIONS_SKIPPED
-    previous = find_condition(status.conditions, c.NOTIFIED)
-    status = _set(status, condition(c.NOTIFIED, ConditionStatus.TRUE, reason, "; ".join(parts) + ".", now, gen))
+    reason = NotifiedReason.NOTIFICATIONS_SENT if sent else NotifiedReason.NOTIFICATIONS_SKIPPED
+    previous = find_condition(status.conditions, IncidentCondition.NOTIFIED)
+    status = _set(status, condition(IncidentCondition.NOTIFIED, ConditionStatus.TRUE, reason,
+                                    "; ".join(parts) + ".", now, gen))
     if not sent and (previous is None or previous.reason != reason):
         status = record(status, NOTIFICATIONS_SKIPPED, "; ".join(parts) + ".", now)
     return status
@@ -350,9 +312,10 @@ def _settle_notified(status: IncidentStatus, observed: Observed, now: datetime, 
 def _ready(status: IncidentStatus, phase: IncidentPhase, now: datetime, gen: int | None) -> IncidentStatus:
     if phase in TERMINAL_PHASES:
         message = status.escalation_reason or "" if phase is IncidentPhase.ESCALATED else "The incident is resolved."
-        cond = condition(c.READY, ConditionStatus.TRUE, phase.value, message or phase.value, now, gen)
+        cond = condition(IncidentCondition.READY, ConditionStatus.TRUE, phase.value, message or phase.value, now, gen)
     else:
-        cond = condition(c.READY, ConditionStatus.FALSE, phase.value, f"The incident is {phase.value}.", now, gen)
+        cond = condition(IncidentCondition.READY, ConditionStatus.FALSE, phase.value,
+                         f"The incident is {phase.value}.", now, gen)
     return _set(status, cond)
 
 
@@ -369,7 +332,8 @@ def settle(incident: Incident, observed: Observed, config: AnalyzingConfig, now:
     if status.analysis is None:
         enriching = status.enrichment is None and observed.enrichment_available
         message = "Fetching the error from the source system." if enriching else "Analyzing the error."
-        status = _set(status, condition(c.ANALYZED, ConditionStatus.UNKNOWN, c.ANALYZING, message, now, gen))
+        status = _set(status, condition(IncidentCondition.ANALYZED, ConditionStatus.UNKNOWN,
+                                        AnalyzedReason.ANALYZING, message, now, gen))
     else:
         status = _settle_analyzed(incident, status, status.analysis, observed, config, now)
     phase = derive_phase(status.conditions)
@@ -381,9 +345,10 @@ def phase_after_notifying(status: IncidentStatus, now: datetime) -> IncidentPhas
     """The phase the incident will show once this notification is recorded (the message shows it).
 
     Jira goes first, so when Slack posts, Notified is about to be set either way."""
-    placeholder = condition(c.NOTIFIED, ConditionStatus.UNKNOWN, c.NOTIFICATIONS_SENT, "", now, None)
+    placeholder = condition(IncidentCondition.NOTIFIED, ConditionStatus.UNKNOWN, NotifiedReason.NOTIFICATIONS_SENT,
+                            "", now, None)
     conditions = status.conditions
-    if find_condition(conditions, c.NOTIFIED) is None:
+    if find_condition(conditions, IncidentCondition.NOTIFIED) is None:
         conditions = set_condition(conditions, placeholder)
     return derive_phase(conditions)
 
@@ -394,10 +359,11 @@ def slack_view(status: IncidentStatus) -> str:
     phase = status.phase or IncidentPhase.ANALYZING
     rem = status.remediation
     if phase in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING) and rem is not None and rem.attempts_made:
-        remediated = find_condition(status.conditions, c.REMEDIATED)
+        remediated = find_condition(status.conditions, IncidentCondition.REMEDIATED)
         # Waiting for approval is a view of its own: the message gains Approve/Deny buttons, and loses
         # them (showing the decision) with the next edit.
-        waiting = "/AwaitingApproval" if remediated is not None and remediated.reason == c.AWAITING_APPROVAL else ""
+        asking = remediated is not None and remediated.reason == RemediatedReason.AWAITING_APPROVAL
+        waiting = "/AwaitingApproval" if asking else ""
         return f"{phase.value}/{rem.attempts_made}{waiting}"
     return phase.value
 

@@ -27,22 +27,21 @@ from typing import Any
 from aiops_operator import metrics
 from aiops_operator.analysis.request import AnalysisRequest
 from aiops_operator.api import Incident, IncidentPhase, IncidentStatus, RemediationPolicy
+from aiops_operator.api.history import WARNING_ACTIONS
+from aiops_operator.api.labels import JIRA_KEY_LABEL
+from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.enrichment import Enricher
 from aiops_operator.events import EventRecorder
 from aiops_operator.incident import analyzing
 from aiops_operator.incident.analyzing import AnalyzingConfig, Channel, Observed, Step
 from aiops_operator.incident.ports import Analyzer, JiraPort, RemediationStage, SlackPort
-from aiops_operator.incident.remediation_status import WARNING_ACTIONS as REMEDIATION_WARNINGS
-from aiops_operator.incident.remediation_status import resolution_note, retry_replies
-from aiops_operator.integrations.slack import incident_url
 from aiops_operator.kube import INCIDENTS, POLICIES, Conflict, KubeClient, NotFound
+from aiops_operator.remediation.incident_status import resolution_note, retry_replies
 from aiops_operator.remediation.policy_validation import validate_policy_body
 
 log = logging.getLogger(__name__)
 
-JIRA_KEY_LABEL = "aiops-rca.io/jira-key"
-"""Label on the Incident naming its Jira issue; the receiver finds Incidents by it."""
 MAX_STEPS = 16
 """Bound on steps per reconcile; the rest happens on the next one."""
 POLICY_CACHE_SECONDS = 10.0
@@ -340,7 +339,7 @@ class Reconciler:
         now = self.clock()
         for entry in written.status.history:
             if (entry.time, entry.action, entry.message) not in old:
-                warning = entry.action in analyzing.WARNING_ACTIONS or entry.action in REMEDIATION_WARNINGS
+                warning = entry.action in WARNING_ACTIONS
                 await self.events.post(written, entry, warning=warning, now=now)
 
     async def _ensure_jira_label(self, incident: Incident) -> None:
@@ -488,8 +487,9 @@ class Reconciler:
 
 def escalation_note(incident: Incident, dashboard_url: str | None = None) -> str:
     reason = incident.status.escalation_reason or "the operator cannot heal this incident"
-    url = incident_url(incident, dashboard_url)
-    link = f" Dashboard: {url}" if url else ""
+    meta = incident.metadata
+    link = f" Dashboard: {dashboard_incident_url(dashboard_url, meta.namespace or 'default', meta.name)}" \
+        if dashboard_url else ""
     return f":rotating_light: A human is needed: {reason}{link}"
 
 

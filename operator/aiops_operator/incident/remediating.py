@@ -47,15 +47,17 @@ from aiops_operator.api import (
     RemediationPolicy,
     attempt_name,
 )
+from aiops_operator.api.conditions import CompletedProgress, Outcome
+from aiops_operator.api.labels import RESOLVE_ANNOTATION
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.executors.base import ExecutorError, NotReady, TransientExecutorError
-from aiops_operator.incident import remediation_status as view
 from aiops_operator.incident.ports import StageResult
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, Conflict, KubeClient, NotFound
 from aiops_operator.policy_matching import find_rule
 from aiops_operator.remediation import attempt_status
+from aiops_operator.remediation import incident_status as view
 from aiops_operator.remediation.approval import observe_approval
-from aiops_operator.remediation.attempt_status import Outcome, Progress
+from aiops_operator.remediation.attempt_status import Progress
 from aiops_operator.remediation.attempts import attempt_body
 from aiops_operator.remediation.decision import DecisionSettings, PlanKind, RemediationPlan, decide
 
@@ -316,11 +318,11 @@ class Remediator:
 
     async def _human_resolution(self, incident: Incident, now: datetime) -> IncidentStatus | None:
         actor = None
-        if view.RESOLVE_ANNOTATION in incident.metadata.annotations and incident.status.resolution is None:
+        if RESOLVE_ANNOTATION in incident.metadata.annotations and incident.status.resolution is None:
             meta = incident.metadata
             try:
                 raw = await self.kube.get(INCIDENTS, meta.namespace or "default", meta.name)
-                actor = annotation_manager(raw, view.RESOLVE_ANNOTATION)
+                actor = annotation_manager(raw, RESOLVE_ANNOTATION)
             except NotFound:
                 return None
         return view.human_resolution(incident, now, self.config.jira_done_statuses, actor)
@@ -376,7 +378,7 @@ class Remediator:
             run = await self._in_thread(self.executors.launch, incident, attempt)
         except TransientExecutorError as exc:
             metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "transient").inc()
-            reason = exc.reason if isinstance(exc, NotReady) else "LaunchRetrying"
+            reason = exc.reason if isinstance(exc, NotReady) else CompletedProgress.LAUNCH_RETRYING
             pending = attempt_status.pending(attempt, reason, str(exc), now)
             if pending != attempt.status:
                 body = await self._write_status(body, attempt, pending)
@@ -388,7 +390,7 @@ class Remediator:
         except Exception as exc:  # an SDK error the executor did not classify: retry, bounded by the timeout
             metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "transient").inc()
             log.warning("launching %s failed unexpectedly: %s", attempt.metadata.name, type(exc).__name__)
-            pending = attempt_status.pending(attempt, "LaunchRetrying",
+            pending = attempt_status.pending(attempt, CompletedProgress.LAUNCH_RETRYING,
                                              f"Launch failed ({type(exc).__name__}: {clean_text(str(exc), 300)});"
                                              " retrying.", now)
             if pending != attempt.status:

@@ -12,7 +12,9 @@ from aiops_operator.api import (
     IncidentPhase,
     JiraRef,
     SlackRef,
+    conditions,
     find_condition,
+    history,
 )
 from aiops_operator.incident import analyzing
 from aiops_operator.incident.analyzing import AnalyzingConfig, Channel, Observed, Step, decide
@@ -161,7 +163,7 @@ def test_escalation_later_comments_in_jira_once_per_phase() -> None:
     status = analyzing.fold_jira_created(status, JiraRef(key="OPS-1"), IncidentPhase.ANALYZING, NOW)
     status = analyzing.fold_slack_posted(status, SlackRef(channel="C1", ts="1.0"), IncidentPhase.REMEDIATING, NOW)
     # The remediation phase gives up: it sets Escalated=True.
-    status = analyzing._set(status, analyzing.condition("Escalated", ConditionStatus.TRUE, "AttemptsExhausted",
+    status = analyzing._set(status, conditions.condition("Escalated", ConditionStatus.TRUE, "AttemptsExhausted",
                                                         "3 attempts failed.", NOW, 1))
     plan = decide(put(inc, status), observed, CONFIG, NOW)
     assert plan.status.phase is IncidentPhase.ESCALATED
@@ -177,7 +179,7 @@ def test_history_is_bounded_and_starts_with_the_alert() -> None:
     inc = analyzed()
     status = inc.status
     for i in range(80):
-        status = analyzing.record(status, "SlackUpdated", f"update {i}", NOW)
+        status = history.record(status, "SlackUpdated", f"update {i}", NOW)
     assert len(status.history) == 50
     assert status.history[-1].message == "update 79"
     fresh = decide(incident(), Observed(), CONFIG, NOW).status
@@ -206,5 +208,5 @@ def test_fallback_analysis_is_recorded_in_the_condition() -> None:
     status = decide(inc, Observed(policies=(policy(),)), CONFIG, NOW).status
     assert reason(status, "Analyzed") == ("True", "AnalysisFellBack")
     assert "AnalysisFellBack" in [h.action for h in status.history]
-    assert "WARNING" not in analyzing.WARNING_ACTIONS
-    assert "AnalysisFellBack" in analyzing.WARNING_ACTIONS
+    assert "WARNING" not in history.WARNING_ACTIONS
+    assert "AnalysisFellBack" in history.WARNING_ACTIONS

@@ -35,42 +35,35 @@ from aiops_operator.api import (
     find_condition,
     set_condition,
 )
+from aiops_operator.api.conditions import (
+    IN_PROGRESS_REASONS,
+    IncidentCondition,
+    Outcome,
+    RemediatedReason,
+    condition,
+)
+from aiops_operator.api.history import (
+    APPROVAL_REQUIRED,
+    APPROVAL_TIMED_OUT,
+    ATTEMPT_APPROVED,
+    ATTEMPT_CREATED,
+    ATTEMPT_DENIED,
+    ATTEMPT_FAILED,
+    ATTEMPT_LAUNCHED,
+    ATTEMPT_SKIPPED,
+    ATTEMPTS_EXHAUSTED,
+    ESCALATED,
+    REMEDIATION_SUCCEEDED,
+    RESOLVED_BY_KUBECTL,
+    RESOLVED_IN_JIRA,
+    record,
+)
+from aiops_operator.api.labels import RESOLVE_ANNOTATION, RESOLVED_BY_ANNOTATION, approve_command
+from aiops_operator.api.phase import TERMINAL_PHASES, derive_phase
 from aiops_operator.api.sanitize import clean_text
-from aiops_operator.incident import conditions as c
-from aiops_operator.incident.analyzing import ESCALATED, condition, record
-from aiops_operator.incident.phase import TERMINAL_PHASES, derive_phase
-from aiops_operator.remediation.attempt_status import Outcome, outcome_of
-from aiops_operator.remediation.decision import PlanKind, Reason, RemediationPlan
+from aiops_operator.remediation.attempt_status import outcome_of
+from aiops_operator.remediation.decision import PlanKind, RemediationPlan
 from aiops_operator.sla import sla_start
-
-# History actions (also the reasons of the Events `kubectl describe` shows).
-ATTEMPT_CREATED = "AttemptCreated"
-APPROVAL_REQUIRED = "ApprovalRequired"
-ATTEMPT_APPROVED = "AttemptApproved"
-ATTEMPT_DENIED = "AttemptDenied"
-APPROVAL_TIMED_OUT = "ApprovalTimedOut"
-ATTEMPT_LAUNCHED = "AttemptLaunched"
-ATTEMPT_FAILED = "RemediationAttemptFailed"
-ATTEMPT_SKIPPED = "AttemptSkipped"
-REMEDIATION_SUCCEEDED = "RemediationSucceeded"
-ATTEMPTS_EXHAUSTED = "AttemptsExhausted"
-RESOLVED_IN_JIRA = "ResolvedInJira"
-RESOLVED_BY_KUBECTL = "ResolvedByKubectl"
-
-WARNING_ACTIONS = frozenset({ATTEMPT_DENIED, APPROVAL_TIMED_OUT, ATTEMPT_FAILED, ATTEMPTS_EXHAUSTED})
-"""Remediation history actions posted as Warning Events."""
-
-RESOLVE_ANNOTATION = "aiops-rca.io/resolve"
-"""`kubectl annotate incident <name> aiops-rca.io/resolve="<note>"` resolves the incident by hand."""
-RESOLVED_BY_ANNOTATION = "aiops-rca.io/resolved-by"
-"""Optional claim of who resolved it (the API server's audit log has the authenticated user)."""
-
-_IN_PROGRESS = {
-    Reason.BACKING_OFF: c.BACKING_OFF,
-    Reason.ATTEMPT_PENDING: c.ATTEMPT_PENDING,
-    Reason.AWAITING_APPROVAL: c.AWAITING_APPROVAL,
-    Reason.ATTEMPT_RUNNING: c.ATTEMPT_RUNNING,
-}
 
 
 def _attempt_tag(n: int) -> str:
@@ -107,8 +100,7 @@ def attempt_milestones(
                                    or outcome is Outcome.APPROVAL_TIMED_OUT):
         ns = attempt.metadata.namespace or "default"
         out.append((APPROVAL_REQUIRED,
-                    f"{head} ({spec.action}) needs approval: kubectl annotate remediationattempt {name} -n {ns}"
-                    " aiops-rca.io/approval=approved (or =denied).", created))
+                    f"{head} ({spec.action}) needs approval: {approve_command(name, ns)} (or =denied).", created))
     if st.approval is not None:
         a = st.approval
         approved = a.decision is ApprovalDecision.APPROVED
@@ -180,8 +172,10 @@ def apply_plan(
             attempt=attempt.metadata.name if attempt is not None else None, run_id=run.run_id if run else None,
         )
         status = status.model_copy(update={"resolution": resolution, "escalation_reason": None})
-        status = _set(status, c.REMEDIATED, ConditionStatus.TRUE, c.AUTO_HEALED, plan.message, now, gen)
-        status = _set(status, c.RESOLVED, ConditionStatus.TRUE, c.AUTO_HEALED, plan.message, now, gen)
+        status = _set(status, IncidentCondition.REMEDIATED, ConditionStatus.TRUE, RemediatedReason.AUTO_HEALED,
+                      plan.message, now, gen)
+        status = _set(status, IncidentCondition.RESOLVED, ConditionStatus.TRUE, RemediatedReason.AUTO_HEALED,
+                      plan.message, now, gen)
         ran = f", run {run.run_id}" if run else ""
         status = record(status, REMEDIATION_SUCCEEDED,
                         f"{_attempt_tag(n)}{max_attempts} healed the failure{ran}; MTTR"
@@ -190,18 +184,18 @@ def apply_plan(
     if plan.kind is PlanKind.ESCALATE:
         reason = str(plan.reason)
         status = status.model_copy(update={"escalation_reason": clean_text(plan.message, 4096)})
-        status = _set(status, c.REMEDIATED, ConditionStatus.FALSE, reason, plan.message, now, gen)
-        status = _set(status, c.ESCALATED, ConditionStatus.TRUE, reason, plan.message, now, gen)
-        action = ATTEMPTS_EXHAUSTED if plan.reason is Reason.ATTEMPTS_EXHAUSTED else ESCALATED
+        status = _set(status, IncidentCondition.REMEDIATED, ConditionStatus.FALSE, reason, plan.message, now, gen)
+        status = _set(status, IncidentCondition.ESCALATED, ConditionStatus.TRUE, reason, plan.message, now, gen)
+        action = ATTEMPTS_EXHAUSTED if plan.reason is RemediatedReason.ATTEMPTS_EXHAUSTED else ESCALATED
         status = record(status, action, f"{reason}: {plan.message}", now)
         return _rephase(status)
     # In progress: Remediated=Unknown with the step's reason (AttemptRunning means phase Monitoring).
-    progress = _IN_PROGRESS.get(plan.reason)
-    if progress is None:
-        previous = find_condition(status.conditions, c.REMEDIATED)
-        progress = previous.reason if previous is not None and previous.reason in c.IN_PROGRESS_REASONS \
-            else c.ATTEMPT_PENDING
-    status = _set(status, c.REMEDIATED, ConditionStatus.UNKNOWN, progress, plan.message, now, gen)
+    progress: str = plan.reason
+    if plan.reason not in IN_PROGRESS_REASONS:
+        previous = find_condition(status.conditions, IncidentCondition.REMEDIATED)
+        progress = previous.reason if previous is not None and previous.reason in IN_PROGRESS_REASONS \
+            else RemediatedReason.ATTEMPT_PENDING
+    status = _set(status, IncidentCondition.REMEDIATED, ConditionStatus.UNKNOWN, progress, plan.message, now, gen)
     return _rephase(status)
 
 
@@ -220,13 +214,13 @@ def human_resolution(
     signals = status.signals
     annotations = incident.metadata.annotations
     if signals is not None and signals.jira_status and signals.jira_status.strip().lower() in done:
-        by, reason, action = ResolvedBy.JIRA, c.RESOLVED_IN_JIRA, RESOLVED_IN_JIRA
+        by, reason, action = ResolvedBy.JIRA, RemediatedReason.RESOLVED_IN_JIRA, RESOLVED_IN_JIRA
         actor = clean_text(signals.jira_actor or "", 256) or None
         when = signals.jira_status_time or now
         note = None
         message = f"Jira issue moved to {signals.jira_status} by {actor or 'an unknown user'}."
     elif RESOLVE_ANNOTATION in annotations:
-        by, reason, action = ResolvedBy.KUBECTL, c.RESOLVED_BY_KUBECTL, RESOLVED_BY_KUBECTL
+        by, reason, action = ResolvedBy.KUBECTL, RemediatedReason.RESOLVED_BY_KUBECTL, RESOLVED_BY_KUBECTL
         claimed = clean_text(annotations.get(RESOLVED_BY_ANNOTATION) or "", 200).strip()
         actor = claimed or kubectl_actor or "kubectl"
         when = now
@@ -239,13 +233,13 @@ def human_resolution(
     resolution = Resolution(resolved_time=when, mttr_seconds=mttr_seconds(incident, when), resolved_by=by,
                             actor=actor, note=note)
     status = status.model_copy(update={"resolution": resolution})
-    status = _set(status, c.RESOLVED, ConditionStatus.TRUE, reason, message, now, gen)
-    remediated = find_condition(status.conditions, c.REMEDIATED)
+    status = _set(status, IncidentCondition.RESOLVED, ConditionStatus.TRUE, reason, message, now, gen)
+    remediated = find_condition(status.conditions, IncidentCondition.REMEDIATED)
     if remediated is not None and remediated.status is ConditionStatus.UNKNOWN:
-        status = _set(status, c.REMEDIATED, ConditionStatus.FALSE, reason, message, now, gen)
-    escalated = find_condition(status.conditions, c.ESCALATED)
+        status = _set(status, IncidentCondition.REMEDIATED, ConditionStatus.FALSE, reason, message, now, gen)
+    escalated = find_condition(status.conditions, IncidentCondition.ESCALATED)
     if escalated is not None and escalated.status is ConditionStatus.TRUE:
-        status = _set(status, c.ESCALATED, ConditionStatus.FALSE, reason, message, now, gen)
+        status = _set(status, IncidentCondition.ESCALATED, ConditionStatus.FALSE, reason, message, now, gen)
     status = record(status, action, message + f" MTTR {resolution.mttr_seconds} s.", now)
     return _rephase(status)
 
@@ -255,9 +249,9 @@ def human_resolution(
 
 def attempt_awaiting_approval(status: IncidentStatus) -> str | None:
     """The name of the attempt waiting for a human's approval right now, if one is."""
-    remediated = find_condition(status.conditions, c.REMEDIATED)
+    remediated = find_condition(status.conditions, IncidentCondition.REMEDIATED)
     rem = status.remediation
-    if status.phase in TERMINAL_PHASES or remediated is None or remediated.reason != c.AWAITING_APPROVAL:
+    if status.phase in TERMINAL_PHASES or remediated is None or remediated.reason != RemediatedReason.AWAITING_APPROVAL:
         return None
     return rem.current_attempt if rem is not None and rem.current_attempt else None
 
