@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiops_operator.api import AttemptPhase, IncidentPhase, Priority, ResolvedBy, Severity, SlaState, labels
+from aiops_operator.api import AttemptPhase, IncidentPhase, Priority, ResolvedBy, Severity, SlaState, labels, sla
 
 PHASES: tuple[str, ...] = tuple(p.value for p in IncidentPhase)
 OPEN = "Open"
@@ -345,7 +345,8 @@ def sla_state(rec: IncidentRecord, now: float) -> str:
         return rec.sla_state
     if rec.sla_deadline is None:
         return ""
-    return SlaState.BREACHED.value if now >= rec.sla_deadline else SlaState.PENDING.value
+    deadline = datetime.fromtimestamp(rec.sla_deadline, UTC)
+    return sla.state_at(SlaState.PENDING, deadline, datetime.fromtimestamp(now, UTC)).value
 
 
 def _ms(t: float | None) -> int | None:

@@ -61,9 +61,9 @@ from aiops_operator.api.history import (
 from aiops_operator.api.labels import RESOLVE_ANNOTATION, RESOLVED_BY_ANNOTATION, approve_command
 from aiops_operator.api.phase import TERMINAL_PHASES, derive_phase
 from aiops_operator.api.sanitize import clean_text
+from aiops_operator.api.sla import sla_start
 from aiops_operator.remediation.attempt_status import outcome_of
 from aiops_operator.remediation.decision import PlanKind, RemediationPlan
-from aiops_operator.sla import sla_start
 
 
 def _attempt_tag(n: int) -> str:
