@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from aiops_operator import metrics
@@ -52,31 +49,13 @@ STALE = -1.0
 
 Fold = Callable[[IncidentStatus], IncidentStatus]
 Clock = Callable[[], datetime]
+CrashPoint = Callable[..., None]
+"""`(point, key=None)`: called at each point between two side effects. A no-op in production; the
+chaos tests inject one that kills the process there (tests/support/crash.py)."""
 
 
-class CrashHook:
-    """Test hook: SIGKILL this process once, right at the named point (e2e crash tests).
-
-    `at` names one point or several, comma-separated. Without a `key` the hook
-    fires once (the marker file records it). With a key (the incident's name)
-    it fires once per point and key (marker `<marker>.<point>.<key>`), so one
-    chaos run kills the operator at every point of every incident's lifecycle.
-    """
-
-    def __init__(self, at: str | None, marker: Path | None) -> None:
-        self._at = frozenset(p.strip() for p in (at or "").split(",") if p.strip())
-        self._marker = marker
-
-    def __call__(self, point: str, key: str | None = None) -> None:
-        if point not in self._at:
-            return
-        if self._marker is not None:
-            marker = self._marker if key is None else self._marker.with_name(f"{self._marker.name}.{point}.{key}")
-            if marker.exists():
-                return
-            marker.write_text(point)
-        log.warning("crash hook: killing the operator at %s%s", point, f" ({key})" if key else "")
-        os.kill(os.getpid(), signal.SIGKILL)
+def no_crash(point: str, key: str | None = None) -> None:
+    """The production crash point: nothing happens."""
 
 
 class PolicyCache:
@@ -183,7 +162,7 @@ class Reconciler:
         clock: Clock,
         retry: RetryPolicy | None = None,
         remediation: RemediationStage | None = None,
-        crash_hook: Callable[..., None] = lambda point, key=None: None,
+        crash_hook: CrashPoint = no_crash,
         jira_done_transition: str = "Done",
     ) -> None:
         self.kube = kube

@@ -19,8 +19,9 @@ under their deterministic name: a 409 adopts the existing attempt (checked to
 be owned by this Incident), never a second one. An attempt's launch is asked
 of the executors only while its status records no external run, and every
 executor finds the run it already started (see `executors/`). Polls and
-Kubernetes writes are repeatable. The crash hook (`AIOPS_RCA_CRASH_AT`) marks
-each point between these steps; the chaos test kills the operator there.
+Kubernetes writes are repeatable. The crash points (`crash_hook`, a no-op
+in production) mark each point between these steps; the chaos tests inject a
+hook that kills the operator there.
 """
 
 from __future__ import annotations
