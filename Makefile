@@ -44,11 +44,17 @@ browser:
 controlplane: provision
 	$(BIN)/aiops-rca controlplane start
 
-lint: venv contracts
+lint: venv contracts complexity
 	@echo "==> ruff"
 	$(BIN)/ruff check .
 	@echo "==> hadolint"
 	$(BIN)/hadolint Dockerfile
+
+# No product function over 80 lines or with cyclomatic complexity over 20 (ruff C901; the size test).
+complexity: venv
+	@echo "==> complexity gate"
+	$(BIN)/ruff check --select C90 .
+	$(BIN)/pytest -q tests/unit/test_function_size.py
 
 # The layers of DESIGN.md as an import contract (.importlinter).
 contracts: venv

@@ -34,6 +34,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from aiops_operator.api import (
+    Analysis,
     Approval,
     ApprovalChannel,
     ApprovalDecision,
@@ -131,35 +132,52 @@ def decide(
         return _current(incident, policy, latest, settings, now, observed_approval, summary)
 
     if latest is not None:
-        name = latest.metadata.name or attempt_name(incident.metadata.name, latest.spec.attempt)
-        if latest.status.phase is AttemptPhase.SUCCEEDED:
-            run = latest.status.external_run
-            ran = f" ({run.system} run {run.run_id})" if run else ""
-            return RemediationPlan(PlanKind.RESOLVE, RemediatedReason.AUTO_HEALED,
-                                   f"Attempt {latest.spec.attempt}{ran} healed the failure.",
-                                   attempt_name=name, summary=summary)
-        if latest.status.phase is AttemptPhase.SKIPPED:
-            outcome = attempt_status.outcome_of(latest)
-            # A skipped attempt's outcome is the reason the incident escalates with (api.conditions).
-            if outcome is None:
-                reason = RemediatedReason.DRY_RUN
-            elif outcome in SKIPPED_OUTCOMES:
-                reason = RemediatedReason(outcome.value)
-            else:
-                reason = RemediatedReason.REMEDIATION_DISABLED
-            message = latest.status.failure_reason or f"Attempt {latest.spec.attempt} was skipped."
-            if latest.status.would_have_done:
-                message = f"Dry run: {latest.status.would_have_done} A human must act."
-            return RemediationPlan(PlanKind.ESCALATE, reason, message, attempt_name=name, summary=summary)
-        # Failed or TimedOut: the next attempt, if any is left.
-        allowed = rule.max_attempts if rule is not None else latest.spec.attempt
-        if latest.spec.attempt >= allowed:
-            why = latest.status.failure_reason or str(latest.status.phase)
-            return RemediationPlan(
-                PlanKind.ESCALATE, RemediatedReason.ATTEMPTS_EXHAUSTED,
-                f"All {allowed} attempts failed; the last one: {why}", attempt_name=name, summary=summary,
-            )
+        ended = _finished(incident, rule, latest, summary)
+        if ended is not None:
+            return ended
+    return _next_attempt(incident, analysis, policy, rule, latest, settings, now, summary)
 
+
+def _finished(
+    incident: Incident, rule: PolicyRule | None, latest: RemediationAttempt, summary: RemediationSummary | None,
+) -> RemediationPlan | None:
+    """The newest attempt has finished: resolve, escalate, or None when another attempt may follow."""
+    name = latest.metadata.name or attempt_name(incident.metadata.name, latest.spec.attempt)
+    if latest.status.phase is AttemptPhase.SUCCEEDED:
+        run = latest.status.external_run
+        ran = f" ({run.system} run {run.run_id})" if run else ""
+        return RemediationPlan(PlanKind.RESOLVE, RemediatedReason.AUTO_HEALED,
+                               f"Attempt {latest.spec.attempt}{ran} healed the failure.",
+                               attempt_name=name, summary=summary)
+    if latest.status.phase is AttemptPhase.SKIPPED:
+        outcome = attempt_status.outcome_of(latest)
+        # A skipped attempt's outcome is the reason the incident escalates with (api.conditions).
+        if outcome is None:
+            reason = RemediatedReason.DRY_RUN
+        elif outcome in SKIPPED_OUTCOMES:
+            reason = RemediatedReason(outcome.value)
+        else:
+            reason = RemediatedReason.REMEDIATION_DISABLED
+        message = latest.status.failure_reason or f"Attempt {latest.spec.attempt} was skipped."
+        if latest.status.would_have_done:
+            message = f"Dry run: {latest.status.would_have_done} A human must act."
+        return RemediationPlan(PlanKind.ESCALATE, reason, message, attempt_name=name, summary=summary)
+    # Failed or TimedOut: the next attempt, if any is left.
+    allowed = rule.max_attempts if rule is not None else latest.spec.attempt
+    if latest.spec.attempt >= allowed:
+        why = latest.status.failure_reason or str(latest.status.phase)
+        return RemediationPlan(
+            PlanKind.ESCALATE, RemediatedReason.ATTEMPTS_EXHAUSTED,
+            f"All {allowed} attempts failed; the last one: {why}", attempt_name=name, summary=summary,
+        )
+    return None
+
+
+def _next_attempt(
+    incident: Incident, analysis: Analysis, policy: RemediationPolicy | None, rule: PolicyRule | None,
+    latest: RemediationAttempt | None, settings: DecisionSettings, now: datetime, summary: RemediationSummary | None,
+) -> RemediationPlan:
+    """No attempt is under way: escalate if none may start, else wait out the backoff or create the next."""
     blocked = ineligible(analysis, incident.spec.source, policy, rule, settings.auto_remediation_enabled)
     if blocked is not None:
         reason, message = blocked
@@ -186,6 +204,23 @@ def decide(
     )
 
 
+@dataclass(frozen=True)
+class _Moving:
+    """The unfinished attempt a plan is about: its name and the summary every plan for it carries."""
+
+    name: str
+    summary: RemediationSummary
+
+    def update(self, new: RemediationAttemptStatus, reason: RemediatedReason, message: str,
+               requeue: datetime | None = None) -> RemediationPlan:
+        return RemediationPlan(PlanKind.UPDATE_ATTEMPT, reason, message, attempt_name=self.name,
+                               attempt_status=new, requeue_time=requeue, summary=self.summary)
+
+    def plan(self, kind: PlanKind, reason: RemediatedReason, message: str, requeue: datetime) -> RemediationPlan:
+        return RemediationPlan(kind, reason, message, attempt_name=self.name, requeue_time=requeue,
+                               summary=self.summary)
+
+
 def _current(
     incident: Incident,
     policy: RemediationPolicy | None,
@@ -198,82 +233,89 @@ def _current(
     """The newest attempt has not finished: move it along."""
     spec, status = attempt.spec, attempt.status
     name = attempt.metadata.name or attempt_name(incident.metadata.name, spec.attempt)
-    summary = (summary or RemediationSummary()).model_copy(update={
+    moving = _Moving(name, (summary or RemediationSummary()).model_copy(update={
         "current_attempt": name, "attempts_made": max(spec.attempt, summary.attempts_made if summary else 0),
-        "next_attempt_time": None})
-
-    def update(new: RemediationAttemptStatus, reason: RemediatedReason, message: str,
-               requeue: datetime | None = None) -> RemediationPlan:
-        return RemediationPlan(PlanKind.UPDATE_ATTEMPT, reason, message, attempt_name=name,
-                               attempt_status=new, requeue_time=requeue, summary=summary)
-
+        "next_attempt_time": None}))
     if status.phase is AttemptPhase.RUNNING:
-        start = status.start_time or spec.not_before_time
-        deadline = start + timedelta(seconds=spec.timeout_seconds)
-        if now >= deadline:
-            message = f"No result within {spec.timeout_seconds} s (timeout)."
-            return update(attempt_status.finished(attempt, Outcome.TIMED_OUT, message, now),
-                          RemediatedReason.ATTEMPT_RUNNING, message)
-        requeue = min(now + timedelta(seconds=settings.remediation_poll_seconds), deadline)
-        run = status.external_run
-        on = f" ({run.system} run {run.run_id})" if run else ""
-        return RemediationPlan(PlanKind.MONITOR, RemediatedReason.ATTEMPT_RUNNING,
-                               f"Attempt {spec.attempt}{on} is running.", attempt_name=name,
-                               requeue_time=requeue, summary=summary)
+        return _running(attempt, settings, now, moving)
 
     # Pending or AwaitingApproval: nothing launched yet, so switches still apply.
     if not settings.auto_remediation_enabled or policy is None or not policy.spec.enabled:
         why = ("automatic remediation is switched off" if not settings.auto_remediation_enabled
                else "its RemediationPolicy is gone or disabled")
         message = f"Attempt {spec.attempt} was not launched: {why}."
-        return update(attempt_status.finished(attempt, Outcome.REMEDIATION_DISABLED, message, now),
-                      RemediatedReason.REMEDIATION_DISABLED, message)
+        return moving.update(attempt_status.finished(attempt, Outcome.REMEDIATION_DISABLED, message, now),
+                             RemediatedReason.REMEDIATION_DISABLED, message)
     if spec.dry_run:
         would = describe(spec.action, spec.parameters, incident.spec.resource.name)
         message = f"Dry run: nothing was done. Would have: {would}"
-        return update(attempt_status.finished(attempt, Outcome.DRY_RUN, message, now, would_have_done=would),
-                      RemediatedReason.DRY_RUN, message)
+        return moving.update(attempt_status.finished(attempt, Outcome.DRY_RUN, message, now, would_have_done=would),
+                             RemediatedReason.DRY_RUN, message)
     if spec.approval_required:
-        approval = status.approval
-        if approval is not None and approval.via is ApprovalChannel.SLACK and not attempt_status.approval_recorded(
-                attempt):
-            # The receiver wrote status.approval from a verified Slack click: the operator records the
-            # Approved condition (and the Incident's history) before acting on it.
-            return update(attempt_status.with_approval(attempt, approval, now), RemediatedReason.AWAITING_APPROVAL,
-                          f"{approval.decision} by {approval.by} via Slack.")
-        if approval is None and observed is not None:
-            return update(attempt_status.with_approval(attempt, observed, now), RemediatedReason.AWAITING_APPROVAL,
-                          f"{observed.decision} by {observed.by}.")
-        if approval is None:
-            waiting_since = max(attempt.metadata.creation_timestamp or spec.not_before_time, spec.not_before_time)
-            deadline = waiting_since + timedelta(seconds=spec.approval_timeout_seconds)
-            if now >= deadline:
-                message = f"No approval within {spec.approval_timeout_seconds} s."
-                return update(attempt_status.finished(attempt, Outcome.APPROVAL_TIMED_OUT, message, now),
-                              RemediatedReason.APPROVAL_TIMED_OUT, message)
-            message = f"Attempt {spec.attempt} ({spec.action}) waits for approval until {deadline.isoformat()}."
-            if status.phase is not AttemptPhase.AWAITING_APPROVAL:
-                return update(attempt_status.awaiting_approval(attempt, deadline, now),
-                              RemediatedReason.AWAITING_APPROVAL,
-                              message, requeue=deadline)
-            return RemediationPlan(PlanKind.WAIT, RemediatedReason.AWAITING_APPROVAL, message, attempt_name=name,
-                                   requeue_time=deadline, summary=summary)
-        if approval.decision is ApprovalDecision.DENIED:
-            message = f"Denied by {approval.by}" + (f": {approval.reason}" if approval.reason else ".")
-            return update(attempt_status.finished(attempt, Outcome.APPROVAL_DENIED, message, now),
-                          RemediatedReason.APPROVAL_DENIED, message)
+        waiting = _approval_step(attempt, now, observed, moving)
+        if waiting is not None:
+            return waiting
     if now < spec.not_before_time:
-        return RemediationPlan(PlanKind.WAIT, RemediatedReason.BACKING_OFF,
-                               f"Attempt {spec.attempt} starts at {spec.not_before_time.isoformat()}.",
-                               attempt_name=name, requeue_time=spec.not_before_time, summary=summary)
+        return moving.plan(PlanKind.WAIT, RemediatedReason.BACKING_OFF,
+                           f"Attempt {spec.attempt} starts at {spec.not_before_time.isoformat()}.",
+                           spec.not_before_time)
     launch_deadline = spec.not_before_time + timedelta(seconds=spec.timeout_seconds)
     if now >= launch_deadline:
         message = f"Could not launch within {spec.timeout_seconds} s."
-        return update(attempt_status.finished(attempt, Outcome.TIMED_OUT, message, now),
-                      RemediatedReason.ATTEMPT_PENDING, message)
-    return RemediationPlan(PlanKind.LAUNCH, RemediatedReason.ATTEMPT_PENDING,
-                           f"Launching attempt {spec.attempt}: {spec.action}.", attempt_name=name,
-                           requeue_time=launch_deadline, summary=summary)
+        return moving.update(attempt_status.finished(attempt, Outcome.TIMED_OUT, message, now),
+                             RemediatedReason.ATTEMPT_PENDING, message)
+    return moving.plan(PlanKind.LAUNCH, RemediatedReason.ATTEMPT_PENDING,
+                       f"Launching attempt {spec.attempt}: {spec.action}.", launch_deadline)
+
+
+def _running(attempt: RemediationAttempt, settings: DecisionSettings, now: datetime,
+             moving: _Moving) -> RemediationPlan:
+    """The external run is in flight: poll it until its timeout."""
+    spec, status = attempt.spec, attempt.status
+    start = status.start_time or spec.not_before_time
+    deadline = start + timedelta(seconds=spec.timeout_seconds)
+    if now >= deadline:
+        message = f"No result within {spec.timeout_seconds} s (timeout)."
+        return moving.update(attempt_status.finished(attempt, Outcome.TIMED_OUT, message, now),
+                             RemediatedReason.ATTEMPT_RUNNING, message)
+    requeue = min(now + timedelta(seconds=settings.remediation_poll_seconds), deadline)
+    run = status.external_run
+    on = f" ({run.system} run {run.run_id})" if run else ""
+    return moving.plan(PlanKind.MONITOR, RemediatedReason.ATTEMPT_RUNNING, f"Attempt {spec.attempt}{on} is running.",
+                       requeue)
+
+
+def _approval_step(attempt: RemediationAttempt, now: datetime, observed: Approval | None,
+                   moving: _Moving) -> RemediationPlan | None:
+    """An attempt that needs approval: record a decision, ask or wait for one; None once approved."""
+    spec, status = attempt.spec, attempt.status
+    approval = status.approval
+    if approval is not None and approval.via is ApprovalChannel.SLACK and not attempt_status.approval_recorded(
+            attempt):
+        # The receiver wrote status.approval from a verified Slack click: the operator records the
+        # Approved condition (and the Incident's history) before acting on it.
+        return moving.update(attempt_status.with_approval(attempt, approval, now), RemediatedReason.AWAITING_APPROVAL,
+                             f"{approval.decision} by {approval.by} via Slack.")
+    if approval is None and observed is not None:
+        return moving.update(attempt_status.with_approval(attempt, observed, now), RemediatedReason.AWAITING_APPROVAL,
+                             f"{observed.decision} by {observed.by}.")
+    if approval is None:
+        waiting_since = max(attempt.metadata.creation_timestamp or spec.not_before_time, spec.not_before_time)
+        deadline = waiting_since + timedelta(seconds=spec.approval_timeout_seconds)
+        if now >= deadline:
+            message = f"No approval within {spec.approval_timeout_seconds} s."
+            return moving.update(attempt_status.finished(attempt, Outcome.APPROVAL_TIMED_OUT, message, now),
+                                 RemediatedReason.APPROVAL_TIMED_OUT, message)
+        message = f"Attempt {spec.attempt} ({spec.action}) waits for approval until {deadline.isoformat()}."
+        if status.phase is not AttemptPhase.AWAITING_APPROVAL:
+            return moving.update(attempt_status.awaiting_approval(attempt, deadline, now),
+                                 RemediatedReason.AWAITING_APPROVAL, message, requeue=deadline)
+        return moving.plan(PlanKind.WAIT, RemediatedReason.AWAITING_APPROVAL, message, deadline)
+    if approval.decision is ApprovalDecision.DENIED:
+        message = f"Denied by {approval.by}" + (f": {approval.reason}" if approval.reason else ".")
+        return moving.update(attempt_status.finished(attempt, Outcome.APPROVAL_DENIED, message, now),
+                             RemediatedReason.APPROVAL_DENIED, message)
+    return None
 
 
 def _base_time(incident: Incident, latest: RemediationAttempt | None) -> datetime:
