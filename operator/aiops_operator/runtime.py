@@ -32,7 +32,6 @@ from aiops_operator.incident.reconcile import (
     STALE,
     CrashPoint,
     Integrations,
-    PolicyCache,
     Reconciler,
     RetryPolicy,
     no_crash,
@@ -42,7 +41,8 @@ from aiops_operator.integrations.jira import JiraNotifier
 from aiops_operator.integrations.slack import SlackNotifier
 from aiops_operator.kube import KubeClient, KubeConfig, KubeUnavailable
 from aiops_operator.ownership import OwnershipDefaults
-from aiops_operator.policy_controller import PolicyController
+from aiops_operator.policy.cache import PolicyCache
+from aiops_operator.policy.controller import PolicyController
 from aiops_operator.remediation.settings import RemediationSettings
 from aiops_operator.settings import OperatorSettings
 

@@ -65,7 +65,7 @@ from aiops_operator.api.history import (
 from aiops_operator.api.phase import TERMINAL_PHASES, derive_phase
 from aiops_operator.api.sla import DEFAULT_SLA_SECONDS, compute_sla, sla_state
 from aiops_operator.ownership import OwnershipDefaults, resolve_ownership
-from aiops_operator.policy_matching import find_rule, select_policy
+from aiops_operator.policy.matching import find_rule, select_policy
 from aiops_operator.remediation.eligibility import ineligible
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiops_operator import metrics
 from aiops_operator.analysis.request import AnalysisRequest
-from aiops_operator.api import Incident, IncidentPhase, IncidentStatus, RemediationPolicy
+from aiops_operator.api import Incident, IncidentPhase, IncidentStatus
 from aiops_operator.api.history import WARNING_ACTIONS
 from aiops_operator.api.labels import JIRA_KEY_LABEL
 from aiops_operator.api.naming import dashboard_incident_url
@@ -33,15 +33,14 @@ from aiops_operator.events import EventRecorder
 from aiops_operator.incident import analyzing
 from aiops_operator.incident.analyzing import AnalyzingConfig, Channel, Observed, Step
 from aiops_operator.incident.ports import Analyzer, JiraPort, RemediationStage, SlackPort
-from aiops_operator.kube import INCIDENTS, POLICIES, Conflict, KubeClient, NotFound
+from aiops_operator.kube import INCIDENTS, Conflict, KubeClient, NotFound
+from aiops_operator.policy.cache import PolicyCache
 from aiops_operator.remediation.incident_status import resolution_note, retry_replies
-from aiops_operator.remediation.policy_validation import validate_policy_body
 
 log = logging.getLogger(__name__)
 
 MAX_STEPS = 16
 """Bound on steps per reconcile; the rest happens on the next one."""
-POLICY_CACHE_SECONDS = 10.0
 STAGE_PHASES = frozenset({IncidentPhase.REMEDIATING, IncidentPhase.MONITORING, IncidentPhase.ESCALATED})
 """Phases the remediation stage is asked about (Escalated: only whether a human resolved it)."""
 STALE = -1.0
@@ -56,59 +55,6 @@ chaos tests inject one that kills the process there (tests/support/crash.py)."""
 
 def no_crash(point: str, key: str | None = None) -> None:
     """The production crash point: nothing happens."""
-
-
-class PolicyCache:
-    """RemediationPolicies per namespace, listed at most every few seconds; invalidated by policy events.
-
-    One list per namespace at a time: the reconciles that find the cache stale together (a burst of
-    incidents) share the one list in flight instead of each sending their own.
-    """
-
-    def __init__(self, kube: KubeClient, clock: Callable[[], float], ttl: float = POLICY_CACHE_SECONDS) -> None:
-        self._kube = kube
-        self._clock = clock
-        self._ttl = ttl
-        self._cache: dict[str, tuple[float, tuple[RemediationPolicy, ...]]] = {}
-        self._loading: dict[str, asyncio.Future[tuple[RemediationPolicy, ...]]] = {}
-
-    def invalidate(self, namespace: str) -> None:
-        self._cache.pop(namespace, None)
-        # A list already in flight may predate the change: later callers list again.
-        self._loading.pop(namespace, None)
-
-    async def get(self, namespace: str) -> tuple[RemediationPolicy, ...]:
-        hit = self._cache.get(namespace)
-        if hit is not None and self._clock() - hit[0] < self._ttl:
-            return hit[1]
-        loading = self._loading.get(namespace)
-        if loading is None:
-            loading = asyncio.ensure_future(self._load(namespace))
-            self._loading[namespace] = loading
-            loading.add_done_callback(lambda done: self._loaded(namespace, done))
-        # Shielded: one caller being cancelled must not cancel the list the others wait for.
-        return await asyncio.shield(loading)
-
-    def _loaded(self, namespace: str, done: asyncio.Future[tuple[RemediationPolicy, ...]]) -> None:
-        failed = done.cancelled() or done.exception() is not None  # (retrieved: the waiters got it too)
-        if self._loading.get(namespace) is not done:
-            return  # invalidated while listing: the result may predate the change
-        del self._loading[namespace]
-        if not failed:
-            self._cache[namespace] = (self._clock(), done.result())
-
-    async def _load(self, namespace: str) -> tuple[RemediationPolicy, ...]:
-        items, _ = await self._kube.list_all(POLICIES, namespace)
-        policies: list[RemediationPolicy] = []
-        for item in items:
-            # An invalid policy covers nothing and heals nothing; its own status (Stalled, InvalidSpec) says why.
-            policy, problems = validate_policy_body(item)
-            if policy is None or problems:
-                log.info("ignoring invalid RemediationPolicy %s: %s", item.get("metadata", {}).get("name"),
-                         "; ".join(str(p) for p in problems[:3]))
-                continue
-            policies.append(policy)
-        return tuple(policies)
 
 
 @dataclass

@@ -54,7 +54,7 @@ from aiops_operator.api.sanitize import clean_text
 from aiops_operator.executors.base import ExecutorError, NotReady, TransientExecutorError
 from aiops_operator.incident.ports import StageResult
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, Conflict, KubeClient, NotFound
-from aiops_operator.policy_matching import find_rule
+from aiops_operator.policy.matching import find_rule
 from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation import incident_status as view
 from aiops_operator.remediation.approval import observe_approval

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from aiops_operator.api import ErrorType, RemediationPolicy
-from aiops_operator.policy_matching import covers, find_rule, select_policy
+from aiops_operator.policy.matching import covers, find_rule, select_policy
 
 from tests.unit.incident.fixtures import incident, policy
 
