@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from aiops_operator.api import (
 from aiops_operator.api.conditions import CompletedProgress, Outcome
 from aiops_operator.api.labels import RESOLVE_ANNOTATION
 from aiops_operator.api.sanitize import clean_text
+from aiops_operator.bounded import BoundedCache
 from aiops_operator.executors.base import ExecutorError, NotReady, TransientExecutorError
 from aiops_operator.incident.ports import StageResult
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, Conflict, KubeClient, NotFound
@@ -148,10 +148,11 @@ class Remediator:
         # The SDKs are synchronous: their calls run on threads of our own, so a burst of launches
         # neither waits behind nor starves the event loop's default executor.
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="executor")
-        self._written: OrderedDict[str, int] = OrderedDict()
-        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._polled: OrderedDict[str, datetime] = OrderedDict()
-        self._error_types: dict[str, str] = {}  # attempt name -> its incident's error type (metric labels)
+        self._written: BoundedCache[str, int] = BoundedCache(WRITTEN_MEMORY)
+        self._cache: BoundedCache[str, dict[str, Any]] = BoundedCache(CACHE_ENTRIES)
+        self._polled: BoundedCache[str, datetime] = BoundedCache(WRITTEN_MEMORY)
+        # attempt name -> its incident's error type (metric labels)
+        self._error_types: BoundedCache[str, str] = BoundedCache(WRITTEN_MEMORY)
 
     # --- watch events of attempts --------------------------------------------------------
 
@@ -165,10 +166,7 @@ class Remediator:
     def _remember(self, body: dict[str, Any]) -> None:
         meta = body.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
-        self._written[key] = _rv(body)
-        self._written.move_to_end(key)
-        while len(self._written) > WRITTEN_MEMORY:
-            self._written.popitem(last=False)
+        self._written.put(key, _rv(body))
         self._cache_put(key, body)
 
     def observe(self, event_type: str, body: Mapping[str, Any]) -> None:
@@ -176,19 +174,16 @@ class Remediator:
         meta = body.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
         if event_type == "DELETED":
-            self._cache.pop(key, None)
-        elif key in self._cache and _rv(body) > _rv(self._cache[key]):
+            self._cache.pop(key)
+        elif (cached := self._cache.get(key)) is not None and _rv(body) > _rv(cached):
             self._cache_put(key, dict(body))
 
     def _cache_put(self, key: str, body: dict[str, Any]) -> None:
         phase = (body.get("status") or {}).get("phase")
         if phase in _TERMINAL:  # finished attempts are read once more at most: not worth the memory
-            self._cache.pop(key, None)
+            self._cache.pop(key)
             return
-        self._cache[key] = body
-        self._cache.move_to_end(key)
-        while len(self._cache) > CACHE_ENTRIES:
-            self._cache.popitem(last=False)
+        self._cache.put(key, body)
 
     # --- the stage ---------------------------------------------------------------------
 
@@ -204,9 +199,8 @@ class Remediator:
         status = incident.status
         body = await self._current_attempt(incident)
         if body is not None and incident.status.analysis is not None:
-            self._error_types[str((body.get("metadata") or {}).get("name"))] = incident.status.analysis.error_type.value
-            while len(self._error_types) > WRITTEN_MEMORY:
-                self._error_types.pop(next(iter(self._error_types)))
+            self._error_types.put(str((body.get("metadata") or {}).get("name")),
+                                  incident.status.analysis.error_type.value)
         launched = False
         requeue: datetime | None = None
         try:
@@ -351,7 +345,7 @@ class Remediator:
         self._remember(created)
         metrics.REMEDIATION_ATTEMPTS.labels(plan.attempt_spec.action.value).inc()
         if incident.status.analysis is not None:
-            self._error_types[body["metadata"]["name"]] = incident.status.analysis.error_type.value
+            self._error_types.put(body["metadata"]["name"], incident.status.analysis.error_type.value)
         self.crash_hook("after-attempt-create", meta.name)
         return created
 
@@ -365,10 +359,10 @@ class Remediator:
                 status=True, resource_version=meta.resource_version,
             )
         except Conflict:
-            self._cache.pop(f"{meta.namespace or 'default'}/{meta.name}", None)  # decided from a stale copy
+            self._cache.pop(f"{meta.namespace or 'default'}/{meta.name}")  # decided from a stale copy
             raise
         self._remember(written)
-        metrics.observe_attempt_write(attempt, status, self._error_types.get(meta.name, "Unknown"))
+        metrics.observe_attempt_write(attempt, status, self._error_types.get(meta.name) or "Unknown")
         return written
 
     async def _launch(self, incident: Incident, attempt: RemediationAttempt, body: dict[str, Any],
@@ -406,7 +400,7 @@ class Remediator:
             fresh = RemediationAttempt.from_object(body)
             if fresh.status.external_run is None:
                 body = await self._write_status(body, fresh, attempt_status.launched(fresh, run, now))
-        self._polled.pop(attempt.metadata.name, None)
+        self._polled.pop(attempt.metadata.name)
         self.crash_hook("after-launch-recorded", name)
         return body, None
 
@@ -417,16 +411,13 @@ class Remediator:
         except Exception:
             metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "transient").inc()
             raise
-        self._polled[attempt.metadata.name] = now
-        self._polled.move_to_end(attempt.metadata.name)
-        while len(self._polled) > WRITTEN_MEMORY:
-            self._polled.popitem(last=False)
+        self._polled.put(attempt.metadata.name, now)
         self.crash_hook("while-monitoring", incident.metadata.name)  # polled, its result not yet recorded
         update = attempt_status.after_progress(attempt, progress, now)
         if update is None:
             return body, False
         if update.phase in attempt_status.TERMINAL_PHASES:
-            self._polled.pop(attempt.metadata.name, None)
+            self._polled.pop(attempt.metadata.name)
         return await self._write_status(body, attempt, update), True
 
 
