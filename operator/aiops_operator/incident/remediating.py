@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -123,6 +123,35 @@ def annotation_manager(body: Mapping[str, Any], annotation: str) -> str | None:
     return f"field manager {manager}" if manager else None
 
 
+@dataclass
+class _Walk:
+    """One `step` call's state as it applies plan after plan."""
+
+    incident: Incident
+    now: datetime
+    status: IncidentStatus
+    body: dict[str, Any] | None
+    """The newest attempt as last read or written."""
+    launched: bool = False
+
+    @property
+    def namespace(self) -> str:
+        return self.incident.metadata.namespace or "default"
+
+    def attempt(self) -> RemediationAttempt | None:
+        return RemediationAttempt.from_object(self.body) if self.body is not None else None
+
+    def current(self) -> Incident:
+        return self.incident.model_copy(update={"status": self.status})
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """This call ends; look again at `requeue` (None: only when something changes)."""
+
+    requeue: datetime | None
+
+
 class Remediator:
     """The production `RemediationStage`."""
 
@@ -194,72 +223,91 @@ class Remediator:
             return StageResult(closed)
         if incident.status.phase not in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING):
             return StageResult(incident.status)
-        namespace = incident.metadata.namespace or "default"
         policy, rule = await self._governing(incident)
-        status = incident.status
-        body = await self._current_attempt(incident)
-        if body is not None and incident.status.analysis is not None:
-            self._error_types.put(str((body.get("metadata") or {}).get("name")),
+        walk = _Walk(incident, now, incident.status, await self._current_attempt(incident))
+        if walk.body is not None and incident.status.analysis is not None:
+            self._error_types.put(str((walk.body.get("metadata") or {}).get("name")),
                                   incident.status.analysis.error_type.value)
-        launched = False
-        requeue: datetime | None = None
+        requeue: datetime | None = now  # when every plan of this call was applied: more right away
         try:
             for _ in range(MAX_PLANS_PER_STEP):
-                attempt = RemediationAttempt.from_object(body) if body is not None else None
-                current = incident.model_copy(update={"status": status})
-                plan = decide(current, policy, rule, [attempt] if attempt else [], self.settings, now,
-                              observed_approval=self._approval(body, attempt, now))
-                status = view.apply_plan(current, status, plan, attempt, now)
-                if plan.kind in (PlanKind.NOTHING, PlanKind.RESOLVE, PlanKind.ESCALATE):
-                    if plan.kind is not PlanKind.NOTHING:
-                        self.on_activity(namespace)
-                        if plan.kind is PlanKind.RESOLVE:
-                            self.crash_hook("after-success", incident.metadata.name)
-                    requeue = None
+                attempt = walk.attempt()
+                plan = decide(walk.current(), policy, rule, [attempt] if attempt else [], self.settings, now,
+                              observed_approval=self._approval(walk.body, attempt, now))
+                walk.status = view.apply_plan(walk.current(), walk.status, plan, attempt, now)
+                stop = await self._apply[plan.kind](self, walk, plan, attempt)
+                if stop is not None:
+                    requeue = stop.requeue
                     break
-                if plan.kind is PlanKind.WAIT:
-                    requeue = plan.requeue_time
-                    break
-                if plan.kind is PlanKind.CREATE_ATTEMPT:
-                    body = await self._create(incident, plan)
-                    self.on_activity(namespace)
-                    continue
-                assert attempt is not None, f"{plan.kind} without an attempt"
-                assert body is not None
-                if plan.kind is PlanKind.UPDATE_ATTEMPT:
-                    assert plan.attempt_status is not None
-                    body = await self._write_status(body, attempt, plan.attempt_status)
-                    continue
-                if plan.kind is PlanKind.LAUNCH:
-                    if launched:  # one external side effect per call: the next one comes on the next call
-                        requeue = now
-                        break
-                    launched = True
-                    body, retry_at = await self._launch(current, attempt, body, now)
-                    if retry_at is not None:
-                        requeue = retry_at
-                        break
-                    continue
-                # Monitor: poll (a read), record a change, else look again at the plan's time.
-                polled_at = self._polled.get(attempt.metadata.name)
-                next_poll = polled_at + timedelta(seconds=self.settings.remediation_poll_seconds) if polled_at else None
-                if next_poll is not None and now < next_poll:
-                    requeue = min(next_poll, plan.requeue_time or next_poll)
-                    break
-                body, changed = await self._poll(current, attempt, body, now)
-                if not changed:
-                    requeue = plan.requeue_time
-                    break
-            else:
-                requeue = now
         except Conflict as exc:  # an attempt changed under us (a human, a callback): decide again shortly
             if exc.already_exists:
                 raise
             requeue = now + timedelta(seconds=0.5)
+        status = walk.status
         if status != incident.status:
             status = status.model_copy(update={"observed_generation": incident.metadata.generation})
         after = None if requeue is None else max(0.0, (requeue - now).total_seconds())
         return StageResult(status, after)
+
+    # --- applying one plan: None goes on to the next plan, a _Stop ends this call ---------------
+
+    async def _finish(self, walk: _Walk, plan: RemediationPlan, attempt: RemediationAttempt | None) -> _Stop | None:
+        """Nothing, Resolve, Escalate: the remediation is over (or has nothing to do)."""
+        if plan.kind is not PlanKind.NOTHING:
+            self.on_activity(walk.namespace)
+            if plan.kind is PlanKind.RESOLVE:
+                self.crash_hook("after-success", walk.incident.metadata.name)
+        return _Stop(None)
+
+    async def _wait(self, walk: _Walk, plan: RemediationPlan, attempt: RemediationAttempt | None) -> _Stop | None:
+        return _Stop(plan.requeue_time)
+
+    async def _create_next(self, walk: _Walk, plan: RemediationPlan,
+                           attempt: RemediationAttempt | None) -> _Stop | None:
+        walk.body = await self._create(walk.incident, plan)
+        self.on_activity(walk.namespace)
+        return None
+
+    async def _update(self, walk: _Walk, plan: RemediationPlan, attempt: RemediationAttempt | None) -> _Stop | None:
+        assert attempt is not None, "UpdateAttempt without an attempt"
+        assert walk.body is not None
+        assert plan.attempt_status is not None
+        walk.body = await self._write_status(walk.body, attempt, plan.attempt_status)
+        return None
+
+    async def _launch_once(self, walk: _Walk, plan: RemediationPlan,
+                           attempt: RemediationAttempt | None) -> _Stop | None:
+        assert attempt is not None, "Launch without an attempt"
+        assert walk.body is not None
+        if walk.launched:  # one external side effect per call: the next one comes on the next call
+            return _Stop(walk.now)
+        walk.launched = True
+        walk.body, retry_at = await self._launch(walk.current(), attempt, walk.body, walk.now)
+        return _Stop(retry_at) if retry_at is not None else None
+
+    async def _monitor(self, walk: _Walk, plan: RemediationPlan, attempt: RemediationAttempt | None) -> _Stop | None:
+        """Poll (a read), record a change, else look again at the plan's time."""
+        assert attempt is not None, "Monitor without an attempt"
+        assert walk.body is not None
+        polled_at = self._polled.get(attempt.metadata.name)
+        next_poll = polled_at + timedelta(seconds=self.settings.remediation_poll_seconds) if polled_at else None
+        if next_poll is not None and walk.now < next_poll:
+            return _Stop(min(next_poll, plan.requeue_time or next_poll))
+        walk.body, changed = await self._poll(walk.current(), attempt, walk.body, walk.now)
+        return None if changed else _Stop(plan.requeue_time)
+
+    _apply: Mapping[PlanKind, Callable[[Remediator, _Walk, RemediationPlan, RemediationAttempt | None],
+                                       Awaitable[_Stop | None]]] = {
+        PlanKind.NOTHING: _finish,
+        PlanKind.RESOLVE: _finish,
+        PlanKind.ESCALATE: _finish,
+        PlanKind.WAIT: _wait,
+        PlanKind.CREATE_ATTEMPT: _create_next,
+        PlanKind.UPDATE_ATTEMPT: _update,
+        PlanKind.LAUNCH: _launch_once,
+        PlanKind.MONITOR: _monitor,
+    }
+    """How each plan kind is applied (see `remediation.decision`)."""
 
     async def _in_thread(self, fn: Callable[[Incident, RemediationAttempt], T], incident: Incident,
                          attempt: RemediationAttempt) -> T:
