@@ -8,10 +8,8 @@ update the Slack message, comment in Jira). The reconcile performs that step,
 folds its outcome into the status with the `fold_*` functions below, and asks
 again, until nothing is left to do.
 
-The notification steps are not specific to Analyzing: the Slack message and
-the Jira issue follow the phase whatever moved it, so the remediation phase
-only changes conditions and gets the message edited, the escalation note
-posted and the Jira comment written by the same code.
+What Slack and Jira are due and what their outcomes record is in
+`incident.notifying`; the vocabulary (Observed, Step, Plan) in `incident.plan`.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from aiops_operator.api import (
     Analysis,
@@ -29,19 +26,15 @@ from aiops_operator.api import (
     Incident,
     IncidentPhase,
     IncidentStatus,
-    JiraRef,
-    Notifications,
     Priority,
     RemediationPolicy,
     RemediationSummary,
-    SlackRef,
     find_condition,
     set_condition,
 )
 from aiops_operator.api.conditions import (
     AnalyzedReason,
     IncidentCondition,
-    NotifiedReason,
     RemediatedReason,
     condition,
 )
@@ -52,41 +45,24 @@ from aiops_operator.api.history import (
     ENRICHMENT_FAILED,
     ESCALATED,
     INCIDENT_ANALYZED,
-    JIRA_ISSUE_CREATED,
-    JIRA_UPDATED,
-    NOTIFICATION_FAILED,
-    NOTIFICATIONS_SKIPPED,
     REMEDIATION_REQUESTED,
     SLA_BREACHED,
-    SLACK_NOTIFIED,
-    SLACK_UPDATED,
     record,
 )
 from aiops_operator.api.phase import TERMINAL_PHASES, derive_phase
 from aiops_operator.api.sla import DEFAULT_SLA_SECONDS, compute_sla, sla_state
+from aiops_operator.incident.notifying import (
+    before,
+    notifications,
+    settle_notified,
+    slack_view,
+    wants_jira,
+    wants_slack,
+)
+from aiops_operator.incident.plan import Observed, Plan, Step
 from aiops_operator.ownership import OwnershipDefaults, resolve_ownership
 from aiops_operator.policy.matching import find_rule, select_policy
 from aiops_operator.remediation.eligibility import ineligible
-
-
-class Step(StrEnum):
-    """I/O steps the reconcile performs on behalf of the decision."""
-
-    ENRICH = "Enrich"
-    ANALYZE = "Analyze"
-    CREATE_JIRA = "CreateJira"
-    POST_SLACK = "PostSlack"
-    UPDATE_SLACK = "UpdateSlack"
-    UPDATE_JIRA = "UpdateJira"
-
-
-NOTIFICATION_STEPS = frozenset({Step.CREATE_JIRA, Step.POST_SLACK, Step.UPDATE_SLACK, Step.UPDATE_JIRA})
-"""Steps with side effects humans see; their outcome is written to status before anything else."""
-
-
-class Channel(StrEnum):
-    SLACK = "Slack"
-    JIRA = "Jira"
 
 
 @dataclass(frozen=True)
@@ -103,30 +79,8 @@ class AnalyzingConfig:
     announced."""
 
 
-@dataclass(frozen=True)
-class Observed:
-    """What the reconcile saw of the world before deciding."""
-
-    policies: tuple[RemediationPolicy, ...] = ()
-    """RemediationPolicies in the incident's namespace."""
-    enrichment_available: bool = False
-    """Whether an enricher is configured for the incident's source."""
-    slack_enabled: bool = False
-    jira_enabled: bool = False
-    slack_retry_time: datetime | None = None
-    """After a Slack failure: no Slack call before this time (the reconcile's in-memory backoff)."""
-    jira_retry_time: datetime | None = None
-    """After a Jira failure: no Jira call before this time."""
 
 
-@dataclass(frozen=True)
-class Plan:
-    status: IncidentStatus
-    """The status as it should read now."""
-    step: Step | None
-    """The next I/O step, or None when nothing is left to do now."""
-    requeue_after: float | None
-    """Seconds until the incident should be looked at again even if nothing changes."""
 
 
 # --- small pure helpers ----------------------------------------------------------------
@@ -136,8 +90,6 @@ def _set(status: IncidentStatus, cond: Condition) -> IncidentStatus:
     return status.model_copy(update={"conditions": set_condition(status.conditions, cond)})
 
 
-def _notifications(status: IncidentStatus) -> Notifications:
-    return status.notifications or Notifications()
 
 
 # --- folds: an I/O step's outcome into the status ----------------------------------------
@@ -165,47 +117,14 @@ def fold_analysis(status: IncidentStatus, analysis: Analysis, now: datetime) -> 
     )
 
 
-def fold_slack_posted(status: IncidentStatus, ref: SlackRef, phase: IncidentPhase, now: datetime) -> IncidentStatus:
-    notes = _notifications(status).model_copy(update={"slack": ref, "slack_updated_phase": phase.value})
-    status = status.model_copy(update={"notifications": notes})
-    return record(status, SLACK_NOTIFIED, f"Slack message posted to {ref.channel} (ts {ref.ts}).", now)
 
 
-def fold_slack_updated(status: IncidentStatus, phase: IncidentPhase, now: datetime,
-                       view: str | None = None) -> IncidentStatus:
-    notes = _notifications(status).model_copy(update={"slack_updated_phase": view or phase.value})
-    status = status.model_copy(update={"notifications": notes})
-    return record(status, SLACK_UPDATED, f"Slack message updated to show {phase.value}.", now)
 
 
-def fold_jira_created(status: IncidentStatus, ref: JiraRef, phase: IncidentPhase, now: datetime) -> IncidentStatus:
-    notes = _notifications(status)
-    # A message posted before the issue existed shows no Jira link: mark it out of date.
-    slack_phase = None if notes.slack is not None else notes.slack_updated_phase
-    notes = notes.model_copy(
-        update={"jira": ref, "jira_updated_phase": phase.value, "slack_updated_phase": slack_phase}
-    )
-    status = status.model_copy(update={"notifications": notes})
-    return record(status, JIRA_ISSUE_CREATED, f"Jira issue {ref.key} created.", now)
 
 
-def fold_jira_updated(status: IncidentStatus, phase: IncidentPhase, now: datetime) -> IncidentStatus:
-    notes = _notifications(status).model_copy(update={"jira_updated_phase": phase.value})
-    status = status.model_copy(update={"notifications": notes})
-    return record(status, JIRA_UPDATED, f"Jira issue commented: incident {phase.value}.", now)
 
 
-def fold_notification_failure(
-    status: IncidentStatus, channel: Channel, error: str, now: datetime, generation: int | None
-) -> IncidentStatus:
-    status = _set(
-        status,
-        condition(
-            IncidentCondition.NOTIFIED, ConditionStatus.FALSE, NotifiedReason.NOTIFICATION_FAILED,
-            f"{channel.value} failed, retrying with backoff: {error}", now, generation,
-        ),
-    )
-    return record(status, NOTIFICATION_FAILED, f"{channel.value} notification failed: {error}", now)
 
 
 # --- the decision ------------------------------------------------------------------------
@@ -274,39 +193,13 @@ def _settle_analyzed(
             status = status.model_copy(update={"escalation_reason": message})
             status = record(status, ESCALATED, message, now)
 
-    return _settle_notified(status, observed, now, gen)
+    return settle_notified(status, observed, now, gen)
 
 
-def _wants_slack(status: IncidentStatus, observed: Observed) -> bool:
-    return observed.slack_enabled and bool(status.ownership and status.ownership.slack_channel)
 
 
-def _wants_jira(status: IncidentStatus, observed: Observed) -> bool:
-    return observed.jira_enabled and bool(status.ownership and status.ownership.jira_project)
 
 
-def _settle_notified(status: IncidentStatus, observed: Observed, now: datetime, gen: int | None) -> IncidentStatus:
-    notes = _notifications(status)
-    wants_slack, wants_jira = _wants_slack(status, observed), _wants_jira(status, observed)
-    if (wants_slack and notes.slack is None) or (wants_jira and notes.jira is None):
-        return status  # pending: the steps below post; a failure sets Notified=False
-    parts: list[str] = []
-    if notes.slack is not None:
-        parts.append(f"Slack message in {notes.slack.channel}")
-    else:
-        parts.append("Slack skipped (" + ("no channel routed" if observed.slack_enabled else "not configured") + ")")
-    if notes.jira is not None:
-        parts.append(f"Jira issue {notes.jira.key}")
-    else:
-        parts.append("Jira skipped (" + ("no project routed" if observed.jira_enabled else "not configured") + ")")
-    sent = notes.slack is not None or notes.jira is not None
-    reason = NotifiedReason.NOTIFICATIONS_SENT if sent else NotifiedReason.NOTIFICATIONS_SKIPPED
-    previous = find_condition(status.conditions, IncidentCondition.NOTIFIED)
-    status = _set(status, condition(IncidentCondition.NOTIFIED, ConditionStatus.TRUE, reason,
-                                    "; ".join(parts) + ".", now, gen))
-    if not sent and (previous is None or previous.reason != reason):
-        status = record(status, NOTIFICATIONS_SKIPPED, "; ".join(parts) + ".", now)
-    return status
 
 
 def _ready(status: IncidentStatus, phase: IncidentPhase, now: datetime, gen: int | None) -> IncidentStatus:
@@ -341,44 +234,19 @@ def settle(incident: Incident, observed: Observed, config: AnalyzingConfig, now:
     return status.model_copy(update={"phase": phase})
 
 
-def phase_after_notifying(status: IncidentStatus, now: datetime) -> IncidentPhase:
-    """The phase the incident will show once this notification is recorded (the message shows it).
-
-    Jira goes first, so when Slack posts, Notified is about to be set either way."""
-    placeholder = condition(IncidentCondition.NOTIFIED, ConditionStatus.UNKNOWN, NotifiedReason.NOTIFICATIONS_SENT,
-                            "", now, None)
-    conditions = status.conditions
-    if find_condition(conditions, IncidentCondition.NOTIFIED) is None:
-        conditions = set_condition(conditions, placeholder)
-    return derive_phase(conditions)
 
 
-def slack_view(status: IncidentStatus) -> str:
-    """What the Slack message shows: the phase, qualified by the attempt while remediating, so the
-    message is edited (and a retry announced) once per attempt."""
-    phase = status.phase or IncidentPhase.ANALYZING
-    rem = status.remediation
-    if phase in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING) and rem is not None and rem.attempts_made:
-        remediated = find_condition(status.conditions, IncidentCondition.REMEDIATED)
-        # Waiting for approval is a view of its own: the message gains Approve/Deny buttons, and loses
-        # them (showing the decision) with the next edit.
-        asking = remediated is not None and remediated.reason == RemediatedReason.AWAITING_APPROVAL
-        waiting = "/AwaitingApproval" if asking else ""
-        return f"{phase.value}/{rem.attempts_made}{waiting}"
-    return phase.value
 
 
-def _before(retry_time: datetime | None, now: datetime) -> bool:
-    return retry_time is not None and now < retry_time
 
 
 def next_step(status: IncidentStatus, observed: Observed, now: datetime) -> Step | None:
     if status.analysis is None:
         return Step.ENRICH if status.enrichment is None and observed.enrichment_available else Step.ANALYZE
-    notes = _notifications(status)
+    notes = notifications(status)
     phase = status.phase or IncidentPhase.ANALYZING
-    jira_ok = _wants_jira(status, observed) and not _before(observed.jira_retry_time, now)
-    slack_ok = _wants_slack(status, observed) and not _before(observed.slack_retry_time, now)
+    jira_ok = wants_jira(status, observed) and not before(observed.jira_retry_time, now)
+    slack_ok = wants_slack(status, observed) and not before(observed.slack_retry_time, now)
     # Jira first, so the Slack message can link the issue.
     if jira_ok and notes.jira is None:
         return Step.CREATE_JIRA

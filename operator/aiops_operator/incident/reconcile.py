@@ -30,8 +30,10 @@ from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.enrichment import Enricher
 from aiops_operator.events import EventRecorder
-from aiops_operator.incident import analyzing
-from aiops_operator.incident.analyzing import AnalyzingConfig, Channel, Observed, Step
+from aiops_operator.incident import analyzing, notifying
+from aiops_operator.incident.analyzing import AnalyzingConfig
+from aiops_operator.incident.notifying import Channel
+from aiops_operator.incident.plan import NOTIFICATION_STEPS, Observed, Step
 from aiops_operator.incident.ports import Analyzer, JiraPort, RemediationStage, SlackPort
 from aiops_operator.kube import INCIDENTS, Conflict, KubeClient, NotFound
 from aiops_operator.policy.cache import PolicyCache
@@ -197,7 +199,7 @@ class Reconciler:
                 and self.remediation is not None
                 and plan.status.phase in STAGE_PHASES
             )
-            if (plan.step is None or plan.step in analyzing.NOTIFICATION_STEPS) and incident.status != persisted.status:
+            if (plan.step is None or plan.step in NOTIFICATION_STEPS) and incident.status != persisted.status:
                 try:
                     persisted = incident = await self._write(incident, persisted, memory)
                     pending.clear()
@@ -326,7 +328,7 @@ class Reconciler:
         log.warning("%s for %s/%s failed (try %d): %s", channel.value, incident.metadata.namespace,
                     incident.metadata.name, backoff.failures, message)
         gen = incident.metadata.generation
-        return lambda status: analyzing.fold_notification_failure(status, channel, message, now, gen)
+        return lambda status: notifying.fold_notification_failure(status, channel, message, now, gen)
 
     def _succeeded(self, channel: Channel, memory: _Memory) -> None:
         memory.backoff.pop(channel, None)
@@ -345,14 +347,14 @@ class Reconciler:
             metrics.NOTIFICATIONS.labels("jira", "create").inc()
             self.crash_hook("after-jira-create")
         self._succeeded(Channel.JIRA, memory)
-        return lambda status: analyzing.fold_jira_created(status, ref, phase, now)
+        return lambda status: notifying.fold_jira_created(status, ref, phase, now)
 
     async def _post_slack(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
         slack = self.integrations.slack
         channel = incident.status.ownership.slack_channel if incident.status.ownership else None
         if slack is None or not channel:
             raise RuntimeError("PostSlack decided without Slack or a channel")
-        phase = analyzing.phase_after_notifying(incident.status, now)
+        phase = notifying.phase_after_notifying(incident.status, now)
         shown = incident.model_copy(update={"status": incident.status.model_copy(update={"phase": phase})})
         try:
             ref, posted = await slack.post_incident(shown, channel)
@@ -362,14 +364,14 @@ class Reconciler:
             metrics.NOTIFICATIONS.labels("slack", "post").inc()
             self.crash_hook("after-slack-post")
         self._succeeded(Channel.SLACK, memory)
-        return lambda status: analyzing.fold_slack_posted(status, ref, phase, now)
+        return lambda status: notifying.fold_slack_posted(status, ref, phase, now)
 
     async def _update_slack(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
         slack = self.integrations.slack
         if slack is None:
             raise RuntimeError("UpdateSlack decided without Slack")
         phase = incident.status.phase or IncidentPhase.ANALYZING
-        view = analyzing.slack_view(incident.status)
+        view = notifying.slack_view(incident.status)
         if phase is IncidentPhase.RESOLVED:
             self.crash_hook("before-resolved-notify", incident.metadata.name)
         try:
@@ -385,7 +387,7 @@ class Reconciler:
             return self._failed(Channel.SLACK, memory, incident, exc, now)
         metrics.NOTIFICATIONS.labels("slack", "update").inc()
         self._succeeded(Channel.SLACK, memory)
-        return lambda status: analyzing.fold_slack_updated(status, phase, now, view)
+        return lambda status: notifying.fold_slack_updated(status, phase, now, view)
 
     async def _update_jira(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
         jira = self.integrations.jira
@@ -407,7 +409,7 @@ class Reconciler:
             return self._failed(Channel.JIRA, memory, incident, exc, now)
         metrics.NOTIFICATIONS.labels("jira", "comment").inc()
         self._succeeded(Channel.JIRA, memory)
-        return lambda status: analyzing.fold_jira_updated(status, phase, now)
+        return lambda status: notifying.fold_jira_updated(status, phase, now)
 
 
 def escalation_note(incident: Incident, dashboard_url: str | None = None) -> str:

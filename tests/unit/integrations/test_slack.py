@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from aiops_operator.api import IncidentPhase, JiraRef, Notifications, RemediationSummary, history
-from aiops_operator.incident import analyzing
+from aiops_operator.incident import analyzing, notifying
 from aiops_operator.integrations.slack import build_message, is_ours, message_metadata, status_line
 
 from tests.unit.incident.fixtures import NOW, analysis, incident
@@ -94,7 +94,7 @@ def test_awaiting_approval_shows_approve_and_deny_buttons_and_who_may_decide() -
     assert "Approval needed" in text
     assert "Approvers may Approve or Deny here" in text
     assert "kubectl annotate remediationattempt adf-x-1-1 -n ns aiops-rca.io/approval=approved" in text
-    assert analyzing.slack_view(inc.status) == "Remediating/1/AwaitingApproval"
+    assert notifying.slack_view(inc.status) == "Remediating/1/AwaitingApproval"
 
 
 @pytest.mark.parametrize(("action", "word", "icon"), [
@@ -113,4 +113,4 @@ def test_after_the_decision_the_buttons_are_gone_and_the_decider_is_shown(action
     _, blocks = build_message(inc, None)
     assert all(b["type"] != "actions" for b in blocks)
     assert f"{icon} {message}" in str(blocks)
-    assert analyzing.slack_view(inc.status) == "Monitoring/1"
+    assert notifying.slack_view(inc.status) == "Monitoring/1"

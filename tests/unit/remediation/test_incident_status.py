@@ -24,7 +24,7 @@ from aiops_operator.api import (
     ResolvedBy,
 )
 from aiops_operator.api.conditions import RemediatedReason
-from aiops_operator.incident.analyzing import slack_view
+from aiops_operator.incident.notifying import slack_view
 from aiops_operator.remediation import incident_status as view
 from aiops_operator.remediation.decision import PlanKind, RemediationPlan
 
