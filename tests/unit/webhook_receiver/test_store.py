@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiops_operator.kube import INCIDENTS, Invalid
 
-from tests.unit.webhook_receiver.fake_apiserver import FakeApiServer
+from tests.support.apiserver import FakeApiServer
 from tests.unit.webhook_receiver.goldens import NOW, golden
 from webhook_receiver.labels import incident_object
 from webhook_receiver.metrics import ReceiverMetrics
