@@ -20,6 +20,7 @@ from kubernetes import client
 
 from sandbox.testing import RunningSandbox
 from tests.support.crash import CRASH_AT_ENV
+from tests.support.kube_objects import as_object
 
 REPO = Path(__file__).resolve().parents[3]
 CLI = REPO / ".venv" / "bin" / "aiops-rca"
@@ -130,8 +131,8 @@ def apply_default_policy(custom_api: client.CustomObjectsApi, namespace: str) ->
         body = yaml.safe_load(POLICY_SAMPLE.read_text())
         if routing:
             body["spec"]["routing"].update(routing)
-        result: dict[str, Any] = custom_api.create_namespaced_custom_object(
-            GROUP, VERSION, namespace, "remediationpolicies", body)
+        result: dict[str, Any] = as_object(custom_api.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, "remediationpolicies", body))
         return result
 
     return apply

@@ -16,6 +16,7 @@ from kubernetes import client
 
 from tests.e2e.conftest import Kubectl
 from tests.e2e.operator.conftest import OperatorProcess, wait_for
+from tests.support.kube_objects import as_object
 
 RG, FACTORY = "rg-data-platform-prod", "adf-contoso-prod-weu"
 
@@ -106,21 +107,19 @@ class Api:
         self.namespace = namespace
 
     def create(self, plural: str, body: dict[str, Any]) -> str:
-        self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, body)
+        as_object(self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, body))
         return str(body["metadata"]["name"])
 
     def get(self, plural: str, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, plural,
-                                                                          name)
-        return result
+        return as_object(self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, name))
 
     def incident(self, name: str) -> dict[str, Any]:
         return self.get("incidents", name)
 
     def attempts(self, incident: str) -> list[dict[str, Any]]:
-        items = self.custom.list_namespaced_custom_object(
+        items = as_object(self.custom.list_namespaced_custom_object(
             GROUP, VERSION, self.namespace, "remediationattempts",
-            label_selector=f"aiops-rca.io/incident={incident}")["items"]
+            label_selector=f"aiops-rca.io/incident={incident}"))["items"]
         return sorted(items, key=lambda a: a["spec"]["attempt"])
 
     def wait_phase(self, name: str, phases: set[str], op: OperatorProcess | None, timeout: float = 90,

@@ -26,7 +26,7 @@ from tests.unit.incident.fixtures import NOW, analysis, incident, policy
 
 CONFIG = AnalyzingConfig(ownership=OwnershipDefaults(team="fallback", slack_channel="#default",
                                                      jira_project="OPS"))
-BOTH = {"slack_enabled": True, "jira_enabled": True}
+BOTH: dict[str, Any] = {"slack_enabled": True, "jira_enabled": True}
 
 
 def with_status(inc: Incident, **update: Any) -> Incident:

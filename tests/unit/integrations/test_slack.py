@@ -39,7 +39,7 @@ def test_message_has_header_ids_root_cause_recommendations_status_and_button() -
 
 def test_no_dashboard_no_button_and_bounded_texts() -> None:
     inc = analyzed()
-    inc.status.analysis.root_cause = "x" * 4000  # type: ignore[union-attr]
+    inc.status.analysis.root_cause = "x" * 4000
     _, blocks = build_message(inc, None)
     assert all(b["type"] != "actions" for b in blocks)
     assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)

@@ -38,7 +38,7 @@ ON = Settings()
 OFF = Settings(auto_remediation_enabled=False)
 HIGH_RISK = rule(risk=Risk.HIGH)
 DRY = rule(dry_run=True)
-RUNNING = {"started": at(10)}
+RUNNING: dict[str, Any] = {"started": at(10)}
 
 SLACK_APPROVED = approval(by="ana (Slack user U04ANA1234)", via=ApprovalChannel.SLACK)
 SLACK_DENIED = approval(ApprovalDecision.DENIED, by="bob (Slack user U0BOB56789)", via=ApprovalChannel.SLACK)
@@ -208,6 +208,7 @@ def test_create_attempt_spec_comes_from_the_rule() -> None:
     assert spec.parameters == r.parameters
     assert spec.not_before_time == at(100 + 30)
     assert (spec.approval_required, spec.approval_timeout_seconds, spec.timeout_seconds) == (True, 600, 900)
+    assert plan.attempt_spec is not None
     assert spec.idempotency_key == plan.attempt_spec.idempotency_key
     assert plan.summary is not None
     assert (plan.summary.attempts_made, plan.summary.max_attempts, plan.summary.current_attempt) == (

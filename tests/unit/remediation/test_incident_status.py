@@ -22,6 +22,7 @@ from aiops_operator.api import (
     RemediationAttemptStatus,
     RemediationSummary,
     ResolvedBy,
+    history,
 )
 from aiops_operator.api.conditions import RemediatedReason
 from aiops_operator.incident.notifying import slack_view
@@ -96,18 +97,18 @@ def test_resolve_records_mttr_from_the_alert_run_and_attempt() -> None:
     assert status.resolution.mttr_seconds == 420
     assert status.resolution.resolved_by is ResolvedBy.AUTO_HEAL
     assert (status.resolution.run_id, status.resolution.attempt) == ("run-2", "adf-x-1-1")
-    assert [h.action for h in status.history][-2:] == [view.ATTEMPT_LAUNCHED, view.REMEDIATION_SUCCEEDED]
+    assert [h.action for h in status.history][-2:] == [history.ATTEMPT_LAUNCHED, history.REMEDIATION_SUCCEEDED]
     assert view.success_banner(status) == ":white_check_mark: Auto-healed on attempt 1/3, new run run-2. MTTR 7 min."
 
 
 @pytest.mark.parametrize(("attempt", "actions"), [
-    pytest.param(_attempt(phase=AttemptPhase.PENDING), [view.ATTEMPT_CREATED], id="created"),
+    pytest.param(_attempt(phase=AttemptPhase.PENDING), [history.ATTEMPT_CREATED], id="created"),
     pytest.param(_attempt(phase=AttemptPhase.RUNNING, external_run=RUN),
-                 [view.ATTEMPT_CREATED, view.ATTEMPT_LAUNCHED], id="launched"),
+                 [history.ATTEMPT_CREATED, history.ATTEMPT_LAUNCHED], id="launched"),
     pytest.param(_attempt(phase=AttemptPhase.FAILED, external_run=RUN, failure_reason="boom"),
-                 [view.ATTEMPT_CREATED, view.ATTEMPT_LAUNCHED, view.ATTEMPT_FAILED], id="failed"),
+                 [history.ATTEMPT_CREATED, history.ATTEMPT_LAUNCHED, history.ATTEMPT_FAILED], id="failed"),
     pytest.param(_attempt(phase=AttemptPhase.SKIPPED, would_have_done="Re-run X."),
-                 [view.ATTEMPT_CREATED, view.ATTEMPT_SKIPPED], id="dry-run"),
+                 [history.ATTEMPT_CREATED, history.ATTEMPT_SKIPPED], id="dry-run"),
 ])
 def test_attempt_milestones_are_recorded_once(attempt: RemediationAttempt, actions: list[str]) -> None:
     inc = _handed_off()
@@ -118,12 +119,12 @@ def test_attempt_milestones_are_recorded_once(attempt: RemediationAttempt, actio
 
 
 def test_approval_milestones_name_the_command_and_the_approver() -> None:
-    spec_status = {"approval": Approval(decision=ApprovalDecision.DENIED, by="ana (claimed)", time=NOW,
+    spec_status: dict[str, Any] = {"approval": Approval(decision=ApprovalDecision.DENIED, by="ana (claimed)", time=NOW,
                                         via=ApprovalChannel.KUBECTL, reason="month-end")}
     attempt = _attempt(phase=AttemptPhase.AWAITING_APPROVAL, **spec_status)
     attempt.spec.approval_required = True
     entries = view.attempt_milestones(attempt, 2, NOW)
-    assert [e[0] for e in entries] == [view.ATTEMPT_CREATED, view.APPROVAL_REQUIRED, view.ATTEMPT_DENIED]
+    assert [e[0] for e in entries] == [history.ATTEMPT_CREATED, history.APPROVAL_REQUIRED, history.ATTEMPT_DENIED]
     assert "kubectl annotate remediationattempt adf-x-1-1 -n ns aiops-rca.io/approval=approved" in entries[1][1]
     assert "denied by ana (claimed) via Kubectl" in entries[2][1]
 

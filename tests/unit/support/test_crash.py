@@ -16,8 +16,7 @@ def test_production_code_never_reads_the_crash_variables() -> None:
     readers = [str(p.relative_to(REPO)) for root in product for p in root.rglob("*.py")
                if "AIOPS_RCA_CRASH" in p.read_text() or "CrashHook" in p.read_text()]
     assert readers == []
-    settings = OperatorSettings(_env_file=None, **{"aiops_rca_crash_at": "after-launch"})  # type: ignore[call-arg]
-    assert not hasattr(settings, "aiops_rca_crash_at")
+    assert not any("crash" in name for name in OperatorSettings.model_fields)
 
 
 def _fire(tmp_path: Path, at: str, point: str, key: str = "") -> int:
