@@ -21,6 +21,8 @@ class FakeApiServer:
         self.calls: list[tuple[str, str]] = []
         self.down = False
         self.revision = 0
+        self.conflicts = 0
+        """How many patches were refused for naming an older resourceVersion."""
 
     def _bump(self, obj: dict[str, Any]) -> None:
         self.revision += 1
@@ -39,11 +41,14 @@ class FakeApiServer:
         if request.path == "/readyz":
             return respond(200, text="ok")
         parts = request.path.strip("/").split("/")
-        # apis/<group>/<version>/namespaces/<ns>/<plural>[/<name>[/status]]
-        namespace, plural = parts[4], parts[5]
-        name = parts[6] if len(parts) > 6 else None
+        # apis/<group>/<version>/namespaces/<ns>/<plural>[/<name>[/status]], or api/v1/namespaces/<ns>/events
+        at = parts.index("namespaces")
+        namespace, plural = parts[at + 1], parts[at + 2]
+        name = parts[at + 3] if len(parts) > at + 3 else None
         if request.method == "POST":
             body = json.loads(request.body or b"{}")
+            if "name" not in body["metadata"] and "generateName" in body["metadata"]:
+                body["metadata"]["name"] = f"{body['metadata']['generateName']}{self.revision + 1}"
             key = (plural, namespace, body["metadata"]["name"])
             if key in self.objects:
                 return respond(409, {"kind": "Status", "reason": "AlreadyExists", "message": "exists"})
@@ -68,6 +73,7 @@ class FakeApiServer:
             patch = json.loads(request.body or b"{}")
             wanted = (patch.get("metadata") or {}).pop("resourceVersion", None)
             if wanted is not None and wanted != obj["metadata"].get("resourceVersion"):
+                self.conflicts += 1
                 return respond(409, {"kind": "Status", "reason": "Conflict", "message": "the object has been modified"})
             merge(obj, patch)
             self._bump(obj)

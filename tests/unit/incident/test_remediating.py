@@ -134,6 +134,7 @@ async def test_a_write_from_a_stale_copy_conflicts_and_the_next_call_refolds(
     conflicted = await stage.step(inc, at(200))
     assert conflicted.status.phase is IncidentPhase.MONITORING  # nothing recorded from the stale copy
     assert conflicted.requeue_after == pytest.approx(0.5)
+    assert api.conflicts == 1
     assert stored["status"]["phase"] == "Running"
 
     refolded = await stage.step(moved(inc, conflicted.status), at(201))
