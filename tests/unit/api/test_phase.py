@@ -4,7 +4,7 @@ import pytest
 from aiops_operator.api import Condition, ConditionStatus, IncidentPhase
 from aiops_operator.api.phase import derive_phase
 
-from tests.unit.incident.fixtures import NOW
+from tests.support.builders import NOW
 
 T, F, U = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
 

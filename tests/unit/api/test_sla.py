@@ -6,7 +6,7 @@ import pytest
 from aiops_operator.api import Priority, SlaState
 from aiops_operator.api.sla import compute_sla, sla_state
 
-from tests.unit.incident.fixtures import FIRED, incident
+from tests.support.builders import FIRED, incident
 
 
 @pytest.mark.parametrize(("priority", "seconds"), [

@@ -22,7 +22,7 @@ from aiops_operator.incident.notifying import Channel
 from aiops_operator.incident.plan import Observed, Step
 from aiops_operator.ownership import OwnershipDefaults
 
-from tests.unit.incident.fixtures import NOW, analysis, incident, policy
+from tests.support.builders import NOW, analysis, incident, policy
 
 CONFIG = AnalyzingConfig(ownership=OwnershipDefaults(team="fallback", slack_channel="#default",
                                                      jira_project="OPS"))

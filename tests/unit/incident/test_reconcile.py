@@ -15,7 +15,7 @@ from aiops_operator.incident.reconcile import Integrations, Reconciler
 from aiops_operator.policy.cache import PolicyCache
 
 from tests.support.apiserver import FakeApiServer
-from tests.unit.incident.fixtures import NOW, analysis, incident
+from tests.support.builders import NOW, analysis, incident
 
 KEY = ("incidents", "ns", "adf-x-1")
 

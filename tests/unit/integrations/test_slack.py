@@ -7,7 +7,7 @@ from aiops_operator.api import IncidentPhase, JiraRef, Notifications, Remediatio
 from aiops_operator.incident import analyzing, notifying
 from aiops_operator.integrations.slack import build_message, is_ours, message_metadata, status_line
 
-from tests.unit.incident.fixtures import NOW, analysis, incident
+from tests.support.builders import NOW, analysis, incident
 
 
 def analyzed(**status: Any) -> Any:

@@ -29,7 +29,7 @@ from aiops_operator.incident.notifying import slack_view
 from aiops_operator.remediation import incident_status as view
 from aiops_operator.remediation.decision import PlanKind, RemediationPlan
 
-from tests.unit.incident.fixtures import FIRED, NOW, analysis, incident
+from tests.support.builders import FIRED, NOW, analysis, incident
 
 SUMMARY = RemediationSummary(policy="default", rule="gateway-timeout", action="RerunPipeline", max_attempts=3)
 
