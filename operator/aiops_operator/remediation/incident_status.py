@@ -20,6 +20,7 @@ restart, tells the same story once.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from aiops_operator.api import (
@@ -81,51 +82,100 @@ def _once(status: IncidentStatus, action: str, n: int, message: str, when: datet
     return record(status, action, message, when)
 
 
-def attempt_milestones(
-    attempt: RemediationAttempt, max_attempts: int, now: datetime,
-) -> list[tuple[str, str, datetime]]:
+Milestone = tuple[str, str, datetime]
+"""(history action, message, when)."""
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the milestones of one attempt are read from."""
+
+    attempt: RemediationAttempt
+    head: str
+    """'Attempt n/N (<name>)', the start of every message (the audit trail finds them by it)."""
+    outcome: Outcome | None
+    now: datetime
+
+    @property
+    def ended(self) -> datetime:
+        return self.attempt.status.completion_time or self.now
+
+    @property
+    def created(self) -> datetime:
+        return self.attempt.metadata.creation_timestamp or self.now
+
+
+def _created(seen: _Seen) -> Milestone | None:
+    spec = seen.attempt.spec
+    return (ATTEMPT_CREATED,
+            f"{seen.head} created: {spec.action} under rule {spec.rule} of RemediationPolicy {spec.policy},"
+            f" not before {spec.not_before_time.isoformat()}" + (" (dry run)." if spec.dry_run else "."), seen.created)
+
+
+def _approval_asked(seen: _Seen) -> Milestone | None:
+    spec, st = seen.attempt.spec, seen.attempt.status
+    asked = st.phase is AttemptPhase.AWAITING_APPROVAL or st.approval is not None \
+        or seen.outcome is Outcome.APPROVAL_TIMED_OUT
+    if not spec.approval_required or not asked:
+        return None
+    meta = seen.attempt.metadata
+    command = approve_command(meta.name, meta.namespace or "default")
+    return APPROVAL_REQUIRED, f"{seen.head} ({spec.action}) needs approval: {command} (or =denied).", seen.created
+
+
+def _approval_decided(seen: _Seen) -> Milestone | None:
+    a = seen.attempt.status.approval
+    if a is None:
+        return None
+    approved = a.decision is ApprovalDecision.APPROVED
+    why = f": {a.reason}" if a.reason else ""
+    return (ATTEMPT_APPROVED if approved else ATTEMPT_DENIED,
+            f"{seen.head} {'approved' if approved else 'denied'} by {a.by} via {a.via} at {a.time.isoformat()}{why}.",
+            a.time)
+
+
+def _approval_timed_out(seen: _Seen) -> Milestone | None:
+    if seen.outcome is not Outcome.APPROVAL_TIMED_OUT:
+        return None
+    return APPROVAL_TIMED_OUT, f"{seen.head}: {seen.attempt.status.failure_reason or 'no approval in time'}", seen.ended
+
+
+def _launched(seen: _Seen) -> Milestone | None:
+    st = seen.attempt.status
+    run = st.external_run
+    if run is None:
+        return None
+    detail = f" {run.detail}" if run.detail else ""
+    return ATTEMPT_LAUNCHED, f"{seen.head} launched: {run.system} run {run.run_id}.{detail}", st.start_time or seen.now
+
+
+def _failed(seen: _Seen) -> Milestone | None:
+    st = seen.attempt.status
+    if st.phase not in (AttemptPhase.FAILED, AttemptPhase.TIMED_OUT):
+        return None
+    word = "timed out" if st.phase is AttemptPhase.TIMED_OUT else "failed"
+    return ATTEMPT_FAILED, f"{seen.head} {word}: {st.failure_reason or 'no reason given'}", seen.ended
+
+
+def _skipped(seen: _Seen) -> Milestone | None:
+    st = seen.attempt.status
+    # A skip for want of approval is told by the approval milestones.
+    if st.phase is not AttemptPhase.SKIPPED or seen.outcome in (Outcome.APPROVAL_TIMED_OUT, Outcome.APPROVAL_DENIED):
+        return None
+    what = f" Would have: {st.would_have_done}" if st.would_have_done else ""
+    return ATTEMPT_SKIPPED, f"{seen.head} skipped: {st.failure_reason or seen.outcome or 'skipped'}.{what}", seen.ended
+
+
+_MILESTONES = (_created, _approval_asked, _approval_decided, _approval_timed_out, _launched, _failed, _skipped)
+"""The milestones of an attempt, in the order they happen."""
+
+
+def attempt_milestones(attempt: RemediationAttempt, max_attempts: int, now: datetime) -> list[Milestone]:
     """(action, message, time) of what has happened to the attempt so far, in order."""
-    spec, st = attempt.spec, attempt.status
-    name = attempt.metadata.name
-    head = f"{_attempt_tag(spec.attempt)}{max(max_attempts, spec.attempt)} ({name})"
-    created = attempt.metadata.creation_timestamp or now
-    out: list[tuple[str, str, datetime]] = [(
-        ATTEMPT_CREATED,
-        f"{head} created: {spec.action} under rule {spec.rule} of RemediationPolicy {spec.policy},"
-        f" not before {spec.not_before_time.isoformat()}" + (" (dry run)." if spec.dry_run else "."),
-        created,
-    )]
-    outcome = outcome_of(attempt)
-    if spec.approval_required and (st.phase is AttemptPhase.AWAITING_APPROVAL or st.approval is not None
-                                   or outcome is Outcome.APPROVAL_TIMED_OUT):
-        ns = attempt.metadata.namespace or "default"
-        out.append((APPROVAL_REQUIRED,
-                    f"{head} ({spec.action}) needs approval: {approve_command(name, ns)} (or =denied).", created))
-    if st.approval is not None:
-        a = st.approval
-        approved = a.decision is ApprovalDecision.APPROVED
-        why = f": {a.reason}" if a.reason else ""
-        out.append((ATTEMPT_APPROVED if approved else ATTEMPT_DENIED,
-                    f"{head} {'approved' if approved else 'denied'} by {a.by} via {a.via}"
-                    f" at {a.time.isoformat()}{why}.", a.time))
-    if outcome is Outcome.APPROVAL_TIMED_OUT:
-        out.append((APPROVAL_TIMED_OUT, f"{head}: {st.failure_reason or 'no approval in time'}",
-                    st.completion_time or now))
-    if st.external_run is not None:
-        run = st.external_run
-        detail = f" {run.detail}" if run.detail else ""
-        out.append((ATTEMPT_LAUNCHED, f"{head} launched: {run.system} run {run.run_id}.{detail}",
-                    st.start_time or now))
-    if st.phase in (AttemptPhase.FAILED, AttemptPhase.TIMED_OUT):
-        word = "timed out" if st.phase is AttemptPhase.TIMED_OUT else "failed"
-        out.append((ATTEMPT_FAILED, f"{head} {word}: {st.failure_reason or 'no reason given'}",
-                    st.completion_time or now))
-    if st.phase is AttemptPhase.SKIPPED and outcome is not Outcome.APPROVAL_TIMED_OUT \
-            and outcome is not Outcome.APPROVAL_DENIED:
-        what = f" Would have: {st.would_have_done}" if st.would_have_done else ""
-        out.append((ATTEMPT_SKIPPED, f"{head} skipped: {st.failure_reason or outcome or 'skipped'}.{what}",
-                    st.completion_time or now))
-    return out
+    n = attempt.spec.attempt
+    seen = _Seen(attempt, f"{_attempt_tag(n)}{max(max_attempts, n)} ({attempt.metadata.name})",
+                 outcome_of(attempt), now)
+    return [m for m in (milestone(seen) for milestone in _MILESTONES) if m is not None]
 
 
 def record_attempt(status: IncidentStatus, attempt: RemediationAttempt, max_attempts: int,
