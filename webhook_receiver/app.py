@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiops_operator.api import Approval
+from aiops_operator.api.approval import slack_approval, slack_user
 from aiops_operator.kube import Invalid, KubeApiError, KubeClient, KubeUnavailable
-from aiops_operator.remediation.approval import slack_approval, slack_user
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.applications import Starlette

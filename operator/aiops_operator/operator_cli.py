@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from aiops_operator.settings import OperatorSettings
 
@@ -31,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", default=None, help="kubeconfig path (default: $KUBECONFIG, in-cluster)")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, *, crash_hook: Callable[..., None] | None = None) -> int:
+    """`crash_hook`: only the chaos tests pass one (tests/support/crashing_operator.py)."""
     import kopf
 
     from aiops_operator import handlers
@@ -51,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else settings.metrics_port
 
     async def main() -> None:
-        runtime = Runtime(settings, kube_config, watched_namespaces=namespaces)
+        runtime = Runtime(settings, kube_config, watched_namespaces=namespaces) if crash_hook is None else Runtime(
+            settings, kube_config, watched_namespaces=namespaces, crash_hook=crash_hook)
         registry = kopf.OperatorRegistry()
         handlers.register(registry, runtime, metrics_port=port)
         kopf_settings = kopf.OperatorSettings()

@@ -34,14 +34,22 @@ from aiops_operator.events import EventRecorder
 from aiops_operator.executors.factory import build_executors
 from aiops_operator.incident.analyzing import AnalyzingConfig
 from aiops_operator.incident.ports import Analyzer, RemediationStage
-from aiops_operator.incident.reconcile import STALE, CrashHook, Integrations, PolicyCache, Reconciler, RetryPolicy
+from aiops_operator.incident.reconcile import (
+    STALE,
+    CrashPoint,
+    Integrations,
+    Reconciler,
+    RetryPolicy,
+    no_crash,
+)
 from aiops_operator.incident.remediating import ExecutorsPort, Remediator, RemediatorConfig, done_statuses
 from aiops_operator.integrations.jira import JiraNotifier
 from aiops_operator.integrations.slack import SlackNotifier
 from aiops_operator.kube import KubeClient, KubeConfig, KubeUnavailable
 from aiops_operator.kube.lease import LeaderElector, LeaseLock, NotLeader
 from aiops_operator.ownership import OwnershipDefaults
-from aiops_operator.policy_controller import PolicyController
+from aiops_operator.policy.cache import PolicyCache
+from aiops_operator.policy.controller import PolicyController
 from aiops_operator.remediation.attempt_status import Progress
 from aiops_operator.remediation.settings import RemediationSettings
 from aiops_operator.settings import OperatorSettings
@@ -101,7 +109,7 @@ def build_integrations(settings: OperatorSettings, analyzer: Analyzer | None = N
     return Integrations(analyzer=analyzer or build_analyzer(), enrichers=enrichers, slack=slack, jira=jira)
 
 
-def analyzing_config(settings: OperatorSettings) -> AnalyzingConfig:
+def analyzing_config(settings: OperatorSettings, remediation: RemediationSettings) -> AnalyzingConfig:
     return AnalyzingConfig(
         sla_targets=settings.sla_seconds(),
         ownership=OwnershipDefaults(
@@ -114,7 +122,7 @@ def analyzing_config(settings: OperatorSettings) -> AnalyzingConfig:
         ),
         resync_seconds=settings.resync_seconds,
         dashboard_url=settings.dashboard_url,
-        auto_remediation_enabled=settings.auto_remediation_enabled,
+        auto_remediation_enabled=remediation.auto_remediation_enabled,  # the one kill switch
     )
 
 
@@ -135,7 +143,7 @@ class FencedExecutors:
 
 
 def build_remediator(
-    settings: OperatorSettings, kube: KubeClient, policies: PolicyCache, crash_hook: CrashHook,
+    settings: OperatorSettings, kube: KubeClient, policies: PolicyCache, crash_hook: CrashPoint,
     on_activity: Callable[[str], None], fence: Callable[[], None] = lambda: None,
 ) -> tuple[Remediator, Callable[[], None]]:
     """The remediation stage with the production executors; (stage, close)."""
@@ -206,6 +214,7 @@ class Runtime:
         remediation: RemediationStage | None = None,
         integrations: Integrations | None = None,
         watched_namespaces: list[str] | None = None,
+        crash_hook: CrashPoint = no_crash,
     ) -> None:
         self.settings = settings
         self.kube_config = kube_config
@@ -230,7 +239,6 @@ class Runtime:
         self.events = EventRecorder(self.kube, busy=lambda: (self.kube.queued > 0
                                                              or self._reconciling > EVENTS_YIELD_ABOVE_RECONCILES))
         self.policy_controller = PolicyController(self.kube, utcnow, stats_seconds=settings.policy_stats_seconds)
-        crash_hook = CrashHook(settings.aiops_rca_crash_at, settings.aiops_rca_crash_marker)
         self._closers: list[Callable[[], None]] = []
         self.remediator: Remediator | None = None
         if remediation is None:
@@ -241,7 +249,7 @@ class Runtime:
         self.reconciler = Reconciler(
             self.kube,
             integrations or build_integrations(settings),
-            config=analyzing_config(settings),
+            config=analyzing_config(settings, RemediationSettings()),
             policies=self.policies,
             events=self.events,
             clock=utcnow,

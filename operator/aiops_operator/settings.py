@@ -50,8 +50,6 @@ class OperatorSettings(BaseSettings):
     """How often an unfinished Incident is reconciled again even when nothing changed."""
     dashboard_url: str | None = None
     """Base URL of the dashboard, for the Slack button and links (unset: no button)."""
-    auto_remediation_enabled: bool = True
-    """Global kill switch for automatic remediation (read by the remediation phase)."""
     policy_stats_seconds: float = Field(default=30.0, gt=0)
     """How often RemediationPolicy rule counts are recounted (only in namespaces where something happened)."""
 
@@ -151,12 +149,6 @@ class OperatorSettings(BaseSettings):
     """First wait before retrying a failed Slack/Jira call; doubles up to the maximum."""
     notify_retry_max_seconds: float = Field(default=300.0, gt=0)
     """Longest wait between Slack/Jira retries."""
-
-    # --- tests only ----------------------------------------------------------------
-    aiops_rca_crash_at: str | None = None
-    """Test hook: name of a step after which the process SIGKILLs itself once (crash tests)."""
-    aiops_rca_crash_marker: Path | None = None
-    """Test hook: file created when the crash hook fired, so it fires only once."""
 
     @model_validator(mode="after")
     def _election_timing_is_safe(self) -> OperatorSettings:

@@ -21,7 +21,7 @@ from aiops_operator.kube.crds import install_crds
 from aiops_operator.localcluster import controlplane
 from aiops_operator.localcluster.build import ensure_binaries
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from sandbox.testing import RunningSandbox
 from sandbox.testing import start as start_sandbox
@@ -62,7 +62,7 @@ async def _install_crds(kubeconfig: Path) -> None:
 
 @pytest.fixture(scope="session")
 def api_client(kubeconfig: Path) -> Iterator[client.ApiClient]:
-    api = config.new_client_from_config(config_file=str(kubeconfig))
+    api = config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
     yield api
     api.close()
 

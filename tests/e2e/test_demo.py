@@ -11,6 +11,8 @@ from aiops_operator.api import GROUP, VERSION, Incident
 from aiops_operator.demo.scenarios import scenarios
 from kubernetes import client
 
+from tests.support.kube_objects import as_object
+
 
 def test_demo_runs_every_scenario_to_its_outcome(
     kubeconfig: Path, custom_api: client.CustomObjectsApi, tmp_path: Path
@@ -29,7 +31,8 @@ def test_demo_runs_every_scenario_to_its_outcome(
         assert "kubectl annotate remediationattempt" in output  # the approval command is shown to the user
         incidents = {
             i["metadata"]["name"]: Incident.from_object(i)
-            for i in custom_api.list_namespaced_custom_object(GROUP, VERSION, namespace, "incidents")["items"]
+            for i in as_object(custom_api.list_namespaced_custom_object(GROUP, VERSION, namespace,
+                                                                        "incidents"))["items"]
         }
         for scenario in scenarios():
             inc = incidents[scenario.incident]

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -156,7 +156,9 @@ def test_receiver_and_operator_from_the_wheel_handle_an_alert(
         name = posted.json()["incidents"][0]["name"]
 
         def analyzed() -> dict[str, Any] | None:
-            items = custom_api.list_namespaced_custom_object(GROUP, VERSION, namespace, "incidents")["items"]
+            listed = cast(dict[str, Any],
+                          custom_api.list_namespaced_custom_object(GROUP, VERSION, namespace, "incidents"))
+            items: list[dict[str, Any]] = listed["items"]
             done = [i for i in items if i.get("status", {}).get("phase") not in (None, "Analyzing")
                     and i["status"].get("notifications", {}).get("slack")]
             return done[0] if done else None
@@ -165,7 +167,7 @@ def test_receiver_and_operator_from_the_wheel_handle_an_alert(
             incident: dict[str, Any] = wait_for(analyzed, 60, "the incident analyzed and notified by the operator")
         except AssertionError:
             print((tmp_path / "operator.log").read_text(errors="replace")[-4000:])
-            print(custom_api.list_namespaced_custom_object(GROUP, VERSION, namespace, "incidents")["items"])
+            print(custom_api.list_namespaced_custom_object(GROUP, VERSION, namespace, "incidents"))
             raise
     assert incident["metadata"]["name"] == name
     assert incident["spec"]["resource"]["name"] == "pl_copy_sales_daily"

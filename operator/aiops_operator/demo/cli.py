@@ -28,15 +28,14 @@ from typing import Any
 import httpx
 import yaml
 
-from aiops_operator.api import GROUP, AttemptPhase, Incident, RemediationAttempt, attempt_name
+from aiops_operator.api import AttemptPhase, Incident, RemediationAttempt, attempt_name
+from aiops_operator.api.labels import APPROVAL_ANNOTATION
 from aiops_operator.demo.scenarios import Scenario, sandbox_scenario, scenarios
 from aiops_operator.demo.supervisor import Supervisor
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, NAMESPACES, POLICIES, KubeClient, NotFound, load_config
 from aiops_operator.kube.crds import install_crds
 from aiops_operator.localcluster import controlplane
 from aiops_operator.localcluster.build import ensure_binaries
-
-APPROVAL_ANNOTATION = f"{GROUP}/approval"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

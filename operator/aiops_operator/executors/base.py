@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Protocol
 
 from aiops_operator.api import ExternalRun, Incident, RemediationAttempt
+from aiops_operator.api.conditions import CompletedProgress
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.remediation.attempt_status import Progress, ProgressState
 
@@ -50,7 +51,7 @@ class TransientExecutorError(Exception):
 class NotReady(TransientExecutorError):
     """A precondition is not met yet (e.g. the upstream pipeline has not succeeded): wait and retry."""
 
-    reason = "WaitingForUpstream"
+    reason: str = CompletedProgress.WAITING_FOR_UPSTREAM
 
 
 class Executor(Protocol):

@@ -19,7 +19,7 @@ Idempotency per action:
   RESIZING / EDITED event there means this attempt already acted, and it is
   adopted. A cluster already in transition is adopted too.
 - **ReinstallLibrary**: the version for attempt n is deterministic
-  (`library_fallback`); if the cluster already lists that exact requirement,
+  (`databricks_libraries`); if the cluster already lists that exact requirement,
   it is adopted (installing it again would be a no-op anyway).
 
 Cluster: the rule's `clusterId`, else the incident's cluster, else the cluster
@@ -51,9 +51,7 @@ from aiops_operator.executors.base import (
     succeeded,
     transient,
 )
-from aiops_operator.remediation.actions import parameter
-from aiops_operator.remediation.attempt_status import Progress
-from aiops_operator.remediation.library_fallback import (
+from aiops_operator.executors.databricks_libraries import (
     LibraryStatus,
     find_failing_library,
     normalize,
@@ -61,7 +59,7 @@ from aiops_operator.remediation.library_fallback import (
     split_requirement,
     version_for_attempt,
 )
-from aiops_operator.remediation.resize import (
+from aiops_operator.executors.databricks_resize import (
     DEFAULT_MAX_WORKERS,
     DEFAULT_SCALE_PERCENT,
     ClusterSize,
@@ -70,6 +68,8 @@ from aiops_operator.remediation.resize import (
     size_of,
     target_size,
 )
+from aiops_operator.remediation.actions import parameter
+from aiops_operator.remediation.attempt_status import Progress
 
 DatabricksClientFor = Callable[[str], Any]
 """workspace URL → a WorkspaceClient (cached by the factory)."""

@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiops_operator.api import Incident, IncidentPhase, ResolvedBy, SlackRef
+from aiops_operator.api.approval import SLACK_APPROVE_ACTION, SLACK_DENY_ACTION, slack_button_value
+from aiops_operator.api.labels import approve_command
 from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.sanitize import truncate
-from aiops_operator.incident.remediation_status import approval_decision, attempt_awaiting_approval
-from aiops_operator.remediation.approval import SLACK_APPROVE_ACTION, SLACK_DENY_ACTION, slack_button_value
+from aiops_operator.remediation.incident_status import approval_decision, attempt_awaiting_approval
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +161,7 @@ def approval_blocks(incident: Incident) -> list[dict[str, Any]]:
     # Not "anyone in this channel": the receiver may hold an approver list the operator does not know.
     who = (f":raised_hand: *Approval needed* for `{waiting}`{action}. Approvers may Approve or Deny here"
            " (the Slack user who clicks is recorded); or anyone allowed to patch remediationattempts in"
-           f" `{namespace}`: `kubectl annotate remediationattempt {waiting} -n {namespace}"
-           " aiops-rca.io/approval=approved` (or `=denied`).")
+           f" `{namespace}`: `{approve_command(waiting, namespace)}` (or `=denied`).")
     value = slack_button_value(namespace, waiting)
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": truncate(who, _SECTION_CHARS)}},

@@ -20,11 +20,8 @@ from aiops_operator.api import (
     attempt_name,
     idempotency_key,
 )
+from aiops_operator.api.labels import ATTEMPT_LABEL, INCIDENT_LABEL, POLICY_LABEL, RULE_LABEL
 
-LABEL_INCIDENT = "aiops-rca.io/incident"
-LABEL_ATTEMPT = "aiops-rca.io/attempt"
-LABEL_POLICY = "aiops-rca.io/policy"
-LABEL_RULE = "aiops-rca.io/rule"
 LABEL_MAX = 63
 
 
@@ -77,10 +74,10 @@ def attempt_body(incident: Incident, spec: RemediationAttemptSpec) -> dict[str, 
     if not meta.uid:
         raise ValueError(f"Incident {meta.name} has no uid: read it from the API server before creating attempts")
     labels = {
-        LABEL_INCIDENT: _label(meta.name),
-        LABEL_ATTEMPT: str(spec.attempt),
-        LABEL_POLICY: _label(spec.policy),
-        LABEL_RULE: _label(spec.rule),
+        INCIDENT_LABEL: _label(meta.name),
+        ATTEMPT_LABEL: str(spec.attempt),
+        POLICY_LABEL: _label(spec.policy),
+        RULE_LABEL: _label(spec.rule),
     }
     return {
         "apiVersion": API_VERSION,

@@ -10,12 +10,20 @@ Credentials for ADF and Databricks are the operator's own (`AZURE_*`,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aiops_operator.remediation.library_fallback import DEFAULT_FALLBACK_VERSIONS
+DEFAULT_FALLBACK_VERSIONS: Mapping[str, tuple[str, ...]] = {
+    "pandas": ("2.1.4", "2.1.0", "2.0.3", "1.5.3"),
+    "numpy": ("1.26.3", "1.24.3", "1.23.5", "1.22.4"),
+    "pyspark": ("3.5.0", "3.4.1", "3.4.0", "3.3.2"),
+    "scikit-learn": ("1.4.0", "1.3.2", "1.3.0", "1.2.2"),
+    "pyarrow": ("14.0.2", "14.0.1", "13.0.0", "12.0.1"),
+}
+"""Known-good versions per library, newest first (LIBRARY_FALLBACK_VERSIONS overrides)."""
 
 
 class RemediationSettings(BaseSettings):

@@ -8,6 +8,7 @@ try, about one retry period.
 
 from __future__ import annotations
 
+import functools
 import signal
 import time
 import urllib.request
@@ -64,8 +65,14 @@ def lease(api_client: client.ApiClient, namespace: str) -> dict[str, Any]:
             return {}
         raise
     spec = body.spec
+    if spec is None:
+        return {}
     return {"holder": spec.holder_identity or "", "transitions": spec.lease_transitions or 0,
             "renew": spec.renew_time}
+
+
+def _holds(api_client: client.ApiClient, namespace: str, ops: dict[str, OperatorProcess], name: str) -> bool:
+    return holder_of(api_client, namespace, ops) == name
 
 
 def holder_of(api_client: client.ApiClient, namespace: str, ops: dict[str, OperatorProcess]) -> str | None:
@@ -119,7 +126,7 @@ def test_standby_takes_over_at_every_launch_crash_point_without_duplicates(
             assert code == -9, f"{name} exited with {code}, not by the crash hook\n{op.log_tail()}"
             killed = time.monotonic()
             other = next(n for n in ops if n != name)
-            wait_for(lambda other=other: holder_of(api_client, namespace, ops) == other, TAKEOVER_LIMIT + 5,
+            wait_for(functools.partial(_holds, api_client, namespace, ops, other), TAKEOVER_LIMIT + 5,
                      f"{other} to take over from {name}", ops[other])
             takeovers.append(time.monotonic() - killed)
             op.start()  # back as the standby, with a new identity

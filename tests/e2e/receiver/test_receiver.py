@@ -18,6 +18,7 @@ from kubernetes import client
 from tests.e2e.conftest import Kubectl
 from tests.e2e.receiver.conftest import API_KEY, receiver_process
 from tests.e2e.receiver.tcp_proxy import TcpProxy
+from tests.support.kube_objects import as_object
 from tests.unit.webhook_receiver.goldens import golden
 from webhook_receiver.app import Receiver
 
@@ -28,7 +29,7 @@ KEYED = {"x-api-key": API_KEY}
 
 
 def incidents(custom_api: client.CustomObjectsApi, namespace: str) -> dict[str, dict[str, Any]]:
-    listed = custom_api.list_namespaced_custom_object(GROUP, VERSION, namespace, "incidents")
+    listed = as_object(custom_api.list_namespaced_custom_object(GROUP, VERSION, namespace, "incidents"))
     return {item["metadata"]["name"]: item for item in listed["items"]}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 
 import pytest
 from aiops_operator.analysis import catalogs
@@ -29,7 +30,7 @@ def _type(source: IncidentSource, message: str, code: str | None = None) -> Erro
 
 
 @pytest.mark.parametrize("enum", SDK_ENUMS, ids=lambda e: e.__name__)
-def test_every_databricks_sdk_code_has_a_row(enum: type) -> None:
+def test_every_databricks_sdk_code_has_a_row(enum: type[Enum]) -> None:
     missing = sorted(member.value for member in enum if member.value not in catalogs.DATABRICKS_CODES)
     assert missing == [], f"{enum.__name__} values without a row in catalogs.DATABRICKS_CODES: {missing}"
 

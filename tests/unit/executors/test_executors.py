@@ -18,10 +18,10 @@ from aiops_operator.api import (
 from aiops_operator.executors import adf, databricks
 from aiops_operator.executors.base import ExecutorError, TransientExecutorError
 from aiops_operator.executors.databricks import _target_of
+from aiops_operator.executors.databricks_resize import ClusterSize
 from aiops_operator.executors.factory import Executors
 from aiops_operator.executors.playbook import PlaybookExecutor
 from aiops_operator.remediation.attempt_status import Progress, ProgressState
-from aiops_operator.remediation.resize import ClusterSize
 
 from tests.unit.remediation.builders import attempt, incident, rule
 

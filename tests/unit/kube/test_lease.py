@@ -88,7 +88,7 @@ def api() -> LeaseApi:
 
 
 async def test_the_first_candidate_creates_the_lease_and_leads(api: LeaseApi) -> None:
-    clock, events = Clock(), []
+    clock, events = Clock(), list[str]()
     a = elector(api, clock, "a", events)
     assert await a.try_acquire_or_renew()
     assert a.may_act()
@@ -130,7 +130,7 @@ async def test_a_standby_reads_and_never_writes_while_the_lease_is_held(api: Lea
 
 
 async def test_an_expired_lease_is_taken_over_with_one_more_transition(api: LeaseApi) -> None:
-    clock, events = Clock(), []
+    clock, events = Clock(), list[str]()
     a, b = elector(api, clock, "a", events), elector(api, clock, "b", events)
     await a.try_acquire_or_renew()
     assert not await b.try_acquire_or_renew()  # b sees a's record at t0
@@ -189,7 +189,7 @@ async def test_the_loser_of_a_simultaneous_takeover_gets_a_conflict(api: LeaseAp
 
 
 async def test_stop_releases_so_a_standby_takes_over_at_its_next_try(api: LeaseApi) -> None:
-    clock, events = Clock(), []
+    clock, events = Clock(), list[str]()
     a, b = elector(api, clock, "a", events), elector(api, clock, "b", events)
     await a.try_acquire_or_renew()
     await b.try_acquire_or_renew()

@@ -9,8 +9,9 @@ from aiops_operator.api import (
     Risk,
     idempotency_key,
 )
+from aiops_operator.api.conditions import Outcome
 from aiops_operator.remediation import attempt_status
-from aiops_operator.remediation.attempt_status import Outcome, Progress, ProgressState
+from aiops_operator.remediation.attempt_status import Progress, ProgressState
 from aiops_operator.remediation.attempts import approval_required, attempt_body, attempt_spec
 
 from tests.unit.remediation.builders import at, attempt, incident, params, rule

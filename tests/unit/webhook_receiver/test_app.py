@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from tests.unit.webhook_receiver.fake_apiserver import FakeApiServer
+from tests.support.apiserver import FakeApiServer
 from tests.unit.webhook_receiver.goldens import NOW, golden
 from webhook_receiver.app import Receiver, build_app, make_receiver
 from webhook_receiver.settings import ReceiverSettings

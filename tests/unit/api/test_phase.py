@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 from aiops_operator.api import Condition, ConditionStatus, IncidentPhase
-from aiops_operator.incident.phase import derive_phase
+from aiops_operator.api.phase import derive_phase
 
-from tests.unit.incident.fixtures import NOW
+from tests.support.builders import NOW
 
 T, F, U = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 from aiops_operator.api import Priority, SlaState
-from aiops_operator.sla import compute_sla, sla_state
+from aiops_operator.api.sla import compute_sla, sla_state
 
-from tests.unit.incident.fixtures import FIRED, incident
+from tests.support.builders import FIRED, incident
 
 
 @pytest.mark.parametrize(("priority", "seconds"), [
@@ -36,6 +36,9 @@ DEADLINE = FIRED + timedelta(seconds=900)
 @pytest.mark.parametrize(("now", "resolved", "previous", "state"), [
     pytest.param(DEADLINE - timedelta(seconds=1), None, SlaState.PENDING, SlaState.PENDING, id="pending"),
     pytest.param(DEADLINE + timedelta(seconds=1), None, SlaState.PENDING, SlaState.BREACHED, id="deadline-passed"),
+    pytest.param(DEADLINE, None, SlaState.PENDING, SlaState.PENDING, id="at-the-deadline-still-in-time"),
+    pytest.param(DEADLINE + timedelta(hours=1), DEADLINE, SlaState.PENDING, SlaState.MET,
+                 id="resolved-at-the-deadline"),
     pytest.param(DEADLINE + timedelta(hours=1), DEADLINE - timedelta(seconds=1), SlaState.PENDING, SlaState.MET,
                  id="resolved-in-time"),
     pytest.param(DEADLINE + timedelta(hours=1), DEADLINE + timedelta(seconds=1), SlaState.PENDING,

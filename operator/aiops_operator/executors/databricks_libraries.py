@@ -1,4 +1,4 @@
-"""Which library failed to install, and which version attempt n tries instead (pure).
+"""Which library failed to install, and which version attempt n tries instead (pure; ReinstallLibrary only).
 
 The version for attempt n depends only on the library, the version that
 originally failed and n, never on what the cluster shows now: attempt n
@@ -10,15 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-
-DEFAULT_FALLBACK_VERSIONS: Mapping[str, tuple[str, ...]] = {
-    "pandas": ("2.1.4", "2.1.0", "2.0.3", "1.5.3"),
-    "numpy": ("1.26.3", "1.24.3", "1.23.5", "1.22.4"),
-    "pyspark": ("3.5.0", "3.4.1", "3.4.0", "3.3.2"),
-    "scikit-learn": ("1.4.0", "1.3.2", "1.3.0", "1.2.2"),
-    "pyarrow": ("14.0.2", "14.0.1", "13.0.0", "12.0.1"),
-}
-"""Known-good versions per library, newest first (LIBRARY_FALLBACK_VERSIONS overrides)."""
 
 _PINNED = re.compile(r"(?<![A-Za-z0-9_.-])([A-Za-z][A-Za-z0-9_.-]*)\s*==\s*([0-9][A-Za-z0-9.+!-]*)")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")

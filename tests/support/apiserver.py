@@ -1,4 +1,7 @@
-"""An in-memory stand-in for the API server's custom-resource endpoints, for unit tests (the client's sender)."""
+"""An in-memory stand-in for the API server's custom-resource endpoints, for unit tests (the client's sender).
+
+Like the real one it bumps `metadata.resourceVersion` on every write and answers 409 Conflict to a patch
+that names an older resourceVersion, so the fenced writes and their refolds can be unit-tested."""
 
 from __future__ import annotations
 
@@ -17,6 +20,13 @@ class FakeApiServer:
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}  # (plural, namespace, name)
         self.calls: list[tuple[str, str]] = []
         self.down = False
+        self.revision = 0
+        self.conflicts = 0
+        """How many patches were refused for naming an older resourceVersion."""
+
+    def _bump(self, obj: dict[str, Any]) -> None:
+        self.revision += 1
+        obj.setdefault("metadata", {})["resourceVersion"] = str(self.revision)
 
     def client(self) -> KubeClient:
         return KubeClient(KubeConfig(server="https://fake"), send=self.send)
@@ -31,15 +41,20 @@ class FakeApiServer:
         if request.path == "/readyz":
             return respond(200, text="ok")
         parts = request.path.strip("/").split("/")
-        # apis/<group>/<version>/namespaces/<ns>/<plural>[/<name>[/status]]
-        namespace, plural = parts[4], parts[5]
-        name = parts[6] if len(parts) > 6 else None
+        # apis/<group>/<version>/namespaces/<ns>/<plural>[/<name>[/status]], or api/v1/namespaces/<ns>/events
+        at = parts.index("namespaces")
+        namespace, plural = parts[at + 1], parts[at + 2]
+        name = parts[at + 3] if len(parts) > at + 3 else None
         if request.method == "POST":
             body = json.loads(request.body or b"{}")
+            if "name" not in body["metadata"] and "generateName" in body["metadata"]:
+                body["metadata"]["name"] = f"{body['metadata']['generateName']}{self.revision + 1}"
             key = (plural, namespace, body["metadata"]["name"])
             if key in self.objects:
                 return respond(409, {"kind": "Status", "reason": "AlreadyExists", "message": "exists"})
             body["metadata"]["namespace"] = namespace
+            body["metadata"].setdefault("uid", f"uid-{namespace}-{body['metadata']['name']}")
+            self._bump(body)
             self.objects[key] = body
             return respond(201, body)
         if request.method == "GET" and name is None:
@@ -55,7 +70,13 @@ class FakeApiServer:
         if request.method == "GET":
             return respond(200, obj)
         if request.method == "PATCH":
-            merge(obj, json.loads(request.body or b"{}"))
+            patch = json.loads(request.body or b"{}")
+            wanted = (patch.get("metadata") or {}).pop("resourceVersion", None)
+            if wanted is not None and wanted != obj["metadata"].get("resourceVersion"):
+                self.conflicts += 1
+                return respond(409, {"kind": "Status", "reason": "Conflict", "message": "the object has been modified"})
+            merge(obj, patch)
+            self._bump(obj)
             return respond(200, obj)
         return respond(405)
 

@@ -1,4 +1,4 @@
-"""Incidents, analyses and policies for the decision tests."""
+"""The Incident builder the unit tests share, with the analyses and policies they pair it with."""
 
 from __future__ import annotations
 

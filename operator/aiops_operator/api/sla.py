@@ -1,11 +1,17 @@
-"""SLA from priority: how long the incident may take, its deadline, and whether it was met."""
+"""SLA from priority: how long the incident may take, its deadline, and whether it was met.
+
+The one place the SLA boundary is decided (the operator records the state; the
+dashboard's counts and export ask `state_at`; its front end shows what the
+server sends). The deadline itself still counts as in time: Breached only once
+it has passed, Met when resolved at or before it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from aiops_operator.api import IncidentSpec, Priority, Sla, SlaState
+from aiops_operator.api.incident import IncidentSpec, Priority, Sla, SlaState
 
 DEFAULT_SLA_SECONDS: Mapping[Priority, int] = {
     Priority.P1: 15 * 60,
@@ -38,8 +44,13 @@ def sla_state(sla: Sla, now: datetime, resolved_time: datetime | None = None) ->
 
     A resolution after the deadline is Breached; once Breached, always Breached.
     """
-    if sla.state is not SlaState.PENDING:
-        return sla.state
+    return state_at(sla.state, sla.deadline_time, now, resolved_time)
+
+
+def state_at(recorded: SlaState, deadline: datetime, now: datetime, resolved_time: datetime | None = None) -> SlaState:
+    """The SLA state now, from the state recorded so far (see `sla_state`)."""
+    if recorded is not SlaState.PENDING:
+        return recorded
     if resolved_time is not None:
-        return SlaState.MET if resolved_time <= sla.deadline_time else SlaState.BREACHED
-    return SlaState.BREACHED if now > sla.deadline_time else SlaState.PENDING
+        return SlaState.MET if resolved_time <= deadline else SlaState.BREACHED
+    return SlaState.BREACHED if now > deadline else SlaState.PENDING

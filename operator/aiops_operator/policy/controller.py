@@ -32,7 +32,7 @@ from aiops_operator.api import (
     RuleStats,
 )
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, POLICIES, KubeApiError, KubeClient, KubeUnavailable, NotFound
-from aiops_operator.remediation.policy_validation import (
+from aiops_operator.policy.validation import (
     policy_conditions,
     policy_status,
     rule_stats,

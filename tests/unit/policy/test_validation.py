@@ -17,8 +17,8 @@ from aiops_operator.api import (
     RemediationSummary,
     find_condition,
 )
-from aiops_operator.remediation.attempt_status import Outcome
-from aiops_operator.remediation.policy_validation import (
+from aiops_operator.api.conditions import Outcome
+from aiops_operator.policy.validation import (
     policy_conditions,
     policy_status,
     rule_stats,

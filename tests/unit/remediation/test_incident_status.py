@@ -22,12 +22,14 @@ from aiops_operator.api import (
     RemediationAttemptStatus,
     RemediationSummary,
     ResolvedBy,
+    history,
 )
-from aiops_operator.incident import remediation_status as view
-from aiops_operator.incident.analyzing import slack_view
-from aiops_operator.remediation.decision import PlanKind, Reason, RemediationPlan
+from aiops_operator.api.conditions import RemediatedReason
+from aiops_operator.incident.notifying import slack_view
+from aiops_operator.remediation import incident_status as view
+from aiops_operator.remediation.decision import PlanKind, RemediationPlan
 
-from tests.unit.incident.fixtures import FIRED, NOW, analysis, incident
+from tests.support.builders import FIRED, NOW, analysis, incident
 
 SUMMARY = RemediationSummary(policy="default", rule="gateway-timeout", action="RerunPipeline", max_attempts=3)
 
@@ -55,22 +57,26 @@ RUN = ExternalRun(system=ExternalSystem.AZURE_DATA_FACTORY, run_id="run-2", deta
 
 
 @pytest.mark.parametrize(("kind", "reason", "phase", "remediated"), [
-    pytest.param(PlanKind.WAIT, Reason.BACKING_OFF, IncidentPhase.REMEDIATING, ("Unknown", "BackingOff"), id="wait"),
-    pytest.param(PlanKind.CREATE_ATTEMPT, Reason.ATTEMPT_PENDING, IncidentPhase.REMEDIATING,
+    pytest.param(PlanKind.WAIT, RemediatedReason.BACKING_OFF, IncidentPhase.REMEDIATING, ("Unknown", "BackingOff"),
+                 id="wait"),
+    pytest.param(PlanKind.CREATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, IncidentPhase.REMEDIATING,
                  ("Unknown", "AttemptPending"), id="create"),
-    pytest.param(PlanKind.WAIT, Reason.AWAITING_APPROVAL, IncidentPhase.REMEDIATING,
+    pytest.param(PlanKind.WAIT, RemediatedReason.AWAITING_APPROVAL, IncidentPhase.REMEDIATING,
                  ("Unknown", "AwaitingApproval"), id="approval"),
-    pytest.param(PlanKind.MONITOR, Reason.ATTEMPT_RUNNING, IncidentPhase.MONITORING, ("Unknown", "AttemptRunning"),
+    pytest.param(PlanKind.MONITOR, RemediatedReason.ATTEMPT_RUNNING, IncidentPhase.MONITORING, ("Unknown",
+                                                                                                "AttemptRunning"),
                  id="monitor"),
-    pytest.param(PlanKind.UPDATE_ATTEMPT, Reason.DRY_RUN, IncidentPhase.REMEDIATING,
+    pytest.param(PlanKind.UPDATE_ATTEMPT, RemediatedReason.DRY_RUN, IncidentPhase.REMEDIATING,
                  ("Unknown", "AwaitingRemediation"), id="update-keeps-progress-reason"),
-    pytest.param(PlanKind.ESCALATE, Reason.ATTEMPTS_EXHAUSTED, IncidentPhase.ESCALATED,
+    pytest.param(PlanKind.ESCALATE, RemediatedReason.ATTEMPTS_EXHAUSTED, IncidentPhase.ESCALATED,
                  ("False", "AttemptsExhausted"), id="exhausted"),
-    pytest.param(PlanKind.ESCALATE, Reason.APPROVAL_DENIED, IncidentPhase.ESCALATED, ("False", "ApprovalDenied"),
+    pytest.param(PlanKind.ESCALATE, RemediatedReason.APPROVAL_DENIED, IncidentPhase.ESCALATED, ("False",
+                                                                                                "ApprovalDenied"),
                  id="denied"),
-    pytest.param(PlanKind.RESOLVE, Reason.AUTO_HEALED, IncidentPhase.RESOLVED, ("True", "AutoHealed"), id="healed"),
+    pytest.param(PlanKind.RESOLVE, RemediatedReason.AUTO_HEALED, IncidentPhase.RESOLVED, ("True", "AutoHealed"),
+                 id="healed"),
 ])
-def test_plan_sets_remediated_and_phase(kind: PlanKind, reason: Reason, phase: IncidentPhase,
+def test_plan_sets_remediated_and_phase(kind: PlanKind, reason: RemediatedReason, phase: IncidentPhase,
                                         remediated: tuple[str, str]) -> None:
     inc = _handed_off()
     status = view.apply_plan(inc, inc.status, RemediationPlan(kind, reason, "msg"), None, NOW)
@@ -84,24 +90,25 @@ def test_resolve_records_mttr_from_the_alert_run_and_attempt() -> None:
     attempt = _attempt(phase=AttemptPhase.SUCCEEDED, external_run=RUN, start_time=NOW, completion_time=NOW)
     at = FIRED + timedelta(minutes=7)
     summary = SUMMARY.model_copy(update={"attempts_made": 1, "current_attempt": "adf-x-1-1"})
-    plan = RemediationPlan(PlanKind.RESOLVE, Reason.AUTO_HEALED, "healed", attempt_name="adf-x-1-1", summary=summary)
+    plan = RemediationPlan(PlanKind.RESOLVE, RemediatedReason.AUTO_HEALED, "healed", attempt_name="adf-x-1-1",
+                           summary=summary)
     status = view.apply_plan(inc, inc.status, plan, attempt, at)
     assert status.resolution is not None
     assert status.resolution.mttr_seconds == 420
     assert status.resolution.resolved_by is ResolvedBy.AUTO_HEAL
     assert (status.resolution.run_id, status.resolution.attempt) == ("run-2", "adf-x-1-1")
-    assert [h.action for h in status.history][-2:] == [view.ATTEMPT_LAUNCHED, view.REMEDIATION_SUCCEEDED]
+    assert [h.action for h in status.history][-2:] == [history.ATTEMPT_LAUNCHED, history.REMEDIATION_SUCCEEDED]
     assert view.success_banner(status) == ":white_check_mark: Auto-healed on attempt 1/3, new run run-2. MTTR 7 min."
 
 
 @pytest.mark.parametrize(("attempt", "actions"), [
-    pytest.param(_attempt(phase=AttemptPhase.PENDING), [view.ATTEMPT_CREATED], id="created"),
+    pytest.param(_attempt(phase=AttemptPhase.PENDING), [history.ATTEMPT_CREATED], id="created"),
     pytest.param(_attempt(phase=AttemptPhase.RUNNING, external_run=RUN),
-                 [view.ATTEMPT_CREATED, view.ATTEMPT_LAUNCHED], id="launched"),
+                 [history.ATTEMPT_CREATED, history.ATTEMPT_LAUNCHED], id="launched"),
     pytest.param(_attempt(phase=AttemptPhase.FAILED, external_run=RUN, failure_reason="boom"),
-                 [view.ATTEMPT_CREATED, view.ATTEMPT_LAUNCHED, view.ATTEMPT_FAILED], id="failed"),
+                 [history.ATTEMPT_CREATED, history.ATTEMPT_LAUNCHED, history.ATTEMPT_FAILED], id="failed"),
     pytest.param(_attempt(phase=AttemptPhase.SKIPPED, would_have_done="Re-run X."),
-                 [view.ATTEMPT_CREATED, view.ATTEMPT_SKIPPED], id="dry-run"),
+                 [history.ATTEMPT_CREATED, history.ATTEMPT_SKIPPED], id="dry-run"),
 ])
 def test_attempt_milestones_are_recorded_once(attempt: RemediationAttempt, actions: list[str]) -> None:
     inc = _handed_off()
@@ -112,12 +119,12 @@ def test_attempt_milestones_are_recorded_once(attempt: RemediationAttempt, actio
 
 
 def test_approval_milestones_name_the_command_and_the_approver() -> None:
-    spec_status = {"approval": Approval(decision=ApprovalDecision.DENIED, by="ana (claimed)", time=NOW,
+    spec_status: dict[str, Any] = {"approval": Approval(decision=ApprovalDecision.DENIED, by="ana (claimed)", time=NOW,
                                         via=ApprovalChannel.KUBECTL, reason="month-end")}
     attempt = _attempt(phase=AttemptPhase.AWAITING_APPROVAL, **spec_status)
     attempt.spec.approval_required = True
     entries = view.attempt_milestones(attempt, 2, NOW)
-    assert [e[0] for e in entries] == [view.ATTEMPT_CREATED, view.APPROVAL_REQUIRED, view.ATTEMPT_DENIED]
+    assert [e[0] for e in entries] == [history.ATTEMPT_CREATED, history.APPROVAL_REQUIRED, history.ATTEMPT_DENIED]
     assert "kubectl annotate remediationattempt adf-x-1-1 -n ns aiops-rca.io/approval=approved" in entries[1][1]
     assert "denied by ana (claimed) via Kubectl" in entries[2][1]
 
@@ -154,7 +161,8 @@ def test_human_resolution(signals: dict[str, Any], annotations: dict[str, str],
 
 def test_an_escalated_incident_can_still_be_resolved_and_a_resolved_one_is_left_alone() -> None:
     inc = _handed_off()
-    escalated = view.apply_plan(inc, inc.status, RemediationPlan(PlanKind.ESCALATE, Reason.DRY_RUN, "dry"), None, NOW)
+    escalated = view.apply_plan(inc, inc.status, RemediationPlan(PlanKind.ESCALATE, RemediatedReason.DRY_RUN,
+                                                                 "dry"), None, NOW)
     inc = inc.model_copy(update={"status": escalated})
     inc.metadata.annotations = {"aiops-rca.io/resolve": "done"}
     resolved = view.human_resolution(inc, NOW, ["Done"])
@@ -169,13 +177,14 @@ def test_retry_replies_and_slack_view() -> None:
     inc = _handed_off()
     failed = _attempt(phase=AttemptPhase.FAILED, failure_reason="boom", completion_time=NOW)
     summary = SUMMARY.model_copy(update={"attempts_made": 1, "next_attempt_time": NOW + timedelta(seconds=30)})
-    plan = RemediationPlan(PlanKind.WAIT, Reason.BACKING_OFF, "wait", summary=summary)
+    plan = RemediationPlan(PlanKind.WAIT, RemediatedReason.BACKING_OFF, "wait", summary=summary)
     status = view.apply_plan(inc, inc.status, plan, failed, NOW)
     replies = view.retry_replies(status)
     assert [k for k, _ in replies] == ["retry-2"]
     assert replies[0][1].startswith(":repeat: Retry 2/3 at ")
     assert slack_view(status) == "Remediating/1"
-    exhausted = view.apply_plan(inc, status, RemediationPlan(PlanKind.ESCALATE, Reason.ATTEMPTS_EXHAUSTED, "x"),
+    exhausted = view.apply_plan(inc, status, RemediationPlan(PlanKind.ESCALATE, RemediatedReason.ATTEMPTS_EXHAUSTED,
+                                                             "x"),
                                 None, NOW)
     assert view.retry_replies(exhausted) == []
     assert slack_view(exhausted) == "Escalated"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from aiops_operator.api import RuleStats
-from aiops_operator.incident.reconcile import PolicyCache
-from aiops_operator.policy_controller import merge_stats, status_for
+from aiops_operator.policy.cache import PolicyCache
+from aiops_operator.policy.controller import merge_stats, status_for
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 

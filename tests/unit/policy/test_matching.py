@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 from aiops_operator.api import ErrorType, RemediationPolicy
-from aiops_operator.policy_matching import covers, find_rule, select_policy
+from aiops_operator.policy.matching import covers, find_rule, select_policy
 
-from tests.unit.incident.fixtures import incident, policy
+from tests.support.builders import incident, policy
 
 SPEC = incident(name="pl_copy_sales_daily").spec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiops_operator.incident.reconcile import PolicyCache
+from aiops_operator.policy.cache import PolicyCache
 
 
 def policy(name: str) -> dict[str, Any]:

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import pytest
-from aiops_operator.remediation.library_fallback import (
-    DEFAULT_FALLBACK_VERSIONS,
+from aiops_operator.executors.databricks_libraries import (
     FailingLibrary,
     LibraryStatus,
     find_failing_library,
     parse_versions,
     version_for_attempt,
 )
+from aiops_operator.remediation.settings import DEFAULT_FALLBACK_VERSIONS
 
 T = DEFAULT_FALLBACK_VERSIONS
 

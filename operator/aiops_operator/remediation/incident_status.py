@@ -20,6 +20,7 @@ restart, tells the same story once.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from aiops_operator.api import (
@@ -35,42 +36,35 @@ from aiops_operator.api import (
     find_condition,
     set_condition,
 )
+from aiops_operator.api.conditions import (
+    IN_PROGRESS_REASONS,
+    IncidentCondition,
+    Outcome,
+    RemediatedReason,
+    condition,
+)
+from aiops_operator.api.history import (
+    APPROVAL_REQUIRED,
+    APPROVAL_TIMED_OUT,
+    ATTEMPT_APPROVED,
+    ATTEMPT_CREATED,
+    ATTEMPT_DENIED,
+    ATTEMPT_FAILED,
+    ATTEMPT_LAUNCHED,
+    ATTEMPT_SKIPPED,
+    ATTEMPTS_EXHAUSTED,
+    ESCALATED,
+    REMEDIATION_SUCCEEDED,
+    RESOLVED_BY_KUBECTL,
+    RESOLVED_IN_JIRA,
+    record,
+)
+from aiops_operator.api.labels import RESOLVE_ANNOTATION, RESOLVED_BY_ANNOTATION, approve_command
+from aiops_operator.api.phase import TERMINAL_PHASES, derive_phase
 from aiops_operator.api.sanitize import clean_text
-from aiops_operator.incident import conditions as c
-from aiops_operator.incident.analyzing import ESCALATED, condition, record
-from aiops_operator.incident.phase import TERMINAL_PHASES, derive_phase
-from aiops_operator.remediation.attempt_status import Outcome, outcome_of
-from aiops_operator.remediation.decision import PlanKind, Reason, RemediationPlan
-from aiops_operator.sla import sla_start
-
-# History actions (also the reasons of the Events `kubectl describe` shows).
-ATTEMPT_CREATED = "AttemptCreated"
-APPROVAL_REQUIRED = "ApprovalRequired"
-ATTEMPT_APPROVED = "AttemptApproved"
-ATTEMPT_DENIED = "AttemptDenied"
-APPROVAL_TIMED_OUT = "ApprovalTimedOut"
-ATTEMPT_LAUNCHED = "AttemptLaunched"
-ATTEMPT_FAILED = "RemediationAttemptFailed"
-ATTEMPT_SKIPPED = "AttemptSkipped"
-REMEDIATION_SUCCEEDED = "RemediationSucceeded"
-ATTEMPTS_EXHAUSTED = "AttemptsExhausted"
-RESOLVED_IN_JIRA = "ResolvedInJira"
-RESOLVED_BY_KUBECTL = "ResolvedByKubectl"
-
-WARNING_ACTIONS = frozenset({ATTEMPT_DENIED, APPROVAL_TIMED_OUT, ATTEMPT_FAILED, ATTEMPTS_EXHAUSTED})
-"""Remediation history actions posted as Warning Events."""
-
-RESOLVE_ANNOTATION = "aiops-rca.io/resolve"
-"""`kubectl annotate incident <name> aiops-rca.io/resolve="<note>"` resolves the incident by hand."""
-RESOLVED_BY_ANNOTATION = "aiops-rca.io/resolved-by"
-"""Optional claim of who resolved it (the API server's audit log has the authenticated user)."""
-
-_IN_PROGRESS = {
-    Reason.BACKING_OFF: c.BACKING_OFF,
-    Reason.ATTEMPT_PENDING: c.ATTEMPT_PENDING,
-    Reason.AWAITING_APPROVAL: c.AWAITING_APPROVAL,
-    Reason.ATTEMPT_RUNNING: c.ATTEMPT_RUNNING,
-}
+from aiops_operator.api.sla import sla_start
+from aiops_operator.remediation.attempt_status import outcome_of
+from aiops_operator.remediation.decision import PlanKind, RemediationPlan
 
 
 def _attempt_tag(n: int) -> str:
@@ -88,52 +82,100 @@ def _once(status: IncidentStatus, action: str, n: int, message: str, when: datet
     return record(status, action, message, when)
 
 
-def attempt_milestones(
-    attempt: RemediationAttempt, max_attempts: int, now: datetime,
-) -> list[tuple[str, str, datetime]]:
+Milestone = tuple[str, str, datetime]
+"""(history action, message, when)."""
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the milestones of one attempt are read from."""
+
+    attempt: RemediationAttempt
+    head: str
+    """'Attempt n/N (<name>)', the start of every message (the audit trail finds them by it)."""
+    outcome: Outcome | None
+    now: datetime
+
+    @property
+    def ended(self) -> datetime:
+        return self.attempt.status.completion_time or self.now
+
+    @property
+    def created(self) -> datetime:
+        return self.attempt.metadata.creation_timestamp or self.now
+
+
+def _created(seen: _Seen) -> Milestone | None:
+    spec = seen.attempt.spec
+    return (ATTEMPT_CREATED,
+            f"{seen.head} created: {spec.action} under rule {spec.rule} of RemediationPolicy {spec.policy},"
+            f" not before {spec.not_before_time.isoformat()}" + (" (dry run)." if spec.dry_run else "."), seen.created)
+
+
+def _approval_asked(seen: _Seen) -> Milestone | None:
+    spec, st = seen.attempt.spec, seen.attempt.status
+    asked = st.phase is AttemptPhase.AWAITING_APPROVAL or st.approval is not None \
+        or seen.outcome is Outcome.APPROVAL_TIMED_OUT
+    if not spec.approval_required or not asked:
+        return None
+    meta = seen.attempt.metadata
+    command = approve_command(meta.name, meta.namespace or "default")
+    return APPROVAL_REQUIRED, f"{seen.head} ({spec.action}) needs approval: {command} (or =denied).", seen.created
+
+
+def _approval_decided(seen: _Seen) -> Milestone | None:
+    a = seen.attempt.status.approval
+    if a is None:
+        return None
+    approved = a.decision is ApprovalDecision.APPROVED
+    why = f": {a.reason}" if a.reason else ""
+    return (ATTEMPT_APPROVED if approved else ATTEMPT_DENIED,
+            f"{seen.head} {'approved' if approved else 'denied'} by {a.by} via {a.via} at {a.time.isoformat()}{why}.",
+            a.time)
+
+
+def _approval_timed_out(seen: _Seen) -> Milestone | None:
+    if seen.outcome is not Outcome.APPROVAL_TIMED_OUT:
+        return None
+    return APPROVAL_TIMED_OUT, f"{seen.head}: {seen.attempt.status.failure_reason or 'no approval in time'}", seen.ended
+
+
+def _launched(seen: _Seen) -> Milestone | None:
+    st = seen.attempt.status
+    run = st.external_run
+    if run is None:
+        return None
+    detail = f" {run.detail}" if run.detail else ""
+    return ATTEMPT_LAUNCHED, f"{seen.head} launched: {run.system} run {run.run_id}.{detail}", st.start_time or seen.now
+
+
+def _failed(seen: _Seen) -> Milestone | None:
+    st = seen.attempt.status
+    if st.phase not in (AttemptPhase.FAILED, AttemptPhase.TIMED_OUT):
+        return None
+    word = "timed out" if st.phase is AttemptPhase.TIMED_OUT else "failed"
+    return ATTEMPT_FAILED, f"{seen.head} {word}: {st.failure_reason or 'no reason given'}", seen.ended
+
+
+def _skipped(seen: _Seen) -> Milestone | None:
+    st = seen.attempt.status
+    # A skip for want of approval is told by the approval milestones.
+    if st.phase is not AttemptPhase.SKIPPED or seen.outcome in (Outcome.APPROVAL_TIMED_OUT, Outcome.APPROVAL_DENIED):
+        return None
+    what = f" Would have: {st.would_have_done}" if st.would_have_done else ""
+    return ATTEMPT_SKIPPED, f"{seen.head} skipped: {st.failure_reason or seen.outcome or 'skipped'}.{what}", seen.ended
+
+
+_MILESTONES = (_created, _approval_asked, _approval_decided, _approval_timed_out, _launched, _failed, _skipped)
+"""The milestones of an attempt, in the order they happen."""
+
+
+def attempt_milestones(attempt: RemediationAttempt, max_attempts: int, now: datetime) -> list[Milestone]:
     """(action, message, time) of what has happened to the attempt so far, in order."""
-    spec, st = attempt.spec, attempt.status
-    name = attempt.metadata.name
-    head = f"{_attempt_tag(spec.attempt)}{max(max_attempts, spec.attempt)} ({name})"
-    created = attempt.metadata.creation_timestamp or now
-    out: list[tuple[str, str, datetime]] = [(
-        ATTEMPT_CREATED,
-        f"{head} created: {spec.action} under rule {spec.rule} of RemediationPolicy {spec.policy},"
-        f" not before {spec.not_before_time.isoformat()}" + (" (dry run)." if spec.dry_run else "."),
-        created,
-    )]
-    outcome = outcome_of(attempt)
-    if spec.approval_required and (st.phase is AttemptPhase.AWAITING_APPROVAL or st.approval is not None
-                                   or outcome is Outcome.APPROVAL_TIMED_OUT):
-        ns = attempt.metadata.namespace or "default"
-        out.append((APPROVAL_REQUIRED,
-                    f"{head} ({spec.action}) needs approval: kubectl annotate remediationattempt {name} -n {ns}"
-                    " aiops-rca.io/approval=approved (or =denied).", created))
-    if st.approval is not None:
-        a = st.approval
-        approved = a.decision is ApprovalDecision.APPROVED
-        why = f": {a.reason}" if a.reason else ""
-        out.append((ATTEMPT_APPROVED if approved else ATTEMPT_DENIED,
-                    f"{head} {'approved' if approved else 'denied'} by {a.by} via {a.via}"
-                    f" at {a.time.isoformat()}{why}.", a.time))
-    if outcome is Outcome.APPROVAL_TIMED_OUT:
-        out.append((APPROVAL_TIMED_OUT, f"{head}: {st.failure_reason or 'no approval in time'}",
-                    st.completion_time or now))
-    if st.external_run is not None:
-        run = st.external_run
-        detail = f" {run.detail}" if run.detail else ""
-        out.append((ATTEMPT_LAUNCHED, f"{head} launched: {run.system} run {run.run_id}.{detail}",
-                    st.start_time or now))
-    if st.phase in (AttemptPhase.FAILED, AttemptPhase.TIMED_OUT):
-        word = "timed out" if st.phase is AttemptPhase.TIMED_OUT else "failed"
-        out.append((ATTEMPT_FAILED, f"{head} {word}: {st.failure_reason or 'no reason given'}",
-                    st.completion_time or now))
-    if st.phase is AttemptPhase.SKIPPED and outcome is not Outcome.APPROVAL_TIMED_OUT \
-            and outcome is not Outcome.APPROVAL_DENIED:
-        what = f" Would have: {st.would_have_done}" if st.would_have_done else ""
-        out.append((ATTEMPT_SKIPPED, f"{head} skipped: {st.failure_reason or outcome or 'skipped'}.{what}",
-                    st.completion_time or now))
-    return out
+    n = attempt.spec.attempt
+    seen = _Seen(attempt, f"{_attempt_tag(n)}{max(max_attempts, n)} ({attempt.metadata.name})",
+                 outcome_of(attempt), now)
+    return [m for m in (milestone(seen) for milestone in _MILESTONES) if m is not None]
 
 
 def record_attempt(status: IncidentStatus, attempt: RemediationAttempt, max_attempts: int,
@@ -180,8 +222,10 @@ def apply_plan(
             attempt=attempt.metadata.name if attempt is not None else None, run_id=run.run_id if run else None,
         )
         status = status.model_copy(update={"resolution": resolution, "escalation_reason": None})
-        status = _set(status, c.REMEDIATED, ConditionStatus.TRUE, c.AUTO_HEALED, plan.message, now, gen)
-        status = _set(status, c.RESOLVED, ConditionStatus.TRUE, c.AUTO_HEALED, plan.message, now, gen)
+        status = _set(status, IncidentCondition.REMEDIATED, ConditionStatus.TRUE, RemediatedReason.AUTO_HEALED,
+                      plan.message, now, gen)
+        status = _set(status, IncidentCondition.RESOLVED, ConditionStatus.TRUE, RemediatedReason.AUTO_HEALED,
+                      plan.message, now, gen)
         ran = f", run {run.run_id}" if run else ""
         status = record(status, REMEDIATION_SUCCEEDED,
                         f"{_attempt_tag(n)}{max_attempts} healed the failure{ran}; MTTR"
@@ -190,18 +234,18 @@ def apply_plan(
     if plan.kind is PlanKind.ESCALATE:
         reason = str(plan.reason)
         status = status.model_copy(update={"escalation_reason": clean_text(plan.message, 4096)})
-        status = _set(status, c.REMEDIATED, ConditionStatus.FALSE, reason, plan.message, now, gen)
-        status = _set(status, c.ESCALATED, ConditionStatus.TRUE, reason, plan.message, now, gen)
-        action = ATTEMPTS_EXHAUSTED if plan.reason is Reason.ATTEMPTS_EXHAUSTED else ESCALATED
+        status = _set(status, IncidentCondition.REMEDIATED, ConditionStatus.FALSE, reason, plan.message, now, gen)
+        status = _set(status, IncidentCondition.ESCALATED, ConditionStatus.TRUE, reason, plan.message, now, gen)
+        action = ATTEMPTS_EXHAUSTED if plan.reason is RemediatedReason.ATTEMPTS_EXHAUSTED else ESCALATED
         status = record(status, action, f"{reason}: {plan.message}", now)
         return _rephase(status)
     # In progress: Remediated=Unknown with the step's reason (AttemptRunning means phase Monitoring).
-    progress = _IN_PROGRESS.get(plan.reason)
-    if progress is None:
-        previous = find_condition(status.conditions, c.REMEDIATED)
-        progress = previous.reason if previous is not None and previous.reason in c.IN_PROGRESS_REASONS \
-            else c.ATTEMPT_PENDING
-    status = _set(status, c.REMEDIATED, ConditionStatus.UNKNOWN, progress, plan.message, now, gen)
+    progress: str = plan.reason
+    if plan.reason not in IN_PROGRESS_REASONS:
+        previous = find_condition(status.conditions, IncidentCondition.REMEDIATED)
+        progress = previous.reason if previous is not None and previous.reason in IN_PROGRESS_REASONS \
+            else RemediatedReason.ATTEMPT_PENDING
+    status = _set(status, IncidentCondition.REMEDIATED, ConditionStatus.UNKNOWN, progress, plan.message, now, gen)
     return _rephase(status)
 
 
@@ -220,13 +264,13 @@ def human_resolution(
     signals = status.signals
     annotations = incident.metadata.annotations
     if signals is not None and signals.jira_status and signals.jira_status.strip().lower() in done:
-        by, reason, action = ResolvedBy.JIRA, c.RESOLVED_IN_JIRA, RESOLVED_IN_JIRA
+        by, reason, action = ResolvedBy.JIRA, RemediatedReason.RESOLVED_IN_JIRA, RESOLVED_IN_JIRA
         actor = clean_text(signals.jira_actor or "", 256) or None
         when = signals.jira_status_time or now
         note = None
         message = f"Jira issue moved to {signals.jira_status} by {actor or 'an unknown user'}."
     elif RESOLVE_ANNOTATION in annotations:
-        by, reason, action = ResolvedBy.KUBECTL, c.RESOLVED_BY_KUBECTL, RESOLVED_BY_KUBECTL
+        by, reason, action = ResolvedBy.KUBECTL, RemediatedReason.RESOLVED_BY_KUBECTL, RESOLVED_BY_KUBECTL
         claimed = clean_text(annotations.get(RESOLVED_BY_ANNOTATION) or "", 200).strip()
         actor = claimed or kubectl_actor or "kubectl"
         when = now
@@ -239,13 +283,13 @@ def human_resolution(
     resolution = Resolution(resolved_time=when, mttr_seconds=mttr_seconds(incident, when), resolved_by=by,
                             actor=actor, note=note)
     status = status.model_copy(update={"resolution": resolution})
-    status = _set(status, c.RESOLVED, ConditionStatus.TRUE, reason, message, now, gen)
-    remediated = find_condition(status.conditions, c.REMEDIATED)
+    status = _set(status, IncidentCondition.RESOLVED, ConditionStatus.TRUE, reason, message, now, gen)
+    remediated = find_condition(status.conditions, IncidentCondition.REMEDIATED)
     if remediated is not None and remediated.status is ConditionStatus.UNKNOWN:
-        status = _set(status, c.REMEDIATED, ConditionStatus.FALSE, reason, message, now, gen)
-    escalated = find_condition(status.conditions, c.ESCALATED)
+        status = _set(status, IncidentCondition.REMEDIATED, ConditionStatus.FALSE, reason, message, now, gen)
+    escalated = find_condition(status.conditions, IncidentCondition.ESCALATED)
     if escalated is not None and escalated.status is ConditionStatus.TRUE:
-        status = _set(status, c.ESCALATED, ConditionStatus.FALSE, reason, message, now, gen)
+        status = _set(status, IncidentCondition.ESCALATED, ConditionStatus.FALSE, reason, message, now, gen)
     status = record(status, action, message + f" MTTR {resolution.mttr_seconds} s.", now)
     return _rephase(status)
 
@@ -255,9 +299,9 @@ def human_resolution(
 
 def attempt_awaiting_approval(status: IncidentStatus) -> str | None:
     """The name of the attempt waiting for a human's approval right now, if one is."""
-    remediated = find_condition(status.conditions, c.REMEDIATED)
+    remediated = find_condition(status.conditions, IncidentCondition.REMEDIATED)
     rem = status.remediation
-    if status.phase in TERMINAL_PHASES or remediated is None or remediated.reason != c.AWAITING_APPROVAL:
+    if status.phase in TERMINAL_PHASES or remediated is None or remediated.reason != RemediatedReason.AWAITING_APPROVAL:
         return None
     return rem.current_attempt if rem is not None and rem.current_attempt else None
 

@@ -1,0 +1,55 @@
+"""Whether automatic remediation may act on an incident: decided here, once, for the hand-off and every attempt.
+
+The Analyzing phase asks it at the hand-off (heal, or escalate at once); the
+remediation decision asks it again before each new attempt, because a policy
+can change or the kill switch be thrown in between. Same inputs, same answer.
+"""
+
+from __future__ import annotations
+
+from aiops_operator.api import Analysis, Confidence, IncidentSource, PolicyRule, RemediationPolicy
+from aiops_operator.api.conditions import RemediatedReason
+from aiops_operator.remediation.actions import applies_to
+
+CONFIDENCE_RANK = {Confidence.LOW: 1, Confidence.MEDIUM: 2, Confidence.HIGH: 3}
+
+
+def confidence_at_least(actual: Confidence, minimum: Confidence) -> bool:
+    """High > Medium > Low."""
+    return CONFIDENCE_RANK[actual] >= CONFIDENCE_RANK[minimum]
+
+
+def ineligible(
+    analysis: Analysis, source: IncidentSource, policy: RemediationPolicy | None, rule: PolicyRule | None,
+    remediation_enabled: bool,
+) -> tuple[RemediatedReason, str] | None:
+    """(reason, message) why no (further) attempt may start, or None when one may.
+
+    The kill switch is checked last: it is news only when a rule would otherwise have acted.
+    """
+    error_type = analysis.error_type.value
+    if not analysis.auto_heal_possible:
+        return (RemediatedReason.NOT_AUTO_HEALABLE,
+                f"The analysis says {error_type} cannot be healed automatically.")
+    if policy is None:
+        return RemediatedReason.NO_MATCHING_POLICY, "No enabled RemediationPolicy covers this resource."
+    name = policy.metadata.name
+    if not policy.spec.enabled:
+        return RemediatedReason.POLICY_DISABLED, f"RemediationPolicy {name} is disabled."
+    if rule is None:
+        return RemediatedReason.NO_MATCHING_RULE, f"RemediationPolicy {name} has no rule for {error_type}."
+    if rule.max_attempts == 0:
+        return (RemediatedReason.RULE_DISABLED,
+                f"Rule {rule.name} of RemediationPolicy {name} allows no attempts (maxAttempts: 0).")
+    if not applies_to(rule.action, source):
+        return (RemediatedReason.ACTION_NOT_APPLICABLE,
+                f"Rule {rule.name}'s action {rule.action} cannot act on a {source} incident.")
+    if not confidence_at_least(analysis.confidence, rule.min_confidence):
+        return (RemediatedReason.CONFIDENCE_TOO_LOW,
+                f"Analysis confidence {analysis.confidence} is below rule {rule.name}'s minimum"
+                f" {rule.min_confidence}.")
+    if not remediation_enabled:
+        return (RemediatedReason.REMEDIATION_DISABLED,
+                f"Rule {rule.name} of RemediationPolicy {name} covers {error_type}, but automatic remediation"
+                " is switched off (AUTO_REMEDIATION_ENABLED=false).")
+    return None
