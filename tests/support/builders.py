@@ -19,13 +19,19 @@ NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 FIRED = datetime(2026, 11, 23, 6, 58, 24, tzinfo=UTC)
 
 
-def incident(source: str = "AzureDataFactory", name: str = "pl_copy_sales_daily", **status: Any) -> Incident:
+ADF_FACTORY = {"factory": "adf-contoso-prod", "resourceGroup": "rg-data", "subscriptionId": "sub-1"}
+"""Where an ADF incident's pipeline lives: what a re-run needs (remediation.preflight)."""
+
+
+def incident(source: str = "AzureDataFactory", name: str = "pl_copy_sales_daily", *,
+             resource: dict[str, Any] | None = None, **status: Any) -> Incident:
+    where = ADF_FACTORY if source == "AzureDataFactory" else {}
     return Incident.model_validate({
         "metadata": {"name": "adf-x-1", "namespace": "ns", "uid": "uid-1", "generation": 1,
                      "resourceVersion": "10"},
         "spec": {
             "source": source,
-            "resource": {"kind": "Pipeline", "name": name},
+            "resource": resource if resource is not None else {"kind": "Pipeline", "name": name, **where},
             "runId": "run-1",
             "alert": {"firedTime": FIRED.isoformat()},
             "error": {"message": "Execution Timeout Expired"},

@@ -94,6 +94,9 @@ class RemediatedReason(StrEnum):
     APPROVAL_DENIED = "ApprovalDenied"
     APPROVAL_TIMED_OUT = "ApprovalTimedOut"
     DRY_RUN = "DryRun"
+    CANNOT_REMEDIATE = "CannotRemediate"
+    """The action can never launch for this incident: an identity (factory, job, cluster) or a setting
+    (workspace, credentials) is missing; the message names it and how to supply it. No attempt is counted."""
     # Resolved by a human (Remediated=False with the same reason when remediation was still at work).
     RESOLVED_IN_JIRA = "ResolvedInJira"
     RESOLVED_BY_KUBECTL = "ResolvedByKubectl"
@@ -142,10 +145,11 @@ class Outcome(StrEnum):
     APPROVAL_TIMED_OUT = "ApprovalTimedOut"
     REMEDIATION_DISABLED = "RemediationDisabled"
     LAUNCH_FAILED = "LaunchFailed"
+    CANNOT_REMEDIATE = "CannotRemediate"
 
 
 SKIPPED_OUTCOMES: Final = frozenset({Outcome.DRY_RUN, Outcome.APPROVAL_DENIED, Outcome.APPROVAL_TIMED_OUT,
-                                     Outcome.REMEDIATION_DISABLED})
+                                     Outcome.REMEDIATION_DISABLED, Outcome.CANNOT_REMEDIATE})
 """Outcomes of attempts that never launched; each is also the reason the Incident escalates with."""
 
 

@@ -17,6 +17,8 @@ Both are synchronous (the SDKs are); the reconcile loop calls them with
 - `TransientExecutorError` (and `NotReady`): nothing launched; retry after
   `retry_after_seconds` (the attempt stays Pending, bounded by its timeout).
 - `ExecutorError`: terminal; the attempt finishes as LaunchFailed.
+- `CannotRemediate` (an `ExecutorError`): a workspace, credential, job or cluster the action needs is
+  missing; the attempt is skipped and the incident escalates at once (no backoff, no further attempt).
 
 Messages never carry secrets: they go through `clean_text` before they are
 stored, and no executor puts a token or callback URL in one.
@@ -38,6 +40,14 @@ class ExecutorError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(clean_text(message, 1024))
+
+
+class CannotRemediate(ExecutorError):
+    """Terminal, and not the action's fault: an identity or setting it needs is missing.
+
+    The attempt is skipped (not counted as a failed try) and the incident escalates at once with
+    CannotRemediate; the message says what is missing and how to supply it.
+    """
 
 
 class TransientExecutorError(Exception):

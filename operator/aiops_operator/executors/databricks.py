@@ -42,6 +42,7 @@ from aiops_operator.api import (
     ResourceKind,
 )
 from aiops_operator.executors.base import (
+    CannotRemediate,
     ExecutorError,
     NotReady,
     TransientExecutorError,
@@ -120,7 +121,7 @@ class DatabricksExecutor:
     def _client(self, incident: Incident) -> Any:
         host = self._host or incident.spec.resource.workspace_url
         if not host:
-            raise ExecutorError("No Databricks workspace: set DATABRICKS_HOST or send the workspace URL in the alert")
+            raise CannotRemediate("No Databricks workspace: set DATABRICKS_HOST or send the workspace URL in the alert")
         return self._client_for(host)
 
     # --- launch ---------------------------------------------------------------------------
@@ -148,7 +149,7 @@ class DatabricksExecutor:
     def _job_id(self, incident: Incident, attempt: RemediationAttempt) -> int:
         raw = parameter(attempt.spec.parameters, "jobId") or incident.spec.resource.id
         if not raw or not raw.isdigit():
-            raise ExecutorError("RunJobNow needs the job id (rule parameter jobId or the incident's resource id)")
+            raise CannotRemediate("RunJobNow needs the job id (rule parameter jobId or the incident's resource id)")
         return int(raw)
 
     def _run_id(self, incident: Incident) -> int:
@@ -211,7 +212,7 @@ class DatabricksExecutor:
             for task in tasks:
                 if task.existing_cluster_id:
                     return str(task.existing_cluster_id)
-        raise ExecutorError("No cluster to act on: set the rule parameter clusterId")
+        raise CannotRemediate("No cluster to act on: set the rule parameter clusterId")
 
     def _acted_since(self, w: Any, cluster_id: str, attempt: RemediationAttempt, kinds: Iterable[str]) -> bool:
         marker = _millis(launch_marker(attempt))

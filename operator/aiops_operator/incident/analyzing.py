@@ -136,7 +136,7 @@ def _routing_decision(
     """(reason, message, summary): AwaitingRemediation with the rule, or why a human must act."""
     policy = select_policy(policies, incident.spec)
     rule = find_rule(policy, analysis.error_type) if policy is not None else None
-    blocked = ineligible(analysis, incident.spec.source, policy, rule, remediation_enabled)
+    blocked = ineligible(analysis, incident, policy, rule, remediation_enabled)
     if blocked is not None:  # escalated before anything was tried: say so in the first words a human reads
         return blocked[0], blocked[1].rstrip(".") + ": a human is needed.", None
     assert policy is not None  # ineligible checked both

@@ -51,7 +51,7 @@ from aiops_operator.api.conditions import CompletedProgress, Outcome
 from aiops_operator.api.labels import RESOLVE_ANNOTATION
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.bounded import BoundedCache
-from aiops_operator.executors.base import ExecutorError, NotReady, TransientExecutorError
+from aiops_operator.executors.base import CannotRemediate, ExecutorError, NotReady, TransientExecutorError
 from aiops_operator.incident.ports import StageResult
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, Conflict, KubeClient, NotFound
 from aiops_operator.policy.matching import find_rule
@@ -426,6 +426,10 @@ class Remediator:
             if pending != attempt.status:
                 body = await self._write_status(body, attempt, pending)
             return body, now + timedelta(seconds=max(1.0, exc.retry_after_seconds))
+        except CannotRemediate as exc:
+            metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "unconfigured").inc()
+            skipped = attempt_status.finished(attempt, Outcome.CANNOT_REMEDIATE, f"Cannot remediate: {exc}", now)
+            return await self._write_status(body, attempt, skipped), None
         except ExecutorError as exc:
             metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "terminal").inc()
             failed = attempt_status.finished(attempt, Outcome.LAUNCH_FAILED, f"Could not launch: {exc}", now)

@@ -44,6 +44,7 @@ _PHASE_OF = {
     Outcome.APPROVAL_DENIED: AttemptPhase.SKIPPED,
     Outcome.APPROVAL_TIMED_OUT: AttemptPhase.SKIPPED,
     Outcome.REMEDIATION_DISABLED: AttemptPhase.SKIPPED,
+    Outcome.CANNOT_REMEDIATE: AttemptPhase.SKIPPED,
 }
 
 

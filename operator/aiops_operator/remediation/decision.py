@@ -178,7 +178,7 @@ def _next_attempt(
     latest: RemediationAttempt | None, settings: DecisionSettings, now: datetime, summary: RemediationSummary | None,
 ) -> RemediationPlan:
     """No attempt is under way: escalate if none may start, else wait out the backoff or create the next."""
-    blocked = ineligible(analysis, incident.spec.source, policy, rule, settings.auto_remediation_enabled)
+    blocked = ineligible(analysis, incident, policy, rule, settings.auto_remediation_enabled)
     if blocked is not None:
         reason, message = blocked
         return RemediationPlan(PlanKind.ESCALATE, reason, message, summary=summary)

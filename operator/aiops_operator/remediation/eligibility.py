@@ -7,9 +7,10 @@ can change or the kill switch be thrown in between. Same inputs, same answer.
 
 from __future__ import annotations
 
-from aiops_operator.api import Analysis, Confidence, IncidentSource, PolicyRule, RemediationPolicy
+from aiops_operator.api import Analysis, Confidence, Incident, PolicyRule, RemediationPolicy
 from aiops_operator.api.conditions import RemediatedReason
 from aiops_operator.remediation.actions import applies_to
+from aiops_operator.remediation.preflight import missing_identity
 
 CONFIDENCE_RANK = {Confidence.LOW: 1, Confidence.MEDIUM: 2, Confidence.HIGH: 3}
 
@@ -20,13 +21,16 @@ def confidence_at_least(actual: Confidence, minimum: Confidence) -> bool:
 
 
 def ineligible(
-    analysis: Analysis, source: IncidentSource, policy: RemediationPolicy | None, rule: PolicyRule | None,
+    analysis: Analysis, incident: Incident, policy: RemediationPolicy | None, rule: PolicyRule | None,
     remediation_enabled: bool,
 ) -> tuple[RemediatedReason, str] | None:
     """(reason, message) why no (further) attempt may start, or None when one may.
 
-    The kill switch is checked last: it is news only when a rule would otherwise have acted.
+    An action that lacks the identity it needs (`preflight`) can never launch: CannotRemediate, before
+    any attempt is created. The kill switch is checked last: it is news only when a rule would
+    otherwise have acted.
     """
+    source = incident.spec.source
     error_type = analysis.error_type.value
     if not analysis.auto_heal_possible:
         return (RemediatedReason.NOT_AUTO_HEALABLE,
@@ -48,6 +52,9 @@ def ineligible(
         return (RemediatedReason.CONFIDENCE_TOO_LOW,
                 f"Analysis confidence {analysis.confidence} is below rule {rule.name}'s minimum"
                 f" {rule.min_confidence}.")
+    missing = missing_identity(rule.action, incident, rule.parameters)
+    if missing is not None:
+        return RemediatedReason.CANNOT_REMEDIATE, missing.message
     if not remediation_enabled:
         return (RemediatedReason.REMEDIATION_DISABLED,
                 f"Rule {rule.name} of RemediationPolicy {name} covers {error_type}, but automatic remediation"

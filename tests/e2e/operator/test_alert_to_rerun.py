@@ -90,7 +90,6 @@ def test_v2_alert_with_factory_in_configuration_items_is_rerun(
     assert f"/resourcegroups/{RG.lower()}/" in creates[0]["path"].lower()
 
 
-@pytest.mark.xfail(strict=True, reason="CannotRemediate lands with issue 14 §2")
 @pytest.mark.timeout(240)
 def test_v2_alert_with_no_factory_anywhere_escalates_at_once(
     kubeconfig: Path, namespace: str, sandbox: RunningSandbox, start_operator: StartOperator,

@@ -212,3 +212,15 @@ def test_fallback_analysis_is_recorded_in_the_condition() -> None:
     assert "AnalysisFellBack" in [h.action for h in status.history]
     assert "WARNING" not in history.WARNING_ACTIONS
     assert "AnalysisFellBack" in history.WARNING_ACTIONS
+
+
+def test_a_covered_failure_without_the_factory_escalates_at_the_hand_off_naming_what_is_missing() -> None:
+    bare = incident(resource={"kind": "Pipeline", "name": "pl_copy_sales_daily"})
+    inc = bare.model_copy(update={"status": analyzing.fold_analysis(bare.status, analysis(), NOW)})
+    status = decide(inc, Observed(policies=(policy(),)), CONFIG, NOW).status
+    assert reason(status, "Remediated") == ("False", "CannotRemediate")
+    assert reason(status, "Escalated") == ("True", "CannotRemediate")
+    assert status.phase is IncidentPhase.ESCALATED
+    assert status.escalation_reason is not None
+    assert "factory" in status.escalation_reason
+    assert "_ResourceId" in status.escalation_reason

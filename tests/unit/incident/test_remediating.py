@@ -24,6 +24,7 @@ from aiops_operator.api.conditions import (
     RemediatedReason,
     condition,
 )
+from aiops_operator.executors.base import CannotRemediate
 from aiops_operator.incident.remediating import Remediator
 from aiops_operator.remediation.attempt_status import Progress, ProgressState
 
@@ -39,9 +40,12 @@ class Executors:
     def __init__(self) -> None:
         self.launches: list[str] = []
         self.progress = Progress(ProgressState.RUNNING, external_state="InProgress")
+        self.refuse: Exception | None = None
 
     def launch(self, incident: Incident, attempt: RemediationAttempt) -> ExternalRun:
         self.launches.append(attempt.metadata.name)
+        if self.refuse is not None:
+            raise self.refuse
         return ExternalRun(system=ExternalSystem.AZURE_DATA_FACTORY, run_id="run-2", state="InProgress")
 
     def poll(self, incident: Incident, attempt: RemediationAttempt) -> Progress:
@@ -157,3 +161,21 @@ async def test_an_existing_attempt_is_adopted_not_created_twice(api: FakeApiServ
     assert [k for k in api.objects if k[0] == "remediationattempts"] == [("remediationattempts", "ns", ATTEMPT)]
     assert executors.launches == [ATTEMPT]  # the adopted attempt records its run: not launched again
     assert result.status.phase is IncidentPhase.MONITORING
+
+
+async def test_a_launch_missing_its_configuration_escalates_at_once_and_counts_no_failed_attempt(
+    api: FakeApiServer, executors: Executors, stage: Remediator,
+) -> None:
+    executors.refuse = CannotRemediate("No Databricks workspace: set DATABRICKS_HOST or send the workspace URL")
+    inc = handed_off()
+    first = await stage.step(inc, at(60))
+    inc = moved(inc, first.status)
+    stored = api.objects[("remediationattempts", "ns", ATTEMPT)]
+    assert stored["status"]["phase"] == "Skipped"  # not a failed try
+    if inc.status.phase is not IncidentPhase.ESCALATED:  # the escalation may take the next step
+        inc = moved(inc, (await stage.step(inc, at(61))).status)
+    assert inc.status.phase is IncidentPhase.ESCALATED
+    assert remediated(inc) == ("False", "CannotRemediate")
+    assert "DATABRICKS_HOST" in (inc.status.escalation_reason or "")
+    assert executors.launches == [ATTEMPT]  # one try, no retry after a backoff
+    assert ("remediationattempts", "ns", ATTEMPT[:-1] + "2") not in api.objects

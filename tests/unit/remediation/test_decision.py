@@ -358,3 +358,27 @@ def test_story_exhausted() -> None:
     log, plan = _run([False, False], rule(max_attempts=2))
     assert plan.reason is RemediatedReason.ATTEMPTS_EXHAUSTED
     assert [w for _, w in log if w.startswith("create")] == ["create 1", "create 2"]
+
+
+def _without_factory() -> Any:
+    inc = incident()
+    resource = inc.spec.resource.model_copy(update={"factory": None, "resource_group": None, "subscription_id": None})
+    return inc.model_copy(update={"spec": inc.spec.model_copy(update={"resource": resource})})
+
+
+def test_no_factory_escalates_at_once_without_an_attempt() -> None:
+    plan = decide(_without_factory(), policy(), rule(), [], ON, at(60))
+    assert plan.kind is PlanKind.ESCALATE
+    assert plan.reason is RemediatedReason.CANNOT_REMEDIATE
+    assert plan.attempt_spec is None
+    assert "factory" in plan.message
+
+
+def test_an_attempt_the_executor_could_not_launch_escalates_and_is_not_retried() -> None:
+    # The executor found a setting missing (CannotRemediate): no second attempt, no backoff.
+    skipped = attempt(1, outcome=Outcome.CANNOT_REMEDIATE, failure="Cannot remediate: No Databricks workspace")
+    assert skipped.status.phase is AttemptPhase.SKIPPED
+    plan = decide(incident(), policy(), rule(max_attempts=3), [skipped], ON, at(500))
+    assert plan.kind is PlanKind.ESCALATE
+    assert plan.reason is RemediatedReason.CANNOT_REMEDIATE
+    assert "No Databricks workspace" in plan.message
