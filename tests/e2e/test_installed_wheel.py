@@ -152,7 +152,8 @@ def test_receiver_and_operator_from_the_wheel_handle_an_alert(
         _wait_healthy(receiver_url, receiver, tmp_path / "receiver.log")
         posted = httpx.post(f"{receiver_url}/azure-monitor", content=ALERT.read_bytes(),
                             headers={"x-api-key": "wheel-e2e-key", "content-type": "application/json"}, timeout=10)
-        assert posted.status_code == 201, posted.text
+        # 202: the API server was slow and the alert was spooled; the receiver creates it on replay.
+        assert posted.status_code in (201, 202), posted.text
         name = posted.json()["incidents"][0]["name"]
 
         def analyzed() -> dict[str, Any] | None:
