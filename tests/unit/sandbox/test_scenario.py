@@ -40,4 +40,5 @@ def test_the_documented_example_parses() -> None:
     scenario = parse_scenario_text(example)
     assert scenario.databricks.jobs[123].tasks == ["ingest", "transform"]
     assert scenario.databricks.clusters["0101-120000-abcd"].start_outcomes == ["TERMINATED", "RUNNING"]
-    assert len(scenario.faults) == 7
+    assert len(scenario.faults) == 8
+    assert scenario.faults[-1].kind == "obedient"
