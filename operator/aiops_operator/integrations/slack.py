@@ -184,7 +184,7 @@ def approval_blocks(incident: Incident) -> list[dict[str, Any]]:
             {"type": "button", "action_id": SLACK_DENY_ACTION, "style": "danger", "value": value,
              "text": {"type": "plain_text", "text": "Deny"},
              "confirm": {"title": {"type": "plain_text", "text": "Deny the remediation?"},
-                         "text": {"type": "mrkdwn", "text": f"`{waiting}` will be skipped and the incident escalated."},
+                         "text": _mrkdwn(f"`{waiting}` will be skipped and the incident escalated."),
                          "confirm": {"type": "plain_text", "text": "Deny"},
                          "deny": {"type": "plain_text", "text": "Cancel"}}},
         ]},
