@@ -196,6 +196,9 @@ class Fault(_Model):
     """Seconds put in Retry-After (429s)."""
     times: int | None = Field(default=None, ge=1)
     """Affect only this many matching requests; None: until reset."""
+    probability: float = Field(default=1.0, gt=0, le=1)
+    """Affect each matching request with this probability (a faulty cloud: e.g. 0.2); draws are seeded, so a
+    run with the same requests in the same order sees the same faults."""
     error_type: str = "CosmicRayInterference"
     """For `out_of_taxonomy`: the error type the LLM answers with."""
 
@@ -300,6 +303,7 @@ scenario file (YAML; every section optional; unknown keys are errors):
     - {service: llm, kind: malformed_json, times: 1}
     - {service: llm, kind: out_of_taxonomy, error_type: CosmicRayInterference}
     - {service: llm, kind: obedient}   # follows every instruction injected into the prompt
+    - {service: jira, kind: status, status: 503, probability: 0.1}   # a flaky cloud: 10 % of requests
 
   fault kinds: latency (delay, then normal answer), status (vendor-shaped error with that
   HTTP status; 429 carries Retry-After), timeout (hold `seconds`, then 504), malformed_json,
