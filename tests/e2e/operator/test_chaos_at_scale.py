@@ -5,7 +5,8 @@ Unlike the crash-hook test (kills at named points), the kills here land at
 random moments: the receiver is killed while alerts arrive (the sender retries
 like Azure Monitor), the operator every few seconds while incidents are
 analyzed, notified, re-run, approved and resolved. Issue 19 asks for >= 100
-kills over 200 incidents as a bench; this is the `make test` size.
+kills over 200 incidents: `bench/chaos.py` runs this test at that size; the
+default is the `make test` size.
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ from tests.e2e.operator.conftest import StartOperator
 from tests.e2e.operator.remediation_world import DRIVER, GATEWAY_TIMEOUT, Api, cluster_incident, policy, rule
 from tests.e2e.receiver.tcp_proxy import free_port
 
-RETRIED, ESCALATED, APPROVED = 8, 4, 3
-OPERATOR_KILLS, RECEIVER_KILL_EVERY = 25, 3
+# `bench/chaos.py` runs this test at issue 19's full size (AIOPS_RCA_CHAOS_SCALE=full): 200 incidents,
+# 100 operator kills and a receiver kill every 3 alerts (~56).
+FULL = os.environ.get("AIOPS_RCA_CHAOS_SCALE") == "full"
+RETRIED, ESCALATED, APPROVED = (120, 50, 30) if FULL else (8, 4, 3)
+OPERATOR_KILLS, RECEIVER_KILL_EVERY = (100 if FULL else 25), 3
 API_KEY = "chaos-e2e-key"
 LOGIN_FAILED = "ErrorCode=SqlFailedToConnect,'Login failed for user ''etl_svc''.'"
 
@@ -155,7 +159,7 @@ def test_random_sigkills_of_operator_and_receiver_change_no_outcome_and_duplicat
 def _run_with_kills(api: Api, op: Any, rng: random.Random, count: int) -> dict[str, dict[str, Any]]:
     settled: dict[str, dict[str, Any]] = {}
     next_kill = time.monotonic() + rng.uniform(2, 5)
-    deadline = time.monotonic() + 420
+    deadline = time.monotonic() + 120 + 8 * OPERATOR_KILLS
     while time.monotonic() < deadline:
         now = time.monotonic()
         if now >= next_kill and op.starts - 1 < OPERATOR_KILLS:
