@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(REPO))
 
-from aiops_operator.kube import INCIDENTS, NAMESPACES, KubeClient, load_config  # noqa: E402
+from aiops_operator.kube import INCIDENTS, NAMESPACES, KubeClient, KubeUnavailable, load_config  # noqa: E402
 from aiops_operator.localcluster import controlplane  # noqa: E402
 
 from tests.e2e.receiver.tcp_proxy import TcpProxy, free_port  # noqa: E402
@@ -222,13 +222,14 @@ async def _drill(args: argparse.Namespace, http: httpx.AsyncClient, proxy: TcpPr
     while sender.pending or await _spool_depth(http):
         if time.monotonic() - back > args.drain_timeout_seconds:
             break
+        if int(time.monotonic() - back) % 15 == 0:
+            progress(f"draining: {len(sender.pending)} alerts still retried; answers so far {sender.answers}")
         await asyncio.sleep(0.5)
     drained = time.monotonic() - back
     sampling = False
     await sampler
     unique = set(sent)
-    items, _ = await kube.list_all(INCIDENTS, namespace)
-    runs = [str(i["spec"]["runId"]) for i in items]
+    runs = await _incident_runs(kube, namespace)
     expected = {f"{tag}{r:08d}" for r in unique}
     return {
         "outage_seconds": args.outage_seconds, "alerts_sent": len(sent) + (during - (next_run - warmup)),
@@ -244,6 +245,18 @@ async def _drill(args: argparse.Namespace, http: httpx.AsyncClient, proxy: TcpPr
         "rss_peak_mib": round(peaks.get("process_resident_memory_bytes", 0) / 2**20, 1),
         "rss_limit_mib": args.rss_limit_mib,
     }
+
+
+async def _incident_runs(kube: KubeClient, namespace: str) -> list[str]:
+    """The run ids of the namespace's Incidents; a busy shared API server gets a few tries."""
+    for attempt in range(10):
+        try:
+            items, _ = await kube.list_all(INCIDENTS, namespace)
+            return [str(i["spec"]["runId"]) for i in items]
+        except KubeUnavailable:
+            progress(f"listing Incidents timed out (try {attempt + 1}); the API server is busy")
+            await asyncio.sleep(5)
+    raise SystemExit("the API server did not list the Incidents in 10 tries")
 
 
 async def _spool_depth(http: httpx.AsyncClient) -> int:
