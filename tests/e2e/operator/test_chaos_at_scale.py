@@ -142,9 +142,13 @@ def test_random_sigkills_of_operator_and_receiver_change_no_outcome_and_duplicat
     assert kills >= OPERATOR_KILLS
     assert receiver.kills >= len(alerts) // RECEIVER_KILL_EVERY
     by_run = {inc["spec"]["runId"]: inc for inc in settled.values()}
-    for _, run_id in retried:  # failed once, re-run again, healed
+    for pipeline, run_id in retried:  # failed once, re-run again, healed
         inc = by_run[run_id]
-        assert inc["status"]["phase"] == "Resolved", inc["status"].get("escalationReason")
+        runs = [(c["status"], c["target"].get("run_id")) for c in sandbox.control.calls(service="adf", op="createRun")
+                if f"/pipelines/{pipeline}/" in c["path"]]
+        external = [(a["metadata"]["name"], (a.get("status") or {}).get("externalRun"))
+                    for a in api.attempts(inc["metadata"]["name"])]
+        assert inc["status"]["phase"] == "Resolved", (inc["status"].get("escalationReason"), runs, external)
         assert [a["status"]["phase"] for a in api.attempts(inc["metadata"]["name"])] == ["Failed", "Succeeded"]
     for _, run_id in escalated:
         assert by_run[run_id]["status"]["phase"] == "Escalated"
