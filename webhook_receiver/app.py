@@ -374,6 +374,11 @@ def build_app(receiver: Receiver, *, close_kube: bool = True) -> Starlette:
     r = receiver
 
     async def metrics_endpoint(request: Request) -> Response:
+        spool = r.store.spool
+        r.metrics.spool_depth.set(spool.depth)
+        r.metrics.spool_bytes.set(spool.bytes_used)
+        r.metrics.spool_limit.labels("files").set(spool.max_files)
+        r.metrics.spool_limit.labels("bytes").set(spool.max_bytes)
         return Response(generate_latest(r.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager

@@ -114,3 +114,46 @@ def test_after_the_decision_the_buttons_are_gone_and_the_decider_is_shown(action
     assert all(b["type"] != "actions" for b in blocks)
     assert f"{icon} {message}" in str(blocks)
     assert notifying.slack_view(inc.status) == "Monitoring/1"
+
+
+HOSTILE = "<!channel> <@U0ADMIN> <https://evil.example/login|Open the runbook> & @here"
+
+
+@pytest.mark.parametrize("where", [
+    pytest.param("root_cause", id="root-cause"),
+    pytest.param("recommendation", id="recommendation"),
+    pytest.param("activity", id="activity-name"),
+    pytest.param("escalation", id="escalation-reason"),
+])
+def test_injected_text_reaches_slack_inert(where: str) -> None:
+    inc = analyzed(phase=IncidentPhase.ESCALATED,
+                   escalation_reason=HOSTILE if where == "escalation" else "No rule.")
+    assert inc.status.analysis is not None
+    if where == "root_cause":
+        inc.status.analysis.root_cause = HOSTILE
+    elif where == "recommendation":
+        inc.status.analysis.recommendations = [HOSTILE]
+    elif where == "activity":
+        inc.spec.error.activity = HOSTILE
+    text, blocks = build_message(inc, None)
+    rendered = _mrkdwn_texts(blocks)
+    assert any("&lt;!channel&gt; &lt;@U0ADMIN&gt; &lt;https://evil.example/login|Open the runbook&gt; &amp; @here"
+               in t for t in rendered)
+    for t in [*rendered, text]:
+        assert "<!channel>" not in t
+        assert "<@U0ADMIN>" not in t
+        assert "<https://evil.example" not in t
+    assert all(obj["verbatim"] is True for obj in _mrkdwn_objects(blocks))
+
+
+def _mrkdwn_objects(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        own = [value] if value.get("type") == "mrkdwn" else []
+        return own + [o for v in value.values() for o in _mrkdwn_objects(v)]
+    if isinstance(value, list):
+        return [o for v in value for o in _mrkdwn_objects(v)]
+    return []
+
+
+def _mrkdwn_texts(blocks: list[dict[str, Any]]) -> list[str]:
+    return [str(o["text"]) for o in _mrkdwn_objects(blocks)]
