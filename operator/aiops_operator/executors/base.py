@@ -71,14 +71,20 @@ class Executor(Protocol):
 
 
 def launch_marker(attempt: RemediationAttempt) -> datetime:
-    """Runs started at or after this moment may belong to this attempt (creation time, else not-before).
+    """Runs started at or after this moment may belong to this attempt (the later of creation and not-before).
 
     Attempt n is created only after attempt n-1 finished and its backoff
     passed, so an earlier attempt's run always started before this marker
     (assuming the external system's clock agrees with the API server's to
-    within the backoff).
+    within the backoff). The creation timestamp alone is not enough: the API
+    server truncates it to the second, so with a short backoff attempt n could
+    be stamped before the start of attempt n-1's run and adopt it (seen in the
+    chaos test: a retry recorded the previous attempt's failed run). The
+    not-before time is exact and no launch happens before it.
     """
-    return attempt.metadata.creation_timestamp or attempt.spec.not_before_time
+    created = attempt.metadata.creation_timestamp
+    not_before = attempt.spec.not_before_time
+    return max(created, not_before) if created is not None else not_before
 
 
 def transient(detail: str) -> Progress:
