@@ -38,6 +38,7 @@ from aiops_operator.api import (
 )
 from aiops_operator.api.base import MAX_CONDITION_MESSAGE_CHARS
 from aiops_operator.remediation.actions import ACTIONS
+from aiops_operator.remediation.guardrails import freeze_window, validate_window
 
 READY = "Ready"
 STALLED = "Stalled"
@@ -106,6 +107,21 @@ def validate_policy(spec: RemediationPolicySpec) -> list[Problem]:
         else:
             error_types[rule.error_type] = i
         problems += _rule_problems(where, rule, spec)
+    return problems + _window_problems(spec)
+
+
+def _window_problems(spec: RemediationPolicySpec) -> list[Problem]:
+    """Freeze windows whose RRULE, time zone, duration or mode cannot be used, and duplicate names."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, window in enumerate(spec.freeze_windows):
+        where = f"spec.freezeWindows[{i}]"
+        if window.name in seen:
+            problems.append(Problem(f"{where}.name", f"duplicate freeze window name {window.name!r}"))
+        seen.add(window.name)
+        problem = validate_window(freeze_window(window))
+        if problem:
+            problems.append(Problem(where, problem))
     return problems
 
 
