@@ -59,6 +59,7 @@ from aiops_operator.api import (
     attempt_name,
 )
 from aiops_operator.api.conditions import SKIPPED_OUTCOMES, Outcome, RemediatedReason
+from aiops_operator.api.labels import budget_reset_command
 from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation.actions import describe
 from aiops_operator.remediation.attempts import attempt_spec
@@ -390,7 +391,8 @@ def guard(plan: RemediationPlan, incident: Incident, policy: RemediationPolicy |
         }) if plan.summary else None
         return RemediationPlan(
             PlanKind.ESCALATE, RemediatedReason.BUDGET_EXHAUSTED,
-            f"Not launched: the launch budget of policy {policy.metadata.name} is used up: {exhausted.message}",
+            f"Not launched: the launch budget of policy {policy.metadata.name} is used up: {exhausted.message}"
+            f" Reset by hand: {budget_reset_command(policy.metadata.name, policy.metadata.namespace or 'default')}",
             summary=summary,
         )
     if mode.mode is RunMode.REVIEW and not spec.approval_required:
