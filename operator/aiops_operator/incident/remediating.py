@@ -270,7 +270,8 @@ class Remediator:
                 plan = throttle(plan, len(self._running), self.config.max_running, now)
                 if plan.kind is PlanKind.CREATE_ATTEMPT and policy is not None:
                     async with self._budget_lock(walk.namespace, policy.metadata.name):
-                        plan = guard(plan, walk.current(), policy, rule, await self._launches(walk, policy), now)
+                        launches = await self._launches(walk, policy, plan.attempt_name)
+                        plan = guard(plan, walk.current(), policy, rule, launches, now)
                         stop = await self._apply_plan(walk, plan, attempt)
                 else:
                     stop = await self._apply_plan(walk, plan, attempt)
@@ -298,21 +299,27 @@ class Remediator:
         # Bounded by the policies there are (a handful per namespace), not by incidents.
         return self._budget_locks.setdefault(f"{namespace}/{policy}", asyncio.Lock())
 
-    async def _launches(self, walk: _Walk, policy: RemediationPolicy) -> Launches:
-        """The launch times the policy's budgets count, LISTed from the attempts (none when it has none)."""
+    async def _launches(self, walk: _Walk, policy: RemediationPolicy, creating: str | None) -> Launches:
+        """The launch times the policy's budgets count, LISTed from the attempts (none when it has none).
+
+        `creating` (the attempt about to be created) is left out: when it already exists, a crash came
+        between its creation (or launch) and the Incident's record of it, and the create adopts it."""
         budgets = policy.spec.budgets
         target: tuple[datetime, ...] = ()
         policy_: tuple[datetime, ...] = ()
         if budgets.per_target is not None:
-            target = await self._launch_times(walk.namespace, f"{TARGET_LABEL}={target_for(walk.incident)}")
+            target = await self._launch_times(walk.namespace, f"{TARGET_LABEL}={target_for(walk.incident)}", creating)
         if budgets.per_policy is not None:
-            policy_ = await self._launch_times(walk.namespace, f"{POLICY_LABEL}={policy_label(policy.metadata.name)}")
+            policy_ = await self._launch_times(walk.namespace, f"{POLICY_LABEL}={policy_label(policy.metadata.name)}",
+                                               creating)
         return Launches(target, policy_, reset_time(policy.metadata.annotations))
 
-    async def _launch_times(self, namespace: str, selector: str) -> tuple[datetime, ...]:
+    async def _launch_times(self, namespace: str, selector: str, creating: str | None) -> tuple[datetime, ...]:
         items, _ = await self.kube.list_all(ATTEMPTS, namespace, label_selector=selector)
         times = []
         for raw in items:
+            if creating is not None and (raw.get("metadata") or {}).get("name") == creating:
+                continue
             try:
                 when = launch_time(RemediationAttempt.from_object(raw))
             except ValueError:

@@ -106,6 +106,18 @@ async def test_a_restarted_stage_counts_the_same_launches(api: FakeApiServer, ex
     assert len(executors.launches) == 2
 
 
+async def test_a_crash_between_launch_and_record_adopts_the_attempt_instead_of_counting_it_twice(
+        api: FakeApiServer, executors: Executors, budgeted: Remediator) -> None:
+    await budgeted.step(nth(1), at(61))
+    # Incident 2's attempt launched, then the operator died before the Incident recorded it: its status
+    # still says no attempt was made, so the next step plans attempt 1 again.
+    launched = await budgeted.step(nth(2), at(62))
+    assert launched.status.phase is IncidentPhase.MONITORING
+    again = await budgeted.step(nth(2), at(63))
+    assert again.status.phase is IncidentPhase.MONITORING
+    assert len(executors.launches) == 2
+
+
 async def test_two_reconciles_racing_for_the_last_launch_launch_once(api: FakeApiServer, executors: Executors,
                                                                      budgeted: Remediator) -> None:
     await budgeted.step(nth(1), at(61))
