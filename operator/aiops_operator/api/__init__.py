@@ -47,6 +47,7 @@ from aiops_operator.api.incident import (
 )
 from aiops_operator.api.naming import attempt_name, idempotency_key, incident_name
 from aiops_operator.api.remediation import (
+    AlertResolution,
     Approval,
     ApprovalChannel,
     ApprovalDecision,
@@ -81,6 +82,7 @@ __all__ = [
     "GROUP",
     "VERSION",
     "AlertInfo",
+    "AlertResolution",
     "Analysis",
     "ApiModel",
     "Approval",

@@ -18,9 +18,9 @@ Incident:
 | Remediated | Unknown | AwaitingRemediation (the hand-off to remediation), AwaitingApproval, BackingOff,
   AttemptPending, AttemptRunning (phase Monitoring) |
 | Remediated | True | AutoHealed |
-| Remediated | False | the `ESCALATION_REASONS`, or ResolvedInJira/ResolvedByKubectl |
+| Remediated | False | the `ESCALATION_REASONS`, or ResolvedInJira/ResolvedByKubectl/AlertResolved |
 | Escalated | True | the `ESCALATION_REASONS`: why a human must act |
-| Resolved | True | AutoHealed, ResolvedInJira, ResolvedByKubectl |
+| Resolved | True | AutoHealed, ResolvedInJira, ResolvedByKubectl, AlertResolved |
 | Ready | True | Resolved, Escalated: nothing left for the operator |
 | Ready | False | the phase name while work is pending |
 
@@ -109,6 +109,8 @@ class RemediatedReason(StrEnum):
     # Resolved by a human (Remediated=False with the same reason when remediation was still at work).
     RESOLVED_IN_JIRA = "ResolvedInJira"
     RESOLVED_BY_KUBECTL = "ResolvedByKubectl"
+    ALERT_RESOLVED = "AlertResolved"
+    """The alert source reported the condition resolved (policy alertResolution: Resolve)."""
     # Plan reasons that are never written to a condition (the plan does nothing).
     AWAITING_ANALYSIS = "AwaitingAnalysis"
     FINISHED = "Finished"

@@ -39,6 +39,14 @@ class RunMode(StrEnum):
     AUTO = "Auto"
 
 
+class AlertResolution(StrEnum):
+    """What a Resolved alert (status.signals.alertResolvedTime, from the receiver) does to an open incident."""
+
+    RESOLVE = "Resolve"
+    RECORD = "Record"
+    IGNORE = "Ignore"
+
+
 class AttemptPhase(StrEnum):
     PENDING = "Pending"
     AWAITING_APPROVAL = "AwaitingApproval"
@@ -317,6 +325,10 @@ class RemediationPolicySpec(ApiModel):
     """Recurring windows during which launches need approval (Review) or are only recorded (Observe)."""
     budgets: Budgets = Field(default_factory=Budgets)
     """Caps on launches per rolling window, per target and per policy."""
+    alert_resolution: AlertResolution = AlertResolution.RESOLVE
+    """What the alert source reporting the condition as resolved does: Resolve (the incident is resolved with
+    reason AlertResolved, Slack and Jira updated; while an attempt's run is in flight it is only recorded as
+    confirmation), Record (only recorded in the history) or Ignore."""
 
 
 class RuleStats(ApiModel):

@@ -46,6 +46,7 @@ from typing import Any, Protocol, TypeVar
 
 from aiops_operator import metrics
 from aiops_operator.api import (
+    AlertResolution,
     AttemptPhase,
     ExternalRun,
     Incident,
@@ -250,13 +251,17 @@ class Remediator:
     # --- the stage ---------------------------------------------------------------------
 
     async def step(self, incident: Incident, now: datetime) -> StageResult:
-        closed = await self._human_resolution(incident, now)
+        policy, rule = await self._governing(incident)
+        alert = policy.spec.alert_resolution if policy is not None else AlertResolution.RESOLVE
+        closed = await self._human_resolution(incident, now, alert)
         if closed is not None:
             self.on_activity(incident.metadata.namespace or "default")
             return StageResult(closed)
+        confirmed = view.alert_resolution(incident, alert, now)
+        if confirmed is not None:  # recorded once; the remediation goes on on the next call
+            return StageResult(confirmed, 0.0)
         if incident.status.phase not in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING):
             return StageResult(incident.status)
-        policy, rule = await self._governing(incident)
         walk = _Walk(incident, now, incident.status, await self._current_attempt(incident))
         if walk.body is not None and incident.status.analysis is not None:
             self._error_types.put(str((walk.body.get("metadata") or {}).get("name")),
@@ -436,7 +441,8 @@ class Remediator:
             return None
         return observe_approval(body, now)
 
-    async def _human_resolution(self, incident: Incident, now: datetime) -> IncidentStatus | None:
+    async def _human_resolution(self, incident: Incident, now: datetime,
+                                alert: AlertResolution) -> IncidentStatus | None:
         actor = None
         if RESOLVE_ANNOTATION in incident.metadata.annotations and incident.status.resolution is None:
             meta = incident.metadata
@@ -445,7 +451,7 @@ class Remediator:
                 actor = annotation_manager(raw, RESOLVE_ANNOTATION)
             except NotFound:
                 return None
-        return view.human_resolution(incident, now, self.config.jira_done_statuses, actor)
+        return view.human_resolution(incident, now, self.config.jira_done_statuses, actor, alert)
 
     # --- writing -------------------------------------------------------------------------
 
