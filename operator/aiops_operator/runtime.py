@@ -151,7 +151,8 @@ def build_remediator(
     executors = build_executors(settings, remediation_settings, clock=utcnow)
     stage = Remediator(
         kube, FencedExecutors(executors, fence), remediation_settings, policies,
-        config=RemediatorConfig(jira_done_statuses=done_statuses(settings.jira_done_statuses)),
+        config=RemediatorConfig(jira_done_statuses=done_statuses(settings.jira_done_statuses),
+                                max_running=remediation_settings.remediation_max_running),
         crash_hook=crash_hook, on_activity=on_activity,
     )
     def close() -> None:

@@ -18,11 +18,14 @@ Incident:
 | Remediated | Unknown | AwaitingRemediation (the hand-off to remediation), AwaitingApproval, BackingOff,
   AttemptPending, AttemptRunning (phase Monitoring) |
 | Remediated | True | AutoHealed |
-| Remediated | False | the `ESCALATION_REASONS`, or ResolvedInJira/ResolvedByKubectl |
+| Remediated | False | the `ESCALATION_REASONS`, or ResolvedInJira/ResolvedByKubectl/AlertResolved |
 | Escalated | True | the `ESCALATION_REASONS`: why a human must act |
-| Resolved | True | AutoHealed, ResolvedInJira, ResolvedByKubectl |
+| Resolved | True | AutoHealed, ResolvedInJira, ResolvedByKubectl, AlertResolved |
 | Ready | True | Resolved, Escalated: nothing left for the operator |
 | Ready | False | the phase name while work is pending |
+
+RemediationPolicy: Ready (Valid / InvalidSpec), Stalled (InvalidSpec), and the circuit breaker
+BudgetExhausted (True: LaunchBudgetUsedUp; False: WithinBudget).
 
 RemediationAttempt:
 
@@ -32,7 +35,7 @@ RemediationAttempt:
 | Approved | True / False | Approved / Denied, ApprovalTimedOut |
 | Completed | Unknown | Pending, Running, WaitingForUpstream, LaunchRetrying |
 | Completed | True | Succeeded, RunFailed, TimedOut, LaunchFailed (ran or tried to) |
-| Completed | True | DryRun, ApprovalDenied, ApprovalTimedOut, RemediationDisabled (never launched: Skipped) |
+| Completed | True | DryRun, Observed, ApprovalDenied, ApprovalTimedOut, RemediationDisabled (never launched: Skipped) |
 """
 
 from __future__ import annotations
@@ -94,12 +97,20 @@ class RemediatedReason(StrEnum):
     APPROVAL_DENIED = "ApprovalDenied"
     APPROVAL_TIMED_OUT = "ApprovalTimedOut"
     DRY_RUN = "DryRun"
+    OBSERVED = "Observed"
+    """Run mode Observe (policy, rule or an Observe freeze window): what would have run was recorded on a
+    Skipped attempt (wouldHaveDone), nothing was launched; counted in the policy's rules[].wouldHaveLaunched."""
+    BUDGET_EXHAUSTED = "BudgetExhausted"
+    """A launch budget of the policy (per target or per policy) is used up; the message names it and when it
+    reopens. No attempt is created."""
     CANNOT_REMEDIATE = "CannotRemediate"
     """The action can never launch for this incident: an identity (factory, job, cluster) or a setting
     (workspace, credentials) is missing; the message names it and how to supply it. No attempt is counted."""
     # Resolved by a human (Remediated=False with the same reason when remediation was still at work).
     RESOLVED_IN_JIRA = "ResolvedInJira"
     RESOLVED_BY_KUBECTL = "ResolvedByKubectl"
+    ALERT_RESOLVED = "AlertResolved"
+    """The alert source reported the condition resolved (policy alertResolution: Resolve)."""
     # Plan reasons that are never written to a condition (the plan does nothing).
     AWAITING_ANALYSIS = "AwaitingAnalysis"
     FINISHED = "Finished"
@@ -111,6 +122,16 @@ IN_PROGRESS_REASONS: Final = frozenset({
 """Remediated=Unknown reasons: the remediation phase is still at work."""
 MONITORING_REASONS: Final = frozenset({RemediatedReason.ATTEMPT_RUNNING})
 """Remediated=Unknown reasons that mean an external run is in flight: phase Monitoring."""
+
+
+class PolicyCondition(StrEnum):
+    BUDGET_EXHAUSTED = "BudgetExhausted"
+    """The circuit breaker: True while a launch budget of the policy is used up."""
+
+
+class BudgetReason(StrEnum):
+    USED_UP = "LaunchBudgetUsedUp"
+    WITHIN_BUDGET = "WithinBudget"
 
 
 class AttemptCondition(StrEnum):
@@ -141,6 +162,7 @@ class Outcome(StrEnum):
     RUN_FAILED = "RunFailed"
     TIMED_OUT = "TimedOut"
     DRY_RUN = "DryRun"
+    OBSERVED = "Observed"
     APPROVAL_DENIED = "ApprovalDenied"
     APPROVAL_TIMED_OUT = "ApprovalTimedOut"
     REMEDIATION_DISABLED = "RemediationDisabled"
@@ -148,8 +170,9 @@ class Outcome(StrEnum):
     CANNOT_REMEDIATE = "CannotRemediate"
 
 
-SKIPPED_OUTCOMES: Final = frozenset({Outcome.DRY_RUN, Outcome.APPROVAL_DENIED, Outcome.APPROVAL_TIMED_OUT,
-                                     Outcome.REMEDIATION_DISABLED, Outcome.CANNOT_REMEDIATE})
+SKIPPED_OUTCOMES: Final = frozenset({Outcome.DRY_RUN, Outcome.OBSERVED, Outcome.APPROVAL_DENIED,
+                                     Outcome.APPROVAL_TIMED_OUT, Outcome.REMEDIATION_DISABLED,
+                                     Outcome.CANNOT_REMEDIATE})
 """Outcomes of attempts that never launched; each is also the reason the Incident escalates with."""
 
 

@@ -42,6 +42,10 @@ REMEDIATION_SUCCEEDED: Final = "RemediationSucceeded"
 ATTEMPTS_EXHAUSTED: Final = "AttemptsExhausted"
 RESOLVED_IN_JIRA: Final = "ResolvedInJira"
 RESOLVED_BY_KUBECTL: Final = "ResolvedByKubectl"
+ALERT_RESOLVED: Final = "AlertResolved"
+"""The alert source reported the condition resolved, and that resolved the incident."""
+ALERT_RESOLUTION_RECORDED: Final = "AlertResolutionRecorded"
+"""The alert source reported the condition resolved while a run was in flight (or the policy says Record)."""
 
 WARNING_ACTIONS: Final = frozenset({
     ENRICHMENT_FAILED, ANALYSIS_FELL_BACK, ESCALATED, NOTIFICATION_FAILED, SLA_BREACHED,

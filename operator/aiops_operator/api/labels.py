@@ -8,6 +8,7 @@ when another module of the product writes an `aiops-rca.io/` key itself.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Final
 
 from aiops_operator.api.base import GROUP
@@ -27,6 +28,9 @@ INCIDENT_LABEL: Final = f"{GROUP}/incident"
 ATTEMPT_LABEL: Final = f"{GROUP}/attempt"
 POLICY_LABEL: Final = f"{GROUP}/policy"
 RULE_LABEL: Final = f"{GROUP}/rule"
+TARGET_LABEL: Final = f"{GROUP}/target-hash"
+"""First 32 hex digits of sha256("<source>/<pipeline, job or cluster name>"): the per-target launch budget
+lists the attempts by it (names do not fit label values, their hash does)."""
 
 # --- annotations humans set ----------------------------------------------------------------------
 APPROVAL_ANNOTATION: Final = f"{GROUP}/approval"
@@ -38,6 +42,19 @@ RESOLVE_ANNOTATION: Final = f"{GROUP}/resolve"
 """On an Incident: `kubectl annotate incident <name> aiops-rca.io/resolve="<note>"` resolves it by hand."""
 RESOLVED_BY_ANNOTATION: Final = f"{GROUP}/resolved-by"
 """Optional claim of who resolved it."""
+BUDGET_RESET_ANNOTATION: Final = f"{GROUP}/budget-reset"
+"""On a RemediationPolicy: an RFC 3339 time; launches before it no longer count against its budgets."""
+
+
+def target_hash(source: str, name: str) -> str:
+    """The value of TARGET_LABEL for a failing resource."""
+    return hashlib.sha256(f"{source}/{name}".encode()).hexdigest()[:32]
+
+
+def budget_reset_command(policy: str, namespace: str) -> str:
+    """The one kubectl command that resets a policy's launch budgets now."""
+    return (f"kubectl annotate rp {policy} -n {namespace} "
+            f"{BUDGET_RESET_ANNOTATION}=$(date -u +%Y-%m-%dT%H:%M:%SZ) --overwrite")
 
 
 def approve_command(attempt: str, namespace: str, decision: str = "approved") -> str:

@@ -19,7 +19,17 @@ under their deterministic name: a 409 adopts the existing attempt (checked to
 be owned by this Incident), never a second one. An attempt's launch is asked
 of the executors only while its status records no external run, and every
 executor finds the run it already started (see `executors/`). Polls and
-Kubernetes writes are repeatable. The crash points (`crash_hook`, a no-op
+Kubernetes writes are repeatable.
+
+**Guardrails.** Before an attempt is created, the launch times its policy's
+budgets count are LISTed from the RemediationAttempts by label (the target's
+hash, the policy), under a per-policy lock held until the attempt exists, so
+two reconciles cannot both take the last launch; after a restart the list
+is the same record. `decision.guard()` then escalates (BudgetExhausted), or
+makes the attempt a record (Observe) or an approval request (Review). Before
+a launch, `decision.throttle()` holds it back while REMEDIATION_MAX_RUNNING
+attempts are Running (counted from the attempts' watch events, which a
+restart replays). The crash points (`crash_hook`, a no-op
 in production) mark each point between these steps; the chaos tests inject a
 hook that kills the operator there.
 """
@@ -36,6 +46,7 @@ from typing import Any, Protocol, TypeVar
 
 from aiops_operator import metrics
 from aiops_operator.api import (
+    AlertResolution,
     AttemptPhase,
     ExternalRun,
     Incident,
@@ -48,7 +59,7 @@ from aiops_operator.api import (
     attempt_name,
 )
 from aiops_operator.api.conditions import CompletedProgress, Outcome
-from aiops_operator.api.labels import RESOLVE_ANNOTATION
+from aiops_operator.api.labels import POLICY_LABEL, RESOLVE_ANNOTATION, TARGET_LABEL
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.bounded import BoundedCache
 from aiops_operator.executors.base import CannotRemediate, ExecutorError, NotReady, TransientExecutorError
@@ -59,8 +70,17 @@ from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation import incident_status as view
 from aiops_operator.remediation.approval import observe_approval
 from aiops_operator.remediation.attempt_status import Progress
-from aiops_operator.remediation.attempts import attempt_body
-from aiops_operator.remediation.decision import DecisionSettings, PlanKind, RemediationPlan, decide
+from aiops_operator.remediation.attempts import attempt_body, policy_label, target_for
+from aiops_operator.remediation.decision import (
+    DecisionSettings,
+    Launches,
+    PlanKind,
+    RemediationPlan,
+    decide,
+    guard,
+    throttle,
+)
+from aiops_operator.remediation.guardrails import launch_time, reset_time
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,6 +111,8 @@ class PolicySource(Protocol):
 class RemediatorConfig:
     jira_done_statuses: tuple[str, ...] = DEFAULT_DONE_STATUSES
     """Jira statuses that mean a human resolved the incident (case-insensitive)."""
+    max_running: int = 20
+    """REMEDIATION_MAX_RUNNING: attempts Running at once; a launch over it waits."""
 
 
 class AttemptNotOurs(Exception):
@@ -182,6 +204,10 @@ class Remediator:
         self._polled: BoundedCache[str, datetime] = BoundedCache(WRITTEN_MEMORY)
         # attempt name -> its incident's error type (metric labels)
         self._error_types: BoundedCache[str, str] = BoundedCache(WRITTEN_MEMORY)
+        # namespace/name of the attempts Running now, from the watch and our writes (REMEDIATION_MAX_RUNNING)
+        self._running: set[str] = set()
+        # one lock per namespace/policy: a budget's LIST and the create it allows are not interleaved
+        self._budget_locks: dict[str, asyncio.Lock] = {}
 
     # --- watch events of attempts --------------------------------------------------------
 
@@ -197,11 +223,19 @@ class Remediator:
         key = f"{meta.get('namespace')}/{meta.get('name')}"
         self._written.put(key, _rv(body))
         self._cache_put(key, body)
+        self._track_running(key, body)
+
+    def _track_running(self, key: str, body: Mapping[str, Any] | None) -> None:
+        if body is not None and (body.get("status") or {}).get("phase") == str(AttemptPhase.RUNNING):
+            self._running.add(key)
+        else:
+            self._running.discard(key)
 
     def observe(self, event_type: str, body: Mapping[str, Any]) -> None:
         """A watch event of an attempt: keeps the cache of unfinished attempts as fresh as the watch."""
         meta = body.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
+        self._track_running(key, None if event_type == "DELETED" else body)
         if event_type == "DELETED":
             self._cache.pop(key)
         elif (cached := self._cache.get(key)) is not None and _rv(body) > _rv(cached):
@@ -217,13 +251,17 @@ class Remediator:
     # --- the stage ---------------------------------------------------------------------
 
     async def step(self, incident: Incident, now: datetime) -> StageResult:
-        closed = await self._human_resolution(incident, now)
+        policy, rule = await self._governing(incident)
+        alert = policy.spec.alert_resolution if policy is not None else AlertResolution.RESOLVE
+        closed = await self._human_resolution(incident, now, alert)
         if closed is not None:
             self.on_activity(incident.metadata.namespace or "default")
             return StageResult(closed)
+        confirmed = view.alert_resolution(incident, alert, now)
+        if confirmed is not None:  # recorded once; the remediation goes on on the next call
+            return StageResult(confirmed, 0.0)
         if incident.status.phase not in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING):
             return StageResult(incident.status)
-        policy, rule = await self._governing(incident)
         walk = _Walk(incident, now, incident.status, await self._current_attempt(incident))
         if walk.body is not None and incident.status.analysis is not None:
             self._error_types.put(str((walk.body.get("metadata") or {}).get("name")),
@@ -234,8 +272,14 @@ class Remediator:
                 attempt = walk.attempt()
                 plan = decide(walk.current(), policy, rule, [attempt] if attempt else [], self.settings, now,
                               observed_approval=self._approval(walk.body, attempt, now))
-                walk.status = view.apply_plan(walk.current(), walk.status, plan, attempt, now)
-                stop = await self._apply[plan.kind](self, walk, plan, attempt)
+                plan = throttle(plan, len(self._running), self.config.max_running, now)
+                if plan.kind is PlanKind.CREATE_ATTEMPT and policy is not None:
+                    async with self._budget_lock(walk.namespace, policy.metadata.name):
+                        launches = await self._launches(walk, policy, plan.attempt_name)
+                        plan = guard(plan, walk.current(), policy, rule, launches, now)
+                        stop = await self._apply_plan(walk, plan, attempt)
+                else:
+                    stop = await self._apply_plan(walk, plan, attempt)
                 if stop is not None:
                     requeue = stop.requeue
                     break
@@ -250,6 +294,44 @@ class Remediator:
         return StageResult(status, after)
 
     # --- applying one plan: None goes on to the next plan, a _Stop ends this call ---------------
+
+    async def _apply_plan(self, walk: _Walk, plan: RemediationPlan,
+                          attempt: RemediationAttempt | None) -> _Stop | None:
+        walk.status = view.apply_plan(walk.current(), walk.status, plan, attempt, walk.now)
+        return await self._apply[plan.kind](self, walk, plan, attempt)
+
+    def _budget_lock(self, namespace: str, policy: str) -> asyncio.Lock:
+        # Bounded by the policies there are (a handful per namespace), not by incidents.
+        return self._budget_locks.setdefault(f"{namespace}/{policy}", asyncio.Lock())
+
+    async def _launches(self, walk: _Walk, policy: RemediationPolicy, creating: str | None) -> Launches:
+        """The launch times the policy's budgets count, LISTed from the attempts (none when it has none).
+
+        `creating` (the attempt about to be created) is left out: when it already exists, a crash came
+        between its creation (or launch) and the Incident's record of it, and the create adopts it."""
+        budgets = policy.spec.budgets
+        target: tuple[datetime, ...] = ()
+        policy_: tuple[datetime, ...] = ()
+        if budgets.per_target is not None:
+            target = await self._launch_times(walk.namespace, f"{TARGET_LABEL}={target_for(walk.incident)}", creating)
+        if budgets.per_policy is not None:
+            policy_ = await self._launch_times(walk.namespace, f"{POLICY_LABEL}={policy_label(policy.metadata.name)}",
+                                               creating)
+        return Launches(target, policy_, reset_time(policy.metadata.annotations))
+
+    async def _launch_times(self, namespace: str, selector: str, creating: str | None) -> tuple[datetime, ...]:
+        items, _ = await self.kube.list_all(ATTEMPTS, namespace, label_selector=selector)
+        times = []
+        for raw in items:
+            if creating is not None and (raw.get("metadata") or {}).get("name") == creating:
+                continue
+            try:
+                when = launch_time(RemediationAttempt.from_object(raw))
+            except ValueError:
+                continue
+            if when is not None:
+                times.append(when)
+        return tuple(times)
 
     async def _finish(self, walk: _Walk, plan: RemediationPlan, attempt: RemediationAttempt | None) -> _Stop | None:
         """Nothing, Resolve, Escalate: the remediation is over (or has nothing to do)."""
@@ -359,7 +441,8 @@ class Remediator:
             return None
         return observe_approval(body, now)
 
-    async def _human_resolution(self, incident: Incident, now: datetime) -> IncidentStatus | None:
+    async def _human_resolution(self, incident: Incident, now: datetime,
+                                alert: AlertResolution) -> IncidentStatus | None:
         actor = None
         if RESOLVE_ANNOTATION in incident.metadata.annotations and incident.status.resolution is None:
             meta = incident.metadata
@@ -368,7 +451,7 @@ class Remediator:
                 actor = annotation_manager(raw, RESOLVE_ANNOTATION)
             except NotFound:
                 return None
-        return view.human_resolution(incident, now, self.config.jira_done_statuses, actor)
+        return view.human_resolution(incident, now, self.config.jira_done_statuses, actor, alert)
 
     # --- writing -------------------------------------------------------------------------
 

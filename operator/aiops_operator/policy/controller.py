@@ -31,7 +31,9 @@ from aiops_operator.api import (
     RemediationPolicyStatus,
     RuleStats,
 )
+from aiops_operator.api.labels import BUDGET_RESET_ANNOTATION
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, POLICIES, KubeApiError, KubeClient, KubeUnavailable, NotFound
+from aiops_operator.policy.circuit import Launch, circuit, launch_of
 from aiops_operator.policy.validation import (
     policy_conditions,
     policy_status,
@@ -55,8 +57,8 @@ def _conditions(raw: Any) -> list[Condition]:
     return out
 
 
-def status_for(body: Mapping[str, Any], now: datetime,
-               stats: list[RuleStats] | None = None) -> tuple[dict[str, Any], bool]:
+def status_for(body: Mapping[str, Any], now: datetime, stats: list[RuleStats] | None = None,
+               launches: list[Launch] | None = None) -> tuple[dict[str, Any], bool]:
     """(the status to write, whether the policy is valid), from a raw policy body."""
     policy, problems = validate_policy_body(body)
     meta = body.get("metadata") or {}
@@ -66,7 +68,9 @@ def status_for(body: Mapping[str, Any], now: datetime,
         conditions = policy_conditions(existing, problems, generation, now)
         return {"observedGeneration": generation, "conditions": [c.to_wire() for c in conditions],
                 "rules": (body.get("status") or {}).get("rules") or []}, False
-    return policy_status(policy, problems, now, stats).to_wire(), not problems
+    budget = circuit(policy, launches, now).condition if launches is not None else None
+    return policy_status(policy, problems, now, stats, budget=budget, recount=launches is not None).to_wire(), \
+        not problems
 
 
 def _same(body: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
@@ -83,7 +87,8 @@ def merge_stats(into: dict[str, dict[str, RuleStats]], policy: str, stats: list[
     for s in stats:
         old = mine.get(s.name) or RuleStats(name=s.name)
         mine[s.name] = RuleStats(name=s.name, matched=old.matched + s.matched, attempted=old.attempted + s.attempted,
-                                 succeeded=old.succeeded + s.succeeded)
+                                 succeeded=old.succeeded + s.succeeded,
+                                 would_have_launched=old.would_have_launched + s.would_have_launched)
 
 
 class PolicyController:
@@ -92,6 +97,8 @@ class PolicyController:
         self.clock = clock
         self.stats_seconds = stats_seconds
         self._dirty: set[str] = set()
+        self._due: dict[str, datetime] = {}
+        """namespace -> when a circuit breaker there reopens by itself (recount then)."""
         self._task: asyncio.Task[None] | None = None
 
     async def on_event(self, body: Mapping[str, Any]) -> None:
@@ -103,8 +110,8 @@ class PolicyController:
         status, _ = status_for(body, self.clock())
         if not _same(body, status):
             await self._write(namespace, str(meta.get("name")), status, str(meta.get("resourceVersion") or ""))
-        if not (body.get("status") or {}).get("rules"):
-            self.mark_dirty(namespace)
+        if not (body.get("status") or {}).get("rules") or BUDGET_RESET_ANNOTATION in (meta.get("annotations") or {}):
+            self.mark_dirty(namespace)  # a human's budget reset shows on the next recount
 
     def mark_dirty(self, namespace: str) -> None:
         self._dirty.add(namespace)
@@ -130,6 +137,11 @@ class PolicyController:
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(self.stats_seconds)
+            now = self.clock()
+            for namespace, due in list(self._due.items()):
+                if due <= now:
+                    del self._due[namespace]
+                    self._dirty.add(namespace)
             dirty, self._dirty = self._dirty, set()
             for namespace in sorted(dirty):
                 try:
@@ -171,6 +183,7 @@ class PolicyController:
                         continue
             for _, policy in policies:
                 merge_stats(counts, policy.metadata.name, rule_stats(policy, incidents, []))
+        launches: list[Launch] = []
         async for page in self._pages(ATTEMPTS, namespace):
             attempts = []
             for raw in page:
@@ -178,13 +191,17 @@ class PolicyController:
                     attempts.append(RemediationAttempt.from_object(raw))
                 except ValueError:
                     continue
+            launches += [launch for a in attempts if (launch := launch_of(a)) is not None]
             for _, policy in policies:
                 merge_stats(counts, policy.metadata.name, rule_stats(policy, [], attempts))
         now = self.clock()
         for item, policy in policies:
             mine = counts.get(policy.metadata.name, {})
             stats = [mine.get(r.name) or RuleStats(name=r.name) for r in policy.spec.rules]
-            status, _ = status_for(item, now, stats)
+            status, _ = status_for(item, now, stats, launches)
+            recheck = circuit(policy, launches, now).recheck_time
+            if recheck is not None:
+                self._due[namespace] = min(recheck, self._due.get(namespace, recheck))
             if not _same(item, status):
                 meta = item.get("metadata") or {}
                 await self._write(namespace, policy.metadata.name, status, str(meta.get("resourceVersion") or ""))

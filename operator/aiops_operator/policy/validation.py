@@ -37,7 +37,9 @@ from aiops_operator.api import (
     set_condition,
 )
 from aiops_operator.api.base import MAX_CONDITION_MESSAGE_CHARS
+from aiops_operator.api.conditions import PolicyCondition
 from aiops_operator.remediation.actions import ACTIONS
+from aiops_operator.remediation.guardrails import freeze_window, validate_window
 
 READY = "Ready"
 STALLED = "Stalled"
@@ -106,6 +108,21 @@ def validate_policy(spec: RemediationPolicySpec) -> list[Problem]:
         else:
             error_types[rule.error_type] = i
         problems += _rule_problems(where, rule, spec)
+    return problems + _window_problems(spec)
+
+
+def _window_problems(spec: RemediationPolicySpec) -> list[Problem]:
+    """Freeze windows whose RRULE, time zone, duration or mode cannot be used, and duplicate names."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, window in enumerate(spec.freeze_windows):
+        where = f"spec.freezeWindows[{i}]"
+        if window.name in seen:
+            problems.append(Problem(f"{where}.name", f"duplicate freeze window name {window.name!r}"))
+        seen.add(window.name)
+        problem = validate_window(freeze_window(window))
+        if problem:
+            problems.append(Problem(where, problem))
     return problems
 
 
@@ -194,7 +211,8 @@ def rule_stats(
 
     matched: Incidents whose status.remediation names the policy and rule;
     attempted: RemediationAttempts created under the rule that were not
-    skipped (dry runs, denials); succeeded: those that healed.
+    skipped (dry runs, denials); succeeded: those that healed;
+    wouldHaveLaunched: records instead of launches (run mode Observe, dryRun).
     """
     name = policy.metadata.name
     stats = {r.name: RuleStats(name=r.name) for r in policy.spec.rules}
@@ -210,17 +228,28 @@ def rule_stats(
             stats[attempt.spec.rule].attempted += 1
         if phase is AttemptPhase.SUCCEEDED:
             stats[attempt.spec.rule].succeeded += 1
+        if phase is AttemptPhase.SKIPPED and attempt.spec.dry_run and attempt.status.would_have_done:
+            stats[attempt.spec.rule].would_have_launched += 1
     return list(stats.values())
 
 
 def policy_status(
     policy: RemediationPolicy, problems: list[Problem], now: datetime, stats: list[RuleStats] | None = None,
+    *, budget: Condition | None = None, recount: bool = False,
 ) -> RemediationPolicyStatus:
-    """The whole status to write: conditions, observedGeneration and rule counts (kept when not given)."""
+    """The whole status to write: conditions, observedGeneration and rule counts (kept when not given).
+
+    `recount`: `budget` is the circuit breaker from a fresh count (None: the policy has no budgets, the
+    condition goes); otherwise the existing one is kept."""
     generation = policy.metadata.generation
+    conditions = policy_conditions(policy.status.conditions, problems, generation, now)
+    if recount:
+        conditions = [c for c in conditions if c.type != PolicyCondition.BUDGET_EXHAUSTED]
+        if budget is not None:
+            conditions = set_condition(conditions, budget)
     return RemediationPolicyStatus(
         observed_generation=generation,
-        conditions=policy_conditions(policy.status.conditions, problems, generation, now),
+        conditions=conditions,
         rules=stats if stats is not None else _carried_stats(policy),
     )
 

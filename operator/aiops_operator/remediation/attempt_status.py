@@ -41,6 +41,7 @@ _PHASE_OF = {
     Outcome.LAUNCH_FAILED: AttemptPhase.FAILED,
     Outcome.TIMED_OUT: AttemptPhase.TIMED_OUT,
     Outcome.DRY_RUN: AttemptPhase.SKIPPED,
+    Outcome.OBSERVED: AttemptPhase.SKIPPED,
     Outcome.APPROVAL_DENIED: AttemptPhase.SKIPPED,
     Outcome.APPROVAL_TIMED_OUT: AttemptPhase.SKIPPED,
     Outcome.REMEDIATION_DISABLED: AttemptPhase.SKIPPED,

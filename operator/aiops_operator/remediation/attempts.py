@@ -20,7 +20,14 @@ from aiops_operator.api import (
     attempt_name,
     idempotency_key,
 )
-from aiops_operator.api.labels import ATTEMPT_LABEL, INCIDENT_LABEL, POLICY_LABEL, RULE_LABEL
+from aiops_operator.api.labels import (
+    ATTEMPT_LABEL,
+    INCIDENT_LABEL,
+    POLICY_LABEL,
+    RULE_LABEL,
+    TARGET_LABEL,
+    target_hash,
+)
 
 LABEL_MAX = 63
 
@@ -68,6 +75,16 @@ def _label(value: str | None) -> str | None:
     return value[:LABEL_MAX].rstrip("-_.") or None
 
 
+def policy_label(policy: str) -> str | None:
+    """The POLICY_LABEL value of attempts under `policy` (names longer than a label value are cut)."""
+    return _label(policy)
+
+
+def target_for(incident: Incident) -> str:
+    """The TARGET_LABEL value of the incident's failing pipeline, job or cluster (per-target budgets)."""
+    return target_hash(str(incident.spec.source), incident.spec.resource.name)
+
+
 def attempt_body(incident: Incident, spec: RemediationAttemptSpec) -> dict[str, Any]:
     """The object to create: name `<incident>-<n>`, labels, and a controller owner reference to the Incident."""
     meta = incident.metadata
@@ -78,6 +95,7 @@ def attempt_body(incident: Incident, spec: RemediationAttemptSpec) -> dict[str, 
         ATTEMPT_LABEL: str(spec.attempt),
         POLICY_LABEL: _label(spec.policy),
         RULE_LABEL: _label(spec.rule),
+        TARGET_LABEL: target_for(incident),
     }
     return {
         "apiVersion": API_VERSION,

@@ -24,6 +24,14 @@ Applying a plan (the reconcile loop's side):
 `plan.reason` is the reason for the Incident's Remediated / Escalated
 conditions, an `api.conditions.RemediatedReason` (BackingOff, AwaitingApproval
 and AttemptRunning while in progress).
+
+The fleet guardrails (`remediation.guardrails`) act on two plans, so the stage
+gathers their inputs only when they matter: `guard()` takes a CreateAttempt
+plan and the launch times the budgets count (listed from the attempts) and
+escalates with BudgetExhausted, or turns the attempt into a record (Observe:
+dryRun, ends Skipped with reason Observed) or an approval request (Review);
+`throttle()` takes a Launch plan and the number of attempts running now and
+waits instead of launching over REMEDIATION_MAX_RUNNING.
 """
 
 from __future__ import annotations
@@ -47,14 +55,23 @@ from aiops_operator.api import (
     RemediationAttemptStatus,
     RemediationPolicy,
     RemediationSummary,
+    RunMode,
     attempt_name,
 )
 from aiops_operator.api.conditions import SKIPPED_OUTCOMES, Outcome, RemediatedReason
+from aiops_operator.api.labels import budget_reset_command
 from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation.actions import describe
 from aiops_operator.remediation.attempts import attempt_spec
 from aiops_operator.remediation.backoff import wait_before
 from aiops_operator.remediation.eligibility import ineligible
+from aiops_operator.remediation.guardrails import (
+    BudgetVerdict,
+    budget,
+    budget_verdict,
+    effective_mode,
+    first_exhausted,
+)
 
 
 class DecisionSettings(Protocol):
@@ -159,7 +176,7 @@ def _finished(
         else:
             reason = RemediatedReason.REMEDIATION_DISABLED
         message = latest.status.failure_reason or f"Attempt {latest.spec.attempt} was skipped."
-        if latest.status.would_have_done:
+        if latest.status.would_have_done and reason is not RemediatedReason.OBSERVED:
             message = f"Dry run: {latest.status.would_have_done} A human must act."
         return RemediationPlan(PlanKind.ESCALATE, reason, message, attempt_name=name, summary=summary)
     # Failed or TimedOut: the next attempt, if any is left.
@@ -248,9 +265,14 @@ def _current(
                              RemediatedReason.REMEDIATION_DISABLED, message)
     if spec.dry_run:
         would = describe(spec.action, spec.parameters, incident.spec.resource.name)
-        message = f"Dry run: nothing was done. Would have: {would}"
-        return moving.update(attempt_status.finished(attempt, Outcome.DRY_RUN, message, now, would_have_done=would),
-                             RemediatedReason.DRY_RUN, message)
+        if spec.guardrail:
+            message = f"Observed ({spec.guardrail}): nothing was launched. Would have: {would} A human must act."
+            outcome, reason = Outcome.OBSERVED, RemediatedReason.OBSERVED
+        else:
+            message = f"Dry run: nothing was done. Would have: {would}"
+            outcome, reason = Outcome.DRY_RUN, RemediatedReason.DRY_RUN
+        return moving.update(attempt_status.finished(attempt, outcome, message, now, would_have_done=would),
+                             reason, message)
     if spec.approval_required:
         waiting = _approval_step(attempt, now, observed, moving)
         if waiting is not None:
@@ -307,6 +329,8 @@ def _approval_step(attempt: RemediationAttempt, now: datetime, observed: Approva
             return moving.update(attempt_status.finished(attempt, Outcome.APPROVAL_TIMED_OUT, message, now),
                                  RemediatedReason.APPROVAL_TIMED_OUT, message)
         message = f"Attempt {spec.attempt} ({spec.action}) waits for approval until {deadline.isoformat()}."
+        if spec.guardrail:
+            message += f" Approval is needed because {spec.guardrail}."
         if status.phase is not AttemptPhase.AWAITING_APPROVAL:
             return moving.update(attempt_status.awaiting_approval(attempt, deadline, now),
                                  RemediatedReason.AWAITING_APPROVAL, message, requeue=deadline)
@@ -316,6 +340,88 @@ def _approval_step(attempt: RemediationAttempt, now: datetime, observed: Approva
         return moving.update(attempt_status.finished(attempt, Outcome.APPROVAL_DENIED, message, now),
                              RemediatedReason.APPROVAL_DENIED, message)
     return None
+
+
+@dataclass(frozen=True)
+class Launches:
+    """Launch times the budgets count, from the RemediationAttempts (`guardrails.launch_time`)."""
+
+    target: tuple[datetime, ...] = ()
+    """Of attempts for the same pipeline, job or cluster, under any policy of the namespace."""
+    policy: tuple[datetime, ...] = ()
+    """Of attempts under this policy."""
+    reset_time: datetime | None = None
+    """The policy's aiops-rca.io/budget-reset annotation: earlier launches no longer count."""
+
+
+def budget_verdicts(policy: RemediationPolicy, launches: Launches, now: datetime) -> list[BudgetVerdict]:
+    """How much of each of the policy's budgets is used at `now`."""
+    verdicts = []
+    budgets = policy.spec.budgets
+    if budgets.per_target is not None:
+        verdicts.append(budget_verdict("target", launches.target, budget(budgets.per_target), now,
+                                       launches.reset_time))
+    if budgets.per_policy is not None:
+        verdicts.append(budget_verdict("policy", launches.policy, budget(budgets.per_policy), now,
+                                       launches.reset_time))
+    return verdicts
+
+
+def guard(plan: RemediationPlan, incident: Incident, policy: RemediationPolicy | None, rule: PolicyRule | None,
+          launches: Launches, now: datetime) -> RemediationPlan:
+    """A CreateAttempt plan under the policy's run modes, freeze windows and budgets (other plans unchanged).
+
+    Observe: the attempt is created as a record (dryRun, with the guardrail named) and spends no budget.
+    Otherwise an exhausted budget escalates with BudgetExhausted before any attempt exists; Review makes
+    the attempt wait for approval."""
+    spec = plan.attempt_spec
+    if plan.kind is not PlanKind.CREATE_ATTEMPT or spec is None or policy is None or rule is None:
+        return plan
+    mode = effective_mode(policy.spec, rule, now)
+    if mode.mode is RunMode.OBSERVE:
+        if spec.dry_run:
+            return plan
+        return _with_spec(plan, spec.model_copy(update={"dry_run": True, "guardrail": mode.why}),
+                          f" Observe only: {mode.why}.")
+    exhausted = first_exhausted(budget_verdicts(policy, launches, now))
+    if exhausted is not None:
+        summary = plan.summary.model_copy(update={
+            "attempts_made": spec.attempt - 1, "next_attempt_time": None,
+            "current_attempt": attempt_name(incident.metadata.name, spec.attempt - 1) if spec.attempt > 1 else None,
+        }) if plan.summary else None
+        return RemediationPlan(
+            PlanKind.ESCALATE, RemediatedReason.BUDGET_EXHAUSTED,
+            f"Not launched: the launch budget of policy {policy.metadata.name} is used up: {exhausted.message}"
+            f" Reset by hand: {budget_reset_command(policy.metadata.name, policy.metadata.namespace or 'default')}",
+            summary=summary,
+        )
+    if mode.mode is RunMode.REVIEW and not spec.approval_required:
+        return _with_spec(plan, spec.model_copy(update={"approval_required": True, "guardrail": mode.why}),
+                          f" Needs approval: {mode.why}.")
+    return plan
+
+
+def _with_spec(plan: RemediationPlan, spec: RemediationAttemptSpec, note: str) -> RemediationPlan:
+    return RemediationPlan(plan.kind, plan.reason, plan.message + note, attempt_name=plan.attempt_name,
+                           attempt_spec=spec, summary=plan.summary)
+
+
+THROTTLE_SECONDS = 15.0
+"""How soon an attempt held back by REMEDIATION_MAX_RUNNING looks again."""
+
+
+def throttle(plan: RemediationPlan, running: int, max_running: int, now: datetime) -> RemediationPlan:
+    """A Launch plan waits (BackingOff) while `running` attempts are in flight and the cap is reached."""
+    if plan.kind is not PlanKind.LAUNCH or running < max_running:
+        return plan
+    requeue = now + timedelta(seconds=THROTTLE_SECONDS)
+    if plan.requeue_time is not None:
+        requeue = min(requeue, plan.requeue_time)
+    return RemediationPlan(
+        PlanKind.WAIT, RemediatedReason.BACKING_OFF,
+        f"Waiting to launch: {running} attempts are running, the cap is {max_running} (REMEDIATION_MAX_RUNNING).",
+        attempt_name=plan.attempt_name, requeue_time=requeue, summary=plan.summary,
+    )
 
 
 def _base_time(incident: Incident, latest: RemediationAttempt | None) -> datetime:

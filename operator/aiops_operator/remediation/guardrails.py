@@ -20,18 +20,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import rrule
 
-
-class RunMode(StrEnum):
-    OBSERVE = "Observe"
-    REVIEW = "Review"
-    AUTO = "Auto"
-
+from aiops_operator.api import (
+    AttemptPhase,
+    FreezeWindowSpec,
+    LaunchBudget,
+    PolicyRule,
+    RemediationAttempt,
+    RemediationPolicySpec,
+    RunMode,
+)
+from aiops_operator.api.labels import BUDGET_RESET_ANNOTATION
 
 _STRICTNESS = {RunMode.OBSERVE: 0, RunMode.REVIEW: 1, RunMode.AUTO: 2}
 
@@ -55,6 +58,11 @@ class FreezeWindow:
     duration: timedelta
     time_zone: str
     mode: RunMode = RunMode.REVIEW
+
+
+def freeze_window(spec: FreezeWindowSpec) -> FreezeWindow:
+    """The window a policy's spec.freezeWindows[] entry describes."""
+    return FreezeWindow(spec.name, spec.rrule, timedelta(seconds=spec.duration_seconds), spec.time_zone, spec.mode)
 
 
 class FreezeWindowError(ValueError):
@@ -114,6 +122,10 @@ class Budget:
     window: timedelta
 
 
+def budget(spec: LaunchBudget) -> Budget:
+    return Budget(spec.max_launches, timedelta(seconds=spec.window_seconds))
+
+
 @dataclass(frozen=True)
 class BudgetVerdict:
     scope: str
@@ -155,3 +167,54 @@ def first_exhausted(verdicts: Iterable[BudgetVerdict]) -> BudgetVerdict | None:
     if not closed:
         return None
     return max(closed, key=lambda v: (v.reopens_time is None, v.reopens_time.timestamp() if v.reopens_time else 0))
+
+
+@dataclass(frozen=True)
+class Mode:
+    """The run mode that applies to one launch, and why it is stricter than Auto (None when Auto)."""
+
+    mode: RunMode
+    why: str | None = None
+
+
+def effective_mode(spec: RemediationPolicySpec, rule: PolicyRule, now: datetime) -> Mode:
+    """The strictest of the policy's mode, the rule's mode and the mode of a freeze window open at `now`."""
+    opened = open_window((freeze_window(w) for w in spec.freeze_windows), now)
+    window_mode = opened[0].mode if opened else None
+    mode = strictest(spec.mode, rule.mode, window_mode)
+    if mode is RunMode.AUTO:
+        return Mode(mode)
+    if opened is not None and window_mode is mode:
+        window, closes = opened
+        return Mode(mode, f"freeze window {window.name} is open until {closes.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+                          f" (mode {mode})")
+    if rule.mode is mode:
+        return Mode(mode, f"rule {rule.name} runs in mode {mode}")
+    return Mode(mode, f"the policy runs in mode {mode}")
+
+
+def launch_time(attempt: RemediationAttempt) -> datetime | None:
+    """The time an attempt spends budget from: its launch (status.startTime).
+
+    An attempt created and not yet launched nor ended (Pending, AwaitingApproval) holds its launch from
+    its creation time, so two reconciles creating at once, or a crash between the launch and its record,
+    cannot slip an extra launch past the budget. Records (dryRun / Observe) and attempts that ended without
+    launching (denied, timed out waiting, skipped) spend nothing."""
+    status = attempt.status
+    if status.start_time is not None:
+        return status.start_time
+    if attempt.spec.dry_run or status.phase not in (None, AttemptPhase.PENDING, AttemptPhase.AWAITING_APPROVAL):
+        return None
+    return attempt.metadata.creation_timestamp or attempt.spec.not_before_time
+
+
+def reset_time(annotations: dict[str, str]) -> datetime | None:
+    """The policy's budget reset time (aiops-rca.io/budget-reset), None when unset or not a time."""
+    value = annotations.get(BUDGET_RESET_ANNOTATION)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

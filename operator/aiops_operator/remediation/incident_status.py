@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiops_operator.api import (
+    AlertResolution,
     ApprovalDecision,
     AttemptPhase,
     ConditionStatus,
@@ -44,6 +45,8 @@ from aiops_operator.api.conditions import (
     condition,
 )
 from aiops_operator.api.history import (
+    ALERT_RESOLUTION_RECORDED,
+    ALERT_RESOLVED,
     APPROVAL_REQUIRED,
     APPROVAL_TIMED_OUT,
     ATTEMPT_APPROVED,
@@ -249,10 +252,34 @@ def apply_plan(
     return _rephase(status)
 
 
+def alert_resolution(incident: Incident, mode: AlertResolution, now: datetime) -> IncidentStatus | None:
+    """A Resolved alert that does not resolve the incident, recorded once in the history; else None.
+
+    Recorded when the policy says Record, or (Resolve) while an attempt's external run is in flight:
+    the alert confirms what the run is doing, and the run's outcome decides."""
+    status = incident.status
+    signals = status.signals
+    if signals is None or signals.alert_resolved_time is None or mode is AlertResolution.IGNORE:
+        return None
+    if status.phase in TERMINAL_PHASES and status.phase is not IncidentPhase.ESCALATED:
+        return None
+    if mode is AlertResolution.RESOLVE and status.phase is not IncidentPhase.MONITORING:
+        return None
+    if any(h.action == ALERT_RESOLUTION_RECORDED for h in status.history):
+        return None
+    when = f"{signals.alert_resolved_time:%Y-%m-%dT%H:%M:%SZ}"
+    message = (f"The alert source reported the condition resolved at {when}, while the remediation's run is in"
+               " flight: recorded as confirmation." if mode is AlertResolution.RESOLVE else
+               f"The alert source reported the condition resolved at {when} (policy alertResolution: Record).")
+    return record(status, ALERT_RESOLUTION_RECORDED, message, now)
+
+
 def human_resolution(
     incident: Incident, now: datetime, done_statuses: Iterable[str], kubectl_actor: str | None = None,
+    alert: AlertResolution = AlertResolution.IGNORE,
 ) -> IncidentStatus | None:
-    """The status once a human closed the incident (Jira moved to Done, or the kubectl annotation); else None.
+    """The status once a human closed the incident (Jira moved to Done, or the kubectl annotation), or the
+    alert source resolved it (`alert` Resolve, no run in flight); else None.
 
     `kubectl_actor`: who set the annotation, when the caller could tell (field manager); the
     `aiops-rca.io/resolved-by` annotation, a claim, wins when present.
@@ -276,6 +303,11 @@ def human_resolution(
         when = now
         note = clean_text(annotations.get(RESOLVE_ANNOTATION) or "", 1024).strip() or None
         message = f"Resolved with kubectl by {actor}" + (f": {note}" if note else ".")
+    elif (signals is not None and signals.alert_resolved_time is not None and alert is AlertResolution.RESOLVE
+          and status.phase is not IncidentPhase.MONITORING):
+        by, reason, action = ResolvedBy.ALERT, RemediatedReason.ALERT_RESOLVED, ALERT_RESOLVED
+        actor, note, when = None, None, signals.alert_resolved_time
+        message = f"The alert source reported the condition resolved at {when:%Y-%m-%dT%H:%M:%SZ}."
     else:
         return None
     gen = incident.metadata.generation

@@ -47,6 +47,9 @@ class RemediationSettings(BaseSettings):
     """PLAYBOOK_ATTEMPTS: POSTs to a playbook before giving up on a 5xx/429/connection error."""
     playbook_retry_initial_seconds: float = Field(default=1.0, ge=0)
     """PLAYBOOK_RETRY_INITIAL_SECONDS: first wait between playbook POSTs; doubles each time."""
+    remediation_max_running: int = Field(default=20, ge=1, le=10_000)
+    """REMEDIATION_MAX_RUNNING: attempts with an external run in flight at once, across the operator; an
+    attempt due to launch over this cap waits (reason BackingOff) instead of launching."""
     executor_timeout_seconds: float = Field(default=30.0, gt=0)
     """EXECUTOR_TIMEOUT_SECONDS: timeout of one call to ADF, Databricks or a playbook."""
     executor_ca_bundle: Path | None = None

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from aiops_operator.api import RuleStats
 from aiops_operator.policy.cache import PolicyCache
-from aiops_operator.policy.controller import merge_stats, status_for
+from aiops_operator.policy.controller import PolicyController, merge_stats, status_for
+
+from tests.support.apiserver import FakeApiServer
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 
@@ -65,3 +67,33 @@ def test_invalid_policies_are_never_used_for_matching() -> None:
     cache = PolicyCache(kube, lambda: 0.0)  # type: ignore[arg-type]
     policies = asyncio.run(cache.get("ns"))
     assert [p.metadata.name for p in policies] == ["good"]
+
+
+def _attempt(n: int, started: str) -> dict[str, Any]:
+    return {"apiVersion": "aiops-rca.io/v1alpha1", "kind": "RemediationAttempt",
+            "metadata": {"name": f"inc-{n}-1", "namespace": "ns", "labels": {"aiops-rca.io/target-hash": "t1"}},
+            "spec": {"incidentRef": f"inc-{n}", "attempt": 1, "action": "RerunPipeline", "policy": "p", "rule": "gw",
+                     "notBeforeTime": started, "idempotencyKey": f"k{n}"},
+            "status": {"phase": "Succeeded", "startTime": started}}
+
+
+async def test_recount_writes_the_circuit_breaker_and_a_reset_clears_it() -> None:
+    api = FakeApiServer()
+    policy = body(VALID)
+    policy["spec"]["budgets"] = {"perTarget": {"maxLaunches": 2, "windowSeconds": 3600}}
+    api.objects[("remediationpolicies", "ns", "p")] = policy
+    for n, started in ((1, "2026-11-23T06:30:00Z"), (2, "2026-11-23T06:40:00Z")):
+        api.objects[("remediationattempts", "ns", f"inc-{n}-1")] = _attempt(n, started)
+    controller = PolicyController(api.client(), lambda: NOW)
+    await controller.refresh_stats("ns")
+    conditions = {c["type"]: c for c in api.objects[("remediationpolicies", "ns", "p")]["status"]["conditions"]}
+    assert conditions["BudgetExhausted"]["status"] == "True"
+    assert "next launch is allowed after 2026-11-23T07:30:00Z" in conditions["BudgetExhausted"]["message"]
+    assert controller._due["ns"] == datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+
+    api.objects[("remediationpolicies", "ns", "p")]["metadata"]["annotations"] = {
+        "aiops-rca.io/budget-reset": "2026-11-23T06:50:00Z"}
+    await controller.refresh_stats("ns")
+    conditions = {c["type"]: c for c in api.objects[("remediationpolicies", "ns", "p")]["status"]["conditions"]}
+    assert conditions["BudgetExhausted"]["status"] == "False"
+    assert conditions["BudgetExhausted"]["reason"] == "WithinBudget"

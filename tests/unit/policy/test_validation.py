@@ -10,11 +10,13 @@ from aiops_operator.api import (
     Backoff,
     ConditionStatus,
     ErrorType,
+    FreezeWindowSpec,
     IncidentSource,
     PolicySelector,
     RemediationAction,
     RemediationPolicy,
     RemediationSummary,
+    RunMode,
     find_condition,
 )
 from aiops_operator.api.conditions import Outcome
@@ -148,3 +150,51 @@ def test_rule_stats_are_counted_from_objects() -> None:
     status = policy_status(pol, [], at(0), stats)
     assert status.rules == stats
     assert [s.name for s in policy_status(pol, [], at(0)).rules] == ["gateway-timeout", "throttling"]
+
+
+def _window(**overrides: Any) -> FreezeWindowSpec:
+    values: dict[str, Any] = {"name": "month-end", "rrule": "FREQ=MONTHLY;BYMONTHDAY=-1;BYHOUR=18",
+                              "duration_seconds": 86400, "time_zone": "Europe/Berlin"}
+    values.update(overrides)
+    return FreezeWindowSpec(**values)
+
+
+@pytest.mark.parametrize(("windows", "expected"), [
+    pytest.param([_window()], [], id="valid"),
+    pytest.param([_window(rrule="FREQ=FORTNIGHTLY")], ["spec.freezeWindows[0]: freeze window month-end: invalid RRULE"],
+                 id="bad-rrule"),
+    pytest.param([_window(time_zone="Mars/Olympus")],
+                 ["spec.freezeWindows[0]: freeze window month-end: unknown time zone 'Mars/Olympus'"], id="bad-zone"),
+    pytest.param([_window(mode=RunMode.AUTO)],
+                 ["spec.freezeWindows[0]: freeze window month-end: mode must be Review or Observe"], id="auto-window"),
+    pytest.param([_window(), _window(rrule="FREQ=WEEKLY;BYDAY=FR")],
+                 ["spec.freezeWindows[1].name: duplicate freeze window name 'month-end'"], id="duplicate-name"),
+])
+def test_freeze_windows_are_validated(windows: list[FreezeWindowSpec], expected: list[str]) -> None:
+    problems = [str(p) for p in validate_policy(policy(freeze_windows=windows).spec)]
+    assert len(problems) == len(expected)
+    for problem, start in zip(problems, expected, strict=True):
+        assert problem.startswith(start)
+
+
+def test_a_bad_window_makes_the_policy_stalled() -> None:
+    pol = policy(freeze_windows=[_window(time_zone="Nowhere/Else")])
+    status = policy_status(pol, validate_policy(pol.spec), at(0))
+    stalled = find_condition(status.conditions, "Stalled")
+    assert stalled is not None
+    assert stalled.reason == "InvalidSpec"
+    assert "unknown time zone 'Nowhere/Else'" in stalled.message
+
+
+def test_records_count_as_would_have_launched() -> None:
+    observed = rule(dry_run=True)
+    pol = policy(observed)
+    attempts = [
+        attempt(1, the_rule=observed, outcome=Outcome.OBSERVED),
+        attempt(2, the_rule=observed, outcome=Outcome.OBSERVED),
+        attempt(3, AttemptPhase.PENDING, the_rule=observed),
+    ]
+    recorded = [a.model_copy(update={"status": a.status.model_copy(update={"would_have_done": "re-run ingest"})})
+                if a.status.phase is AttemptPhase.SKIPPED else a for a in attempts]
+    stats = rule_stats(pol, [], recorded)
+    assert [(s.attempted, s.would_have_launched) for s in stats] == [(0, 2)]

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiops_operator.api import RunMode
 from aiops_operator.remediation.guardrails import (
     Budget,
     FreezeWindow,
-    RunMode,
     budget_verdict,
     first_exhausted,
     open_window,
