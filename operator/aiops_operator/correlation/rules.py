@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from aiops_operator.api import IncidentSource
 from aiops_operator.correlation.references import Dependency, References
 
 
@@ -40,19 +41,12 @@ class GroupReason(StrEnum):
     STORM = "Storm"
 
 
-class Source(StrEnum):
-    ADF = "AzureDataFactory"
-    JOB = "DatabricksJob"
-    CLUSTER = "DatabricksCluster"
-    OTHER = "Generic"
-
-
 @dataclass(frozen=True)
 class Facts:
     """What correlation needs of one incident."""
 
     name: str
-    source: Source
+    source: IncidentSource
     run_id: str
     received_time: datetime
     references: References = field(default_factory=References)
@@ -121,11 +115,11 @@ def _waiting(subject: Facts, reason: GroupReason, what: str, settings: Settings,
 
 def _databricks_run(subject: Facts, candidates: dict[str, Facts], settings: Settings,
                     now: datetime) -> Correlation | None:
-    if subject.source is not Source.ADF or not subject.references.databricks_runs:
+    if subject.source is not IncidentSource.AZURE_DATA_FACTORY or not subject.references.databricks_runs:
         return None
     runs = {r.run_id for r in subject.references.databricks_runs}
     for other in sorted(candidates.values(), key=lambda o: o.name):
-        if other.source is Source.JOB and other.run_id in runs:
+        if other.source is IncidentSource.DATABRICKS_JOB and other.run_id in runs:
             return Correlation(GroupReason.DATABRICKS_RUN, other.name, f"The Databricks run {other.run_id} this"
                                f" pipeline started failed: {other.name} is the root.")
     return _waiting(subject, GroupReason.DATABRICKS_RUN, f"the incident of Databricks run {min(runs)}", settings, now)
@@ -133,21 +127,21 @@ def _databricks_run(subject: Facts, candidates: dict[str, Facts], settings: Sett
 
 def _child_pipeline(subject: Facts, candidates: dict[str, Facts], settings: Settings,
                     now: datetime) -> Correlation | None:
-    if subject.source is not Source.ADF or not subject.references.child_pipeline_runs:
+    if subject.source is not IncidentSource.AZURE_DATA_FACTORY or not subject.references.child_pipeline_runs:
         return None
     children = subject.references.child_pipeline_runs
     for other in sorted(candidates.values(), key=lambda o: o.name):
-        if other.source is Source.ADF and other.run_id.lower() in children:
+        if other.source is IncidentSource.AZURE_DATA_FACTORY and other.run_id.lower() in children:
             return Correlation(GroupReason.CHILD_PIPELINE, other.name,
                                f"The child pipeline run {other.run_id} failed first: {other.name} is the root.")
     return _waiting(subject, GroupReason.CHILD_PIPELINE, f"the incident of child run {min(children)}", settings, now)
 
 
 def _cluster(subject: Facts, candidates: dict[str, Facts], settings: Settings, _now: datetime) -> Correlation | None:
-    if subject.source is not Source.JOB or not subject.references.clusters:
+    if subject.source is not IncidentSource.DATABRICKS_JOB or not subject.references.clusters:
         return None
     near = [o for o in candidates.values()
-            if o.source is Source.CLUSTER and o.resource_id in subject.references.clusters
+            if o.source is IncidentSource.DATABRICKS_CLUSTER and o.resource_id in subject.references.clusters
             and abs(subject.received_time - o.received_time) <= settings.cluster_window]
     if not near:
         return None

@@ -5,13 +5,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiops_operator.api import IncidentSource
 from aiops_operator.correlation.references import Dependency, DependencyKind, References, RunRef
 from aiops_operator.correlation.rules import (
     Correlation,
     Facts,
     GroupReason,
     Settings,
-    Source,
     correlate,
     storm_root_name,
 )
@@ -21,18 +21,19 @@ SETTINGS = Settings(wait_for_root=timedelta(seconds=60), storm_threshold=3)
 CHILD_RUN = "6b1c1d6e-7a0f-4f3e-9d2b-0c5e8a1b2c3d"
 SHIR = Dependency(DependencyKind.INTEGRATION_RUNTIME, "shir-prod-01")
 
-ADF_NOTEBOOK = Facts("adf-pl-features-1", Source.ADF, "a1", T0,
+ADF_NOTEBOOK = Facts("adf-pl-features-1", IncidentSource.AZURE_DATA_FACTORY, "a1", T0,
                      References(databricks_runs={RunRef("81523", "adb-1.1.azuredatabricks.net")}))
-DBX_RUN = Facts("dbj-features-81523", Source.JOB, "81523", T0 + timedelta(seconds=5))
-PARENT = Facts("adf-pl-parent-1", Source.ADF, "p1", T0, References(child_pipeline_runs={CHILD_RUN}))
-CHILD = Facts("adf-pl-child-1", Source.ADF, CHILD_RUN.upper(), T0 - timedelta(seconds=3))
-CLUSTER = Facts("dbc-shared-etl-x", Source.CLUSTER, "fp-1", T0, resource_id="0923-164208-meows279")
-JOB_ON_CLUSTER = Facts("dbj-nightly-55", Source.JOB, "55", T0 + timedelta(minutes=2),
+DBX_RUN = Facts("dbj-features-81523", IncidentSource.DATABRICKS_JOB, "81523", T0 + timedelta(seconds=5))
+PARENT = Facts("adf-pl-parent-1", IncidentSource.AZURE_DATA_FACTORY, "p1", T0,
+               References(child_pipeline_runs={CHILD_RUN}))
+CHILD = Facts("adf-pl-child-1", IncidentSource.AZURE_DATA_FACTORY, CHILD_RUN.upper(), T0 - timedelta(seconds=3))
+CLUSTER = Facts("dbc-shared-etl-x", IncidentSource.DATABRICKS_CLUSTER, "fp-1", T0, resource_id="0923-164208-meows279")
+JOB_ON_CLUSTER = Facts("dbj-nightly-55", IncidentSource.DATABRICKS_JOB, "55", T0 + timedelta(minutes=2),
                        References(clusters={"0923-164208-meows279"}))
 
 
 def storm_member(i: int, seconds: int = 0, error_type: str = "HttpConnectionFailed", root: str | None = None) -> Facts:
-    return Facts(f"adf-pl-{i}", Source.ADF, f"r{i}", T0 + timedelta(seconds=seconds),
+    return Facts(f"adf-pl-{i}", IncidentSource.AZURE_DATA_FACTORY, f"r{i}", T0 + timedelta(seconds=seconds),
                  References(dependencies={SHIR}), error_type=error_type, root=root)
 
 
