@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -29,25 +28,16 @@ from kubernetes import client
 
 from sandbox.testing import RunningSandbox
 from tests.e2e.operator.conftest import POLICY_SAMPLE, free_port, wait_for
+from tests.support.distribution import REPO, build
 
-REPO = Path(__file__).resolve().parents[2]
 ALERT = REPO / "tests" / "data" / "webhooks" / "azure-monitor" / "log-v2-pipeline-failed.json"
-_IGNORED = shutil.ignore_patterns(
-    ".git", ".venv", "*.egg-info", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
-    "build", "dist", "test-artifacts", "node_modules",
-)
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bin/ folder of a fresh venv holding the wheel built from this checkout."""
     work = tmp_path_factory.mktemp("wheel")
-    shutil.copytree(REPO, work / "src", ignore=_IGNORED)
-    # build_meta rewrites sys.argv while it runs: read the output folder first.
-    script = "import sys; out = sys.argv[1]; from setuptools import build_meta as b; b.build_wheel(out)"
-    subprocess.run([sys.executable, "-c", script, str(work / "dist")], cwd=work / "src", check=True,
-                   capture_output=True, timeout=300)
-    wheel = next((work / "dist").glob("aiops_rca-*.whl"))
+    wheel, _ = build(work)  # the copy it was built from is gone: only the installed code is left
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = subprocess.run(
@@ -55,7 +45,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cwd=work, capture_output=True, text=True, timeout=900, check=False,
     )
     assert pip.returncode == 0, pip.stderr[-3000:]
-    shutil.rmtree(work / "src")  # from here on the only copy of the code is the installed one
     return venv / "bin"
 
 
