@@ -35,10 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
@@ -47,7 +45,7 @@ sys.path.insert(0, str(REPO))
 from aiops_operator.kube import INCIDENTS, NAMESPACES, KubeClient, KubeUnavailable, load_config  # noqa: E402
 from aiops_operator.localcluster import controlplane  # noqa: E402
 
-from tests.e2e.receiver.tcp_proxy import TcpProxy, free_port  # noqa: E402
+from tests.e2e.receiver.tcp_proxy import TcpProxy, free_port, kubeconfig_via_proxy  # noqa: E402
 
 API_KEY = secrets.token_hex(16)
 METRICS = ("aiops_rca_receiver_spool_depth", "aiops_rca_receiver_spool_bytes", "process_resident_memory_bytes")
@@ -60,18 +58,6 @@ def progress(message: str) -> None:
 def alert(run: int, tag: str) -> dict[str, Any]:
     return {"event_type": "jobs.on_failure", "workspace_id": "1234567890123456",
             "run": {"run_id": f"{tag}{run:08d}"}, "job": {"job_id": str(1000 + run % 50), "name": f"outage-{run % 50}"}}
-
-
-def proxied(kubeconfig: Path, workdir: Path) -> tuple[Path, TcpProxy]:
-    doc = yaml.safe_load(kubeconfig.read_text())
-    server = urlparse(doc["clusters"][0]["cluster"]["server"])
-    proxy = TcpProxy(server.hostname or "127.0.0.1", server.port or 443)
-    for cluster in doc["clusters"]:
-        cluster["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
-    path = workdir / "kubeconfig-via-proxy"
-    path.write_text(json.dumps(doc))
-    path.chmod(0o600)
-    return path, proxy
 
 
 def scrape(text: str) -> dict[str, float]:
@@ -125,7 +111,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="aiops-rca-outage-"))
     kube = KubeClient(load_config(kubeconfig))
     await kube.create(NAMESPACES, None, {"metadata": {"name": namespace}})
-    via_proxy, proxy = proxied(kubeconfig, workdir)
+    via_proxy, proxy = kubeconfig_via_proxy(kubeconfig, workdir)
     proxy.start()
     port = free_port()
     (workdir / "keys").write_text(API_KEY + "\n")
