@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help test demo demo-cluster provision browser venv controlplane lint typecheck unit e2e cluster-test crds crds-check bench clean image kind-e2e
+.PHONY: help test demo demo-cluster provision browser venv controlplane lint contracts complexity typecheck unit e2e cluster-test crds crds-check bench clean image kind-e2e
 
 help:
 	@echo "make demo      run everything locally and watch six failures heal or escalate (Ctrl-C stops)"
@@ -48,11 +48,22 @@ browser:
 controlplane: provision
 	$(BIN)/aiops-rca controlplane start
 
-lint: venv
+lint: venv contracts complexity
 	@echo "==> ruff"
 	$(BIN)/ruff check .
 	@echo "==> hadolint"
 	$(BIN)/hadolint Dockerfile
+
+# No product function over 80 lines or with cyclomatic complexity over 20 (ruff C901; the size test).
+complexity: venv
+	@echo "==> complexity gate"
+	$(BIN)/ruff check --select C90 .
+	$(BIN)/pytest -q tests/unit/test_function_size.py
+
+# The layers of DESIGN.md as an import contract (.importlinter).
+contracts: venv
+	@echo "==> import contracts"
+	$(BIN)/lint-imports --no-cache
 
 typecheck: venv
 	@echo "==> mypy (strict)"

@@ -24,6 +24,19 @@ namespace and reports:
   (so 2,000 are present), taken through their lifecycle as well, and the RSS is
   read again.
 
+With `--fault-rate R` (0.1-0.3) the run proves the operator on a faulty
+cloud: Slack, Jira and the LLM are configured too, 20 warm-up incidents go
+first, the first burst runs on a healthy sandbox (the baseline), then every sandbox service (AAD, ADF, Slack,
+Jira, LLM) answers a share R of its requests with 429 + Retry-After, 503 or a
+held request ending in 504, and the `--more` burst runs through that. Added to
+the figures: the faults injected, the added time (faulty burst vs baseline),
+every Incident's end phase, duplicates sent (successful re-runs, top-level
+Slack messages, thread replies, Jira issues, comments, transitions per
+incident beyond one: must be 0) and Retry-After violations (an identical
+request repeated sooner than its 429 said: must be 0):
+
+    .venv/bin/python bench/lifecycle.py --incidents 100 --more 100 --fault-rate 0.2
+
 Progress goes to stderr; the last line on stdout is one JSON object.
 """
 
@@ -269,12 +282,82 @@ async def wait_bench_namespaces_gone(kube: KubeClient, limit: float = 900.0) -> 
     raise TimeoutError("earlier bench namespaces are still being deleted")
 
 
+RETRY_AFTER_SECONDS = 1.0
+WARMUP = 20
+FAULTY_SERVICES = ("aad", "adf", "slack", "jira", "llm")
+SHARED_OPS = frozenset({"conversations.history", "conversations.list", "search", "token", "chat.completions",
+                        "auth.test", "serverInfo", "myself"})
+"""Requests that are byte-identical across incidents here (one channel, one prompt per pipeline, one token):
+a repeat sooner than Retry-After may come from another incident's independent call, so these are counted
+apart from the per-incident requests whose early repeat can only be a retry that ignored Retry-After."""
+
+
+def cloud_faults(rate: float) -> list[dict[str, Any]]:
+    """Each service fails a share `rate` of its requests: a third each 429 (Retry-After), 503, timeout (504)."""
+    share = rate / 3
+    out: list[dict[str, Any]] = []
+    for service in FAULTY_SERVICES:
+        out += [
+            {"service": service, "kind": "status", "status": 429, "retry_after": RETRY_AFTER_SECONDS,
+             "error": "ratelimited" if service == "slack" else None, "probability": share},
+            {"service": service, "kind": "status", "status": 503, "probability": share},
+            {"service": service, "kind": "timeout", "seconds": 1, "probability": share},
+        ]
+    return [{k: v for k, v in f.items() if v is not None} for f in out]
+
+
+def _once_key(call: dict[str, Any]) -> str | None:
+    """What a successful call did, named so that doing it twice shows; None for reads."""
+    body, target = call.get("body") or {}, call.get("target") or {}
+    if call["op"] == "createRun":
+        return f"rerun {target.get('reference_run_id')}"
+    if call["op"] == "chat.postMessage" and isinstance(body, dict):
+        meta = body.get("metadata") or {}
+        if isinstance(meta, str):
+            meta = json.loads(meta)
+        payload = meta.get("event_payload") or {}
+        return f"slack {payload.get('incident_uid')} {payload.get('key') or 'message'}"
+    if call["op"] == "createIssue" and isinstance(body, dict):
+        labels = sorted((body.get("fields") or {}).get("labels") or [])
+        return f"issue {labels}"
+    if call["op"] == "addComment":
+        marker = [m for m in json.dumps(body).split("[aiops-rca:")[1:2]]
+        return f"comment {target.get('key')} {marker[0].split(']')[0] if marker else json.dumps(body)}"
+    if call["op"] == "doTransition":
+        return f"transition {target.get('key')} {target.get('to')}"
+    return None
+
+
+def fault_findings(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """Faults injected, side effects done twice, and requests repeated before their Retry-After."""
+    injected = Counter(f"{c['service']} {c['fault']}" for c in calls if c.get("fault"))
+    done = Counter(k for c in calls if 200 <= c["status"] < 300 and (k := _once_key(c)) is not None)
+    twice = {k: n for k, n in done.items() if n > 1}
+    last_429: dict[str, float] = {}
+    early: list[str] = []
+    shared: list[str] = []
+    for call in sorted(calls, key=lambda c: c["seq"]):
+        same = json.dumps([call["service"], call["op"], call["path"], call.get("query"), call.get("body")],
+                          sort_keys=True, default=str)
+        told = last_429.pop(same, None)
+        if told is not None and call["time"] < told + RETRY_AFTER_SECONDS - 0.1:
+            kind = shared if call["op"] in SHARED_OPS else early
+            kind.append(f"{call['service']} {call['op']} after {call['time'] - told:.2f} s")
+        if call["status"] == 429:
+            last_429[same] = call["time"]
+    return {"faults_injected": dict(injected), "faults_total": sum(injected.values()),
+            "duplicates_sent": len(twice), "duplicate_examples": list(twice)[:5],
+            "retry_after_violations": len(early), "retry_after_examples": early[:5],
+            "shared_requests_repeated_early": len(shared), "shared_examples": shared[:5]}
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     kubeconfig = controlplane.resolve_kubeconfig(progress)
     kube = KubeClient(load_config(kubeconfig), max_connections=64)
     namespace = f"bench-lifecycle-{secrets.token_hex(3)}"
     workdir = Path(tempfile.mkdtemp(prefix="aiops-rca-bench-lifecycle-"))
     total = args.incidents + args.more
+    warmup = WARMUP if args.fault_rate > 0 else 0  # a fair baseline: not the operator's first minute
     scenario = {
         "defaults": {"run_duration_seconds": 0},
         "adf": {
@@ -282,7 +365,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                                                                                "duration_seconds": 0}]}
                           for i in range(PIPELINES)},
             "seeded_runs": [{"run_id": run_id(i), "pipeline": pipeline(i), "status": "Failed",
-                             "failed_activity": "Copy_Data", "message": MESSAGE} for i in range(total)],
+                             "failed_activity": "Copy_Data", "message": MESSAGE} for i in range(total + warmup)],
         },
     }
     sandbox = start_sandbox(scenario)
@@ -293,9 +376,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         await install_crds(kube)
         await kube.create(NAMESPACES, None, {"apiVersion": "v1", "kind": "Namespace",
                                              "metadata": {"name": namespace}})
-        await kube.create(POLICIES, namespace, bench_policy())
+        policy = bench_policy()
+        if args.fault_rate > 0:
+            policy["spec"]["routing"] = {"team": "bench", "slackChannel": "#bench", "jiraProject": "BENCH"}
+        await kube.create(POLICIES, namespace, policy)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "AIOPS_LLM_"))}
-        env.update({k: v for k, v in sandbox.endpoints.env().items() if not k.startswith(("SLACK_", "JIRA_"))})
+        faulty = args.fault_rate > 0  # the whole cloud (notifications and LLM too), first healthy, then faulty
+        env.update({k: v for k, v in sandbox.endpoints.env(llm=faulty).items()
+                    if faulty or not k.startswith(("SLACK_", "JIRA_"))})
         env.update({"KUBECONFIG": str(kubeconfig), "LOG_LEVEL": "WARNING", "REMEDIATION_POLL_SECONDS": "1",
                     "SSL_CERT_FILE": str(sandbox.endpoints.ca_file), "POLICY_STATS_SECONDS": "60"})
         log = workdir / "operator.log"
@@ -311,6 +399,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
         created: dict[str, float] = {}
         peak: list[float] = []
+        if warmup:
+            warm: dict[str, float] = {}
+            await create_all(kube, namespace, range(total, total + warmup), subscription, warm)
+            await wait_resolved(watcher, set(warm), time.perf_counter(), args.timeout, proc, peak)
+            progress(f"warm-up: {warmup} incidents resolved")
         requests_before = await apiserver_requests(kube)
         cpu_before = cpu_by_process(proc.pid)
         started = time.perf_counter()
@@ -335,9 +428,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                  f"{events} Events, the last {events_seconds:.0f} s after the last Resolved")
 
         more: dict[str, float] = {}
+        calls_before = len(sandbox.control.calls())
+        if args.fault_rate > 0:
+            sandbox.control.apply({"faults": cloud_faults(args.fault_rate)})
+            progress(f"the cloud now fails {args.fault_rate:.0%} of requests; burst of {args.more} incidents")
         started_more = time.perf_counter()
         await create_all(kube, namespace, range(args.incidents, total), subscription, more)
         await wait_resolved(watcher, set(more), started_more, args.timeout, proc, peak)
+        more_seconds = max([watcher.resolved[n] for n in more] or [started_more]) - started_more
         await asyncio.sleep(5.0)
         rss_2000, hwm_2000 = rss_mib(proc.pid)
         progress(f"{total} incidents present: RSS {rss_2000:.0f} MiB (peak {hwm_2000:.0f} MiB)")
@@ -363,6 +461,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "rss_mib_with_2000": round(rss_2000, 1),
             "rss_peak_mib_with_2000": round(hwm_2000, 1),
         }
+        if args.fault_rate > 0:
+            await asyncio.sleep(3.0)  # trailing notifications of the last resolutions
+            result["faulty_cloud"] = {
+                "fault_rate": args.fault_rate, "baseline_seconds": round(total_seconds, 2),
+                "faulty_seconds": round(more_seconds, 2), "added_seconds": round(more_seconds - total_seconds, 2),
+                "resolved": len(set(more) & watcher.resolved.keys()), "incidents": len(more),
+                **fault_findings(sandbox.control.calls(since=calls_before)),
+            }
         result["targets_met"] = {
             "resolved_within_seconds": total_seconds <= TARGETS["resolved_within_seconds"],
             "writes_per_incident": result["writes_per_incident"] <= TARGETS["writes_per_incident"],
@@ -392,6 +498,8 @@ def main() -> int:
     parser.add_argument("--incidents", type=int, default=1000, help="burst size (default 1000)")
     parser.add_argument("--more", type=int, default=1000, help="incidents added afterwards (default 1000)")
     parser.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds per burst")
+    parser.add_argument("--fault-rate", type=float, default=0.0,
+                        help="share of requests every sandbox service fails during the --more burst (e.g. 0.2)")
     parser.add_argument("--no-wait-cleanup", dest="wait_cleanup", action="store_false",
                         help="return without waiting for the namespace's deletion (a next run waits for it)")
     args = parser.parse_args()

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -144,37 +144,37 @@ def _static(name: str) -> bytes:
     return (STATIC / name).read_bytes()
 
 
-def create_app(
-    settings: Settings,
-    *,
-    kube: KubeClient | None = None,
-    clock: Callable[[], float] = time.time,
-    registry: CollectorRegistry | None = None,
-    backoff: Backoff = Backoff(),  # noqa: B008  (immutable)
-) -> Starlette:
-    """The dashboard app. Without `kube`, one is made from the settings' kubeconfig at startup."""
-    registry = registry or CollectorRegistry()
-    broadcaster = Broadcaster(replay_bytes=settings.replay_mebibytes << 20)
-    live = LiveView(Store(), broadcaster, clock, registry)
-    watch_metrics = WatchMetrics(registry)
-    index_page, login_page = _static("index.html"), _static("login.html")
-    scopes: tuple[str | None, ...] = settings.namespaces or (None,)
+class DashboardApi:
+    """The dashboard's endpoints over one live view of the watched objects: one method per route."""
+
+    def __init__(self, settings: Settings, kube: KubeClient | None, clock: Callable[[], float],
+                 registry: CollectorRegistry, backoff: Backoff) -> None:
+        self.settings = settings
+        self.kube = kube
+        self.clock = clock
+        self.registry = registry
+        self.backoff = backoff
+        self.broadcaster = Broadcaster(replay_bytes=settings.replay_mebibytes << 20)
+        self.live = LiveView(Store(), self.broadcaster, clock, registry)
+        self.watch_metrics = WatchMetrics(registry)
+        self.index_page, self.login_page = _static("index.html"), _static("login.html")
+        self.scopes: tuple[str | None, ...] = settings.namespaces or (None,)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = kube or KubeClient(load_config(settings.kubeconfig), field_manager="aiops-rca-dashboard")
-        tasks = [asyncio.create_task(live.publish_overview_forever(), name="overview")]
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        client = self.kube or KubeClient(load_config(self.settings.kubeconfig), field_manager="aiops-rca-dashboard")
+        tasks = [asyncio.create_task(self.live.publish_overview_forever(), name="overview")]
         for kind, rt in KINDS:
-            for ns in scopes:
+            for ns in self.scopes:
                 label = f"{kind}/{ns or '*'}"
-                live.synced[label] = False
+                self.live.synced[label] = False
                 tasks.append(
                     asyncio.create_task(
                         run_watch(
-                            client, rt, kind, ns, live, watch_metrics,
-                            on_synced=live.mark_synced(label),
-                            watch_timeout=settings.watch_timeout_seconds,
-                            backoff=backoff,
+                            client, rt, kind, ns, self.live, self.watch_metrics,
+                            on_synced=self.live.mark_synced(label),
+                            watch_timeout=self.settings.watch_timeout_seconds,
+                            backoff=self.backoff,
                         ),
                         name=f"watch {label}",
                     )
@@ -182,28 +182,29 @@ def create_app(
         try:
             yield
         finally:
-            broadcaster.disconnect_all()
+            self.broadcaster.disconnect_all()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            if kube is None:
+            if self.kube is None:
                 await client.close()
 
-    async def index(request: Request) -> Response:
-        return Response(index_page, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
+    async def index(self, request: Request) -> Response:
+        return Response(self.index_page, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
-    async def events(request: Request) -> Response:
+    async def events(self, request: Request) -> Response:
         user = str(request.scope.get("state", {}).get("user", ""))
-        sub = broadcaster.subscribe()
-        missed = broadcaster.catch_up(request.headers.get("last-event-id") or request.query_params.get("lastEventId"))
+        sub = self.broadcaster.subscribe()
+        last = request.headers.get("last-event-id") or request.query_params.get("lastEventId")
+        missed = self.broadcaster.catch_up(last)
         if missed is None:
-            snapshot = frame("snapshot", live.snapshot(user, settings.namespaces), broadcaster.last_id)
+            snapshot = frame("snapshot", self.live.snapshot(user, self.settings.namespaces), self.broadcaster.last_id)
             first = [f"retry: {RECONNECT_MS}\n\n", snapshot]
-            live.snapshots.inc()
+            self.live.snapshots.inc()
         else:
             first = [*missed, frame("resumed", json.dumps({"missed": len(missed)}))]
-            live.catchups.inc()
-        limit = settings.stream_max_seconds
+            self.live.catchups.inc()
+        limit = self.settings.stream_max_seconds
 
         async def stream() -> AsyncIterator[str]:
             started = time.monotonic()
@@ -219,7 +220,7 @@ def create_app(
                     if limit and time.monotonic() - started > limit:
                         return
             finally:
-                broadcaster.unsubscribe(sub)
+                self.broadcaster.unsubscribe(sub)
 
         return StreamingResponse(
             stream(),
@@ -227,78 +228,92 @@ def create_app(
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    async def detail(request: Request) -> Response:
+    async def detail(self, request: Request) -> Response:
         key = (request.path_params["namespace"], request.path_params["name"])
-        found = live.store.detail(key)
+        found = self.live.store.detail(key)
         if found is None:
             return JSONResponse({"error": "no such incident"}, status_code=404)
         return JSONResponse(found)
 
-    def _download(body: str, name: str) -> Response:
+    def _download(self, body: str, name: str) -> Response:
         return Response(
             body,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
-    async def incidents_csv(request: Request) -> Response:
+    async def incidents_csv(self, request: Request) -> Response:
         wanted = vm.Filter.from_query(request.query_params)
-        rows = vm.view(live.store.incidents.values(), wanted)
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(clock()))
-        return _download(vm.incidents_csv(rows, clock()), f"incidents-{stamp}.csv")
+        rows = vm.view(self.live.store.incidents.values(), wanted)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.clock()))
+        return self._download(vm.incidents_csv(rows, self.clock()), f"incidents-{stamp}.csv")
 
-    def _audit(request: Request) -> list[vm.AuditEntry]:
+    def _audit(self, request: Request) -> list[vm.AuditEntry]:
         q = request.query_params
         try:
             limit = max(1, min(5000, int(q.get("limit", "500"))))
         except ValueError:
             limit = 500
-        return vm.audit(live.store.incidents.values(), q.get("action", ""), q.get("q", ""), limit)
+        return vm.audit(self.live.store.incidents.values(), q.get("action", ""), q.get("q", ""), limit)
 
-    async def audit_json(request: Request) -> Response:
-        entries = _audit(request)
-        actions = vm.audit_actions(live.store.incidents.values())
+    async def audit_json(self, request: Request) -> Response:
+        entries = self._audit(request)
+        actions = vm.audit_actions(self.live.store.incidents.values())
         return JSONResponse({"entries": [e.to_json() for e in entries], "actions": actions})
 
-    async def audit_csv(request: Request) -> Response:
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(clock()))
-        return _download(vm.audit_csv(_audit(request)), f"audit-{stamp}.csv")
+    async def audit_csv(self, request: Request) -> Response:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.clock()))
+        return self._download(vm.audit_csv(self._audit(request)), f"audit-{stamp}.csv")
 
-    async def overview(request: Request) -> Response:
-        return Response(live.overview_json(), media_type="application/json")
+    async def overview(self, request: Request) -> Response:
+        return Response(self.live.overview_json(), media_type="application/json")
 
-    async def healthz(request: Request) -> Response:
-        synced = all(live.synced.values()) and bool(live.synced)
-        body = {"synced": synced, "watches": live.synced, "objects": live.store.counts()}
+    async def healthz(self, request: Request) -> Response:
+        synced = all(self.live.synced.values()) and bool(self.live.synced)
+        body = {"synced": synced, "watches": self.live.synced, "objects": self.live.store.counts()}
         return JSONResponse(body, status_code=200 if synced else 503)
 
-    async def metrics(request: Request) -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    async def metrics(self, request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def login(request: Request) -> Response:
-        return await auth.login(request, settings, login_page)
+    async def login(self, request: Request) -> Response:
+        return await auth.login(request, self.settings, self.login_page)
 
-    async def not_found(request: Request) -> Response:
+    async def not_found(self, request: Request) -> Response:
         return PlainTextResponse("not found", status_code=404)
 
-    app = Starlette(
-        routes=[
-            Route("/", index),
-            Route("/api/events", events),
-            Route("/api/overview", overview),
-            Route("/api/incidents.csv", incidents_csv),
-            Route("/api/incidents/{namespace}/{name}", detail),
-            Route("/api/audit", audit_json),
-            Route("/api/audit.csv", audit_csv),
-            Route("/healthz", healthz),
-            Route("/metrics", metrics),
-            Route("/login", login, methods=["GET", "POST"]),
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.index),
+            Route("/api/events", self.events),
+            Route("/api/overview", self.overview),
+            Route("/api/incidents.csv", self.incidents_csv),
+            Route("/api/incidents/{namespace}/{name}", self.detail),
+            Route("/api/audit", self.audit_json),
+            Route("/api/audit.csv", self.audit_csv),
+            Route("/healthz", self.healthz),
+            Route("/metrics", self.metrics),
+            Route("/login", self.login, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
-            Route("/{path:path}", not_found),
-        ],
+            Route("/{path:path}", self.not_found),
+        ]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    kube: KubeClient | None = None,
+    clock: Callable[[], float] = time.time,
+    registry: CollectorRegistry | None = None,
+    backoff: Backoff = Backoff(),  # noqa: B008  (immutable)
+) -> Starlette:
+    """The dashboard app. Without `kube`, one is made from the settings' kubeconfig at startup."""
+    api = DashboardApi(settings, kube, clock, registry or CollectorRegistry(), backoff)
+    app = Starlette(
+        routes=api.routes(),
         middleware=[Middleware(SecurityHeaders), Middleware(auth.AuthMiddleware, settings=settings)],
-        lifespan=lifespan,
+        lifespan=api.lifespan,
     )
-    app.state.live = live
-    app.state.broadcaster = broadcaster
+    app.state.live = api.live
+    app.state.broadcaster = api.broadcaster
     return app

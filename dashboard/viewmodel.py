@@ -21,11 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiops_operator.api import AttemptPhase, IncidentPhase, Priority, ResolvedBy, Severity, SlaState
-
-APPROVE_COMMAND = "kubectl annotate remediationattempt {name} -n {namespace} aiops-rca.io/approval=approved"
-"""The command a human runs to approve a waiting attempt. The operator team owns the mechanism;
-change this one line when it changes (the dashboard itself never writes)."""
+from aiops_operator.api import AttemptPhase, IncidentPhase, Priority, ResolvedBy, Severity, SlaState, labels, sla
 
 PHASES: tuple[str, ...] = tuple(p.value for p in IncidentPhase)
 OPEN = "Open"
@@ -349,7 +345,8 @@ def sla_state(rec: IncidentRecord, now: float) -> str:
         return rec.sla_state
     if rec.sla_deadline is None:
         return ""
-    return SlaState.BREACHED.value if now >= rec.sla_deadline else SlaState.PENDING.value
+    deadline = datetime.fromtimestamp(rec.sla_deadline, UTC)
+    return sla.state_at(SlaState.PENDING, deadline, datetime.fromtimestamp(now, UTC)).value
 
 
 def _ms(t: float | None) -> int | None:
@@ -667,7 +664,7 @@ def audit_csv(entries: Iterable[AuditEntry]) -> str:
 
 
 def approve_command(attempt: AttemptRecord) -> str:
-    return APPROVE_COMMAND.format(name=attempt.name, namespace=attempt.namespace)
+    return labels.approve_command(attempt.name, attempt.namespace)
 
 
 def attempt_json(a: AttemptRecord) -> dict[str, Any]:

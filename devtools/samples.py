@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiops_operator.api import API_VERSION, IncidentSource, attempt_name, incident_name
+from aiops_operator.api.labels import INCIDENT_LABEL, SOURCE_LABEL
 
 _PIPELINES: tuple[tuple[IncidentSource, str, str, str, str], ...] = (
     # (source, resource name, error type, action, root cause)
@@ -81,7 +82,7 @@ def sample_incident(
     body = {
         "apiVersion": API_VERSION,
         "kind": "Incident",
-        "metadata": {"name": name, "labels": {"aiops-rca.io/source": source.value}},
+        "metadata": {"name": name, "labels": {SOURCE_LABEL: source.value}},
         "spec": {
             "source": source.value,
             "resource": {"kind": resource_kind, "name": resource},
@@ -170,7 +171,7 @@ def sample_incident(
                 {
                     "apiVersion": API_VERSION,
                     "kind": "RemediationAttempt",
-                    "metadata": {"name": attempt_name(name, n), "labels": {"aiops-rca.io/incident": name}},
+                    "metadata": {"name": attempt_name(name, n), "labels": {INCIDENT_LABEL: name}},
                     "spec": {
                         "incidentRef": name,
                         "attempt": n,

@@ -320,8 +320,13 @@ def _truthy(value: str | None) -> bool:
     return (value or "").lower() == "true"
 
 
-def routes(world: World) -> list[Route]:
-    def check(ex: Exchange) -> None:
+class AdfApi:
+    """The Azure Data Factory (ARM) API slice: one method per endpoint."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def check(self, ex: Exchange) -> None:
         if ex.query.get("api-version") is None:
             raise ApiError(400, "MissingApiVersionParameter",
                            "The api-version query parameter (?api-version=) is required for all requests.")
@@ -329,16 +334,16 @@ def routes(world: World) -> list[Route]:
         if token is None:
             raise ApiError(401, "AuthenticationFailed",
                            "Authentication failed. The 'Authorization' header is missing.")
-        if not world.aad.knows(token):
+        if not self.world.aad.knows(token):
             raise ApiError(401, "InvalidAuthenticationToken",
                            "The access token is invalid (not issued by this sandbox's token endpoint).")
         ex.call.target.update({k: v for k, v in ex.path_params.items() if k != "subscription"})
 
-    async def create_run(ex: Exchange) -> Response:
-        check(ex)
+    async def create_run(self, ex: Exchange) -> Response:
+        self.check(ex)
         p = ex.path_params
         parameters = ex.body if isinstance(ex.body, dict) else {}
-        run = world.adf.create_run(
+        run = self.world.adf.create_run(
             pipeline=p["pipeline"], factory=p["factory"], resource_group=p["resource_group"],
             parameters=parameters, reference_run_id=ex.query.get("referencePipelineRunId"),
             is_recovery=_truthy(ex.query.get("isRecovery")), start_activity=ex.query.get("startActivityName"),
@@ -348,26 +353,26 @@ def routes(world: World) -> list[Route]:
                                "is_recovery": run.is_recovery, "start_activity": run.start_activity})
         return json_response({"runId": run.run_id})
 
-    async def get_run(ex: Exchange) -> Response:
-        check(ex)
-        run = world.adf.get(ex.path_params["run_id"], ex.path_params["factory"])
+    async def get_run(self, ex: Exchange) -> Response:
+        self.check(ex)
+        run = self.world.adf.get(ex.path_params["run_id"], ex.path_params["factory"])
         return json_response(run.as_wire(ex.now))
 
-    async def cancel_run(ex: Exchange) -> Response:
-        check(ex)
-        world.adf.cancel(ex.path_params["run_id"], ex.path_params["factory"], ex.now)
+    async def cancel_run(self, ex: Exchange) -> Response:
+        self.check(ex)
+        self.world.adf.cancel(ex.path_params["run_id"], ex.path_params["factory"], ex.now)
         return Response(status_code=200)
 
-    async def query_runs(ex: Exchange) -> Response:
-        check(ex)
+    async def query_runs(self, ex: Exchange) -> Response:
+        self.check(ex)
         body = ex.body if isinstance(ex.body, dict) else {}
-        runs = world.adf.query_runs(ex.path_params["factory"], body, ex.now)
+        runs = self.world.adf.query_runs(ex.path_params["factory"], body, ex.now)
         return json_response({"value": [r.as_wire(ex.now) for r in runs], "continuationToken": None})
 
-    async def query_activity_runs(ex: Exchange) -> Response:
-        check(ex)
+    async def query_activity_runs(self, ex: Exchange) -> Response:
+        self.check(ex)
         body = ex.body if isinstance(ex.body, dict) else {}
-        run = world.adf.get(ex.path_params["run_id"], ex.path_params["factory"])
+        run = self.world.adf.get(ex.path_params["run_id"], ex.path_params["factory"])
         after, before = _window(body)
         activities = [
             a for a in run.activity_runs(ex.now)
@@ -378,10 +383,10 @@ def routes(world: World) -> list[Route]:
                             lambda a, key: _activity_operand(a, key))
         return json_response({"value": activities, "continuationToken": None})
 
-    async def get_pipeline(ex: Exchange) -> Response:
-        check(ex)
+    async def get_pipeline(self, ex: Exchange) -> Response:
+        self.check(ex)
         p = ex.path_params
-        definition = world.adf.pipelines.get(p["pipeline"]) or AdfPipeline()
+        definition = self.world.adf.pipelines.get(p["pipeline"]) or AdfPipeline()
         return json_response({
             "id": FACTORY.format(**p) + f"/pipelines/{p['pipeline']}",
             "name": p["pipeline"],
@@ -391,17 +396,24 @@ def routes(world: World) -> list[Route]:
             "etag": uuid.uuid5(uuid.NAMESPACE_URL, p["pipeline"]).hex,
         })
 
-    def route(path: str, op: str, handler: Any, method: str) -> Route:
-        return Route(FACTORY + path, endpoint(world.plumbing, "adf", op, handler, arm_error), methods=[method])
+    def route(self, path: str, op: str, handler: Any, method: str) -> Route:
+        return Route(FACTORY + path, endpoint(self.world.plumbing, "adf", op, handler, arm_error), methods=[method])
 
-    return [
-        route("/pipelines/{pipeline}/createRun", "createRun", create_run, "POST"),
-        route("/pipelines/{pipeline}", "getPipeline", get_pipeline, "GET"),
-        route("/pipelineruns/{run_id}", "getPipelineRun", get_run, "GET"),
-        route("/pipelineruns/{run_id}/cancel", "cancelPipelineRun", cancel_run, "POST"),
-        route("/pipelineruns/{run_id}/queryActivityruns", "queryActivityruns", query_activity_runs, "POST"),
-        route("/queryPipelineRuns", "queryPipelineRuns", query_runs, "POST"),
-    ]
+
+    def routes(self) -> list[Route]:
+        return [
+            self.route("/pipelines/{pipeline}/createRun", "createRun", self.create_run, "POST"),
+            self.route("/pipelines/{pipeline}", "getPipeline", self.get_pipeline, "GET"),
+            self.route("/pipelineruns/{run_id}", "getPipelineRun", self.get_run, "GET"),
+            self.route("/pipelineruns/{run_id}/cancel", "cancelPipelineRun", self.cancel_run, "POST"),
+            self.route("/pipelineruns/{run_id}/queryActivityruns", "queryActivityruns", self.query_activity_runs,
+                       "POST"),
+            self.route("/queryPipelineRuns", "queryPipelineRuns", self.query_runs, "POST"),
+        ]
+
+
+def routes(world: World) -> list[Route]:
+    return AdfApi(world).routes()
 
 
 def _activity_operand(activity: dict[str, Any], operand: str) -> Any:

@@ -42,95 +42,106 @@ def _bad_request(exc: Exception) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=400)
 
 
-def control_routes(world: World) -> list[BaseRoute]:
-    async def health(request: Request) -> Response:
+class ControlApi:
+    """The sandbox's own control endpoints (state, scenario, reset, clock): one method each."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    async def health(self, request: Request) -> Response:
         return JSONResponse({"ok": True})
 
-    async def reset(request: Request) -> Response:
-        world.reset()
+    async def reset(self, request: Request) -> Response:
+        self.world.reset()
         return JSONResponse({"ok": True})
 
-    async def scenario(request: Request) -> Response:
+    async def scenario(self, request: Request) -> Response:
         if request.method == "GET":
-            return JSONResponse(world.scenario.model_dump(mode="json", exclude_defaults=True))
+            return JSONResponse(self.world.scenario.model_dump(mode="json", exclude_defaults=True))
         try:
             parsed = await _scenario_body(request)
         except ScenarioError as exc:
             return _bad_request(exc)
         if request.method == "PUT":
-            world.load(parsed)
+            self.world.load(parsed)
         else:
-            world.apply(parsed)
+            self.world.apply(parsed)
         return JSONResponse({"ok": True})
 
-    async def faults(request: Request) -> Response:
+    async def faults(self, request: Request) -> Response:
         if request.method == "POST":
             try:
                 data = yaml.safe_load((await request.body()).decode("utf-8"))
                 fault = parse_scenario({"faults": [data]}).faults[0]
             except (ScenarioError, yaml.YAMLError) as exc:
                 return _bad_request(exc)
-            world.plumbing.faults.add(fault)
+            self.world.plumbing.faults.add(fault)
         elif request.method == "DELETE":
-            world.plumbing.faults.clear()
-        return JSONResponse(world.plumbing.faults.describe())
+            self.world.plumbing.faults.clear()
+        return JSONResponse(self.world.plumbing.faults.describe())
 
-    async def calls(request: Request) -> Response:
+    async def calls(self, request: Request) -> Response:
         q = request.query_params
-        found = world.plumbing.calls.query(q.get("service"), q.get("op"), int(q.get("since") or 0))
+        found = self.world.plumbing.calls.query(q.get("service"), q.get("op"), int(q.get("since") or 0))
         return JSONResponse([c.as_dict() for c in found])
 
-    async def slack_channel(request: Request) -> Response:
+    async def slack_channel(self, request: Request) -> Response:
         try:
-            return JSONResponse(world.slack.view(request.path_params["channel"]))
+            return JSONResponse(self.world.slack.view(request.path_params["channel"]))
         except ApiError:
             return JSONResponse({"error": "channel_not_found"}, status_code=404)
 
-    async def jira_issues(request: Request) -> Response:
+    async def jira_issues(self, request: Request) -> Response:
         project = request.query_params.get("project")
-        keys = [i.key for i in world.jira.issues.values() if project is None or i.project == project.upper()]
-        return JSONResponse([world.jira.view(k) for k in keys])
+        keys = [i.key for i in self.world.jira.issues.values() if project is None or i.project == project.upper()]
+        return JSONResponse([self.world.jira.view(k) for k in keys])
 
-    async def jira_issue(request: Request) -> Response:
+    async def jira_issue(self, request: Request) -> Response:
         try:
-            return JSONResponse(world.jira.view(request.path_params["key"]))
+            return JSONResponse(self.world.jira.view(request.path_params["key"]))
         except ApiError as exc:
             return JSONResponse({"error": exc.message}, status_code=404)
 
-    async def adf_runs(request: Request) -> Response:
-        now = world.clock.now()
+    async def adf_runs(self, request: Request) -> Response:
+        now = self.world.clock.now()
         return JSONResponse([{**r.as_wire(now), "factory": r.factory, "referencePipelineRunId": r.reference_run_id,
                               "isRecovery": r.is_recovery, "startActivityName": r.start_activity,
-                              "activityRuns": r.activity_runs(now)} for r in world.adf.runs.values()])
+                              "activityRuns": r.activity_runs(now)} for r in self.world.adf.runs.values()])
 
-    async def databricks_runs(request: Request) -> Response:
-        now, base = world.clock.now(), str(request.base_url).rstrip("/")
-        return JSONResponse([run_wire(r, now, base, True) for r in world.databricks.runs.values()])
+    async def databricks_runs(self, request: Request) -> Response:
+        now, base = self.world.clock.now(), str(request.base_url).rstrip("/")
+        return JSONResponse([run_wire(r, now, base, True) for r in self.world.databricks.runs.values()])
 
-    async def databricks_clusters(request: Request) -> Response:
-        now, base = world.clock.now(), str(request.base_url).rstrip("/")
-        return JSONResponse([c.as_wire(now, base) for c in world.databricks.clusters.values()])
+    async def databricks_clusters(self, request: Request) -> Response:
+        now, base = self.world.clock.now(), str(request.base_url).rstrip("/")
+        return JSONResponse([c.as_wire(now, base) for c in self.world.databricks.clusters.values()])
 
-    async def overview(request: Request) -> Response:
-        return PlainTextResponse(render_overview(world))
+    async def overview(self, request: Request) -> Response:
+        return PlainTextResponse(render_overview(self.world))
 
-    def route(path: str, handler: Any, methods: list[str]) -> Route:
+    def route(self, path: str, handler: Any, methods: list[str]) -> Route:
         return Route(f"/_sandbox{path}", handler, methods=methods)
 
-    return [
-        route("/", overview, ["GET"]),
-        route("/health", health, ["GET"]),
-        route("/reset", reset, ["POST"]),
-        route("/scenario", scenario, ["GET", "PUT", "POST"]),
-        route("/faults", faults, ["GET", "POST", "DELETE"]),
-        route("/calls", calls, ["GET"]),
-        route("/slack/channels/{channel}", slack_channel, ["GET"]),
-        route("/jira/issues", jira_issues, ["GET"]),
-        route("/jira/issues/{key}", jira_issue, ["GET"]),
-        route("/adf/runs", adf_runs, ["GET"]),
-        route("/databricks/runs", databricks_runs, ["GET"]),
-        route("/databricks/clusters", databricks_clusters, ["GET"]),
-    ]
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            self.route("/", self.overview, ["GET"]),
+            self.route("/health", self.health, ["GET"]),
+            self.route("/reset", self.reset, ["POST"]),
+            self.route("/scenario", self.scenario, ["GET", "PUT", "POST"]),
+            self.route("/faults", self.faults, ["GET", "POST", "DELETE"]),
+            self.route("/calls", self.calls, ["GET"]),
+            self.route("/slack/channels/{channel}", self.slack_channel, ["GET"]),
+            self.route("/jira/issues", self.jira_issues, ["GET"]),
+            self.route("/jira/issues/{key}", self.jira_issue, ["GET"]),
+            self.route("/adf/runs", self.adf_runs, ["GET"]),
+            self.route("/databricks/runs", self.databricks_runs, ["GET"]),
+            self.route("/databricks/clusters", self.databricks_clusters, ["GET"]),
+        ]
+
+
+def control_routes(world: World) -> list[BaseRoute]:
+    return ControlApi(world).routes()
 
 
 def render_overview(world: World) -> str:

@@ -534,41 +534,46 @@ def _int(value: Any, name: str) -> int:
         raise _invalid(f"{name} must be an integer, got {value!r}") from None
 
 
-def routes(world: World) -> list[Route]:
-    def check(ex: Exchange) -> None:
+class DatabricksApi:
+    """The Databricks REST API slice: one method per endpoint."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def check(self, ex: Exchange) -> None:
         token = ex.bearer()
         if token is None:
             raise ApiError(401, "UNAUTHENTICATED",
                            "Credential was not sent or was of an unsupported type for this API.")
-        if token != world.credentials.databricks_token:
+        if token != self.world.credentials.databricks_token:
             raise ApiError(401, "UNAUTHENTICATED", "Invalid access token.")
 
-    def body(ex: Exchange) -> dict[str, Any]:
+    def body(self, ex: Exchange) -> dict[str, Any]:
         return ex.body if isinstance(ex.body, dict) else {}
 
-    async def run_now(ex: Exchange) -> Response:
-        check(ex)
-        b = body(ex)
+    async def run_now(self, ex: Exchange) -> Response:
+        self.check(ex)
+        b = self.body(ex)
         job_id = _int(b.get("job_id"), "job_id")
         params = b.get("job_parameters") or b.get("notebook_params") or {}
-        run = world.databricks.run_now(job_id, b.get("idempotency_token"), params, ex.now)
+        run = self.world.databricks.run_now(job_id, b.get("idempotency_token"), params, ex.now)
         ex.call.target.update({"job_id": job_id, "run_id": run.run_id,
                                "idempotency_token": b.get("idempotency_token")})
         return json_response({"run_id": run.run_id, "number_in_job": run.number_in_job})
 
-    async def get_run(ex: Exchange) -> Response:
-        check(ex)
+    async def get_run(self, ex: Exchange) -> Response:
+        self.check(ex)
         run_id = _int(ex.query.get("run_id"), "run_id")
         ex.call.target["run_id"] = run_id
-        run = world.databricks.get_run(run_id)
+        run = self.world.databricks.get_run(run_id)
         history = (ex.query.get("include_history") or "").lower() == "true"
         return json_response(run_wire(run, ex.now, ex.base_url, history))
 
-    async def get_output(ex: Exchange) -> Response:
-        check(ex)
+    async def get_output(self, ex: Exchange) -> Response:
+        self.check(ex)
         run_id = _int(ex.query.get("run_id"), "run_id")
         ex.call.target["run_id"] = run_id
-        state = world.databricks
+        state = self.world.databricks
         if run_id in state.runs:
             run = state.runs[run_id]
             if len(run.tasks) != 1:
@@ -600,21 +605,21 @@ def routes(world: World) -> list[Route]:
             out["notebook_output"] = {"result": "", "truncated": False}
         return json_response(out)
 
-    async def repair(ex: Exchange) -> Response:
-        check(ex)
-        b = body(ex)
+    async def repair(self, ex: Exchange) -> Response:
+        self.check(ex)
+        b = self.body(ex)
         run_id = _int(b.get("run_id"), "run_id")
         latest = b.get("latest_repair_id")
-        repair_id = world.databricks.repair(
+        repair_id = self.world.databricks.repair(
             run_id, rerun_tasks=b.get("rerun_tasks"), rerun_all_failed=bool(b.get("rerun_all_failed_tasks")),
             latest_repair_id=_int(latest, "latest_repair_id") if latest is not None else None, now=ex.now)
         ex.call.target.update({"run_id": run_id, "repair_id": repair_id})
         return json_response({"repair_id": repair_id})
 
-    async def list_runs(ex: Exchange) -> Response:
-        check(ex)
+    async def list_runs(self, ex: Exchange) -> Response:
+        self.check(ex)
         q = ex.query
-        runs = list(world.databricks.runs.values())
+        runs = list(self.world.databricks.runs.values())
         if q.get("job_id"):
             runs = [r for r in runs if r.job_id == _int(q["job_id"], "job_id")]
         if (q.get("active_only") or "").lower() == "true":
@@ -642,82 +647,82 @@ def routes(world: World) -> list[Route]:
             out["next_page_token"] = str(offset + limit)
         return json_response(out)
 
-    async def cancel_run(ex: Exchange) -> Response:
-        check(ex)
-        run_id = _int(body(ex).get("run_id"), "run_id")
+    async def cancel_run(self, ex: Exchange) -> Response:
+        self.check(ex)
+        run_id = _int(self.body(ex).get("run_id"), "run_id")
         ex.call.target["run_id"] = run_id
-        world.databricks.cancel(run_id, ex.now)
+        self.world.databricks.cancel(run_id, ex.now)
         return json_response({})
 
-    def cluster_id(ex: Exchange) -> str:
-        value = body(ex).get("cluster_id") or ex.query.get("cluster_id")
+    def cluster_id(self, ex: Exchange) -> str:
+        value = self.body(ex).get("cluster_id") or ex.query.get("cluster_id")
         if not value:
             raise _invalid("Missing required field: cluster_id")
         ex.call.target["cluster_id"] = str(value)
         return str(value)
 
-    async def cluster_get(ex: Exchange) -> Response:
-        check(ex)
-        return json_response(world.databricks.cluster(cluster_id(ex)).as_wire(ex.now, ex.base_url))
+    async def cluster_get(self, ex: Exchange) -> Response:
+        self.check(ex)
+        return json_response(self.world.databricks.cluster(self.cluster_id(ex)).as_wire(ex.now, ex.base_url))
 
-    async def cluster_list(ex: Exchange) -> Response:
-        check(ex)
+    async def cluster_list(self, ex: Exchange) -> Response:
+        self.check(ex)
         return json_response({"clusters": [c.as_wire(ex.now, ex.base_url)
-                                           for c in world.databricks.clusters.values()]})
+                                           for c in self.world.databricks.clusters.values()]})
 
-    async def cluster_start(ex: Exchange) -> Response:
-        check(ex)
-        world.databricks.cluster(cluster_id(ex)).start(ex.now)
+    async def cluster_start(self, ex: Exchange) -> Response:
+        self.check(ex)
+        self.world.databricks.cluster(self.cluster_id(ex)).start(ex.now)
         return json_response({})
 
-    async def cluster_restart(ex: Exchange) -> Response:
-        check(ex)
-        world.databricks.cluster(cluster_id(ex)).restart(ex.now)
+    async def cluster_restart(self, ex: Exchange) -> Response:
+        self.check(ex)
+        self.world.databricks.cluster(self.cluster_id(ex)).restart(ex.now)
         return json_response({})
 
-    async def cluster_resize(ex: Exchange) -> Response:
-        check(ex)
-        cluster = world.databricks.cluster(cluster_id(ex))
-        num_workers, autoscale = _size(body(ex))
+    async def cluster_resize(self, ex: Exchange) -> Response:
+        self.check(ex)
+        cluster = self.world.databricks.cluster(self.cluster_id(ex))
+        num_workers, autoscale = _size(self.body(ex))
         if num_workers is None and autoscale is None:
             raise _invalid("One of num_workers or autoscale must be given.")
         ex.call.target.update({"num_workers": num_workers, "autoscale": autoscale})
         cluster.resize(ex.now, num_workers, autoscale)
         return json_response({})
 
-    async def cluster_edit(ex: Exchange) -> Response:
-        check(ex)
-        world.databricks.cluster(cluster_id(ex)).edit(ex.now, body(ex))
+    async def cluster_edit(self, ex: Exchange) -> Response:
+        self.check(ex)
+        self.world.databricks.cluster(self.cluster_id(ex)).edit(ex.now, self.body(ex))
         return json_response({})
 
-    async def cluster_events(ex: Exchange) -> Response:
-        check(ex)
-        cluster = world.databricks.cluster(cluster_id(ex))
+    async def cluster_events(self, ex: Exchange) -> Response:
+        self.check(ex)
+        cluster = self.world.databricks.cluster(self.cluster_id(ex))
         cluster.settle(ex.now)
         return json_response({"events": list(reversed(cluster.events)), "total_count": len(cluster.events)})
 
-    async def libraries_install(ex: Exchange) -> Response:
-        check(ex)
-        libs = body(ex).get("libraries") or []
+    async def libraries_install(self, ex: Exchange) -> Response:
+        self.check(ex)
+        libs = self.body(ex).get("libraries") or []
         if not isinstance(libs, list) or not libs:
             raise _invalid("libraries must be a non-empty list")
         ex.call.target["libraries"] = [library_coordinate(lib) for lib in libs]
-        world.databricks.install(cluster_id(ex), libs, ex.now)
+        self.world.databricks.install(self.cluster_id(ex), libs, ex.now)
         return json_response({})
 
-    async def libraries_uninstall(ex: Exchange) -> Response:
-        check(ex)
-        libs = body(ex).get("libraries") or []
+    async def libraries_uninstall(self, ex: Exchange) -> Response:
+        self.check(ex)
+        libs = self.body(ex).get("libraries") or []
         if not isinstance(libs, list) or not libs:
             raise _invalid("libraries must be a non-empty list")
         coordinates = [library_coordinate(lib) for lib in libs]
         ex.call.target["libraries"] = coordinates
-        world.databricks.uninstall(cluster_id(ex), coordinates)
+        self.world.databricks.uninstall(self.cluster_id(ex), coordinates)
         return json_response({})
 
-    async def libraries_status(ex: Exchange) -> Response:
-        check(ex)
-        cluster = world.databricks.cluster(cluster_id(ex))
+    async def libraries_status(self, ex: Exchange) -> Response:
+        self.check(ex)
+        cluster = self.world.databricks.cluster(self.cluster_id(ex))
         cluster.settle(ex.now)
         statuses: list[dict[str, Any]] = []
         for lib in cluster.libraries:
@@ -735,31 +740,37 @@ def routes(world: World) -> list[Route]:
                              "is_library_for_all_clusters": False})
         return json_response({"cluster_id": cluster.cluster_id, "library_statuses": statuses})
 
-    async def host_metadata(ex: Exchange) -> Response:
+    async def host_metadata(self, ex: Exchange) -> Response:
         return json_response({"workspace_id": str(WORKSPACE_ID)})
 
-    def route(path: str, op: str, handler: Any, method: str) -> Route:
-        return Route(path, endpoint(world.plumbing, "databricks", op, handler, databricks_error), methods=[method])
+    def route(self, path: str, op: str, handler: Any, method: str) -> Route:
+        return Route(path, endpoint(self.world.plumbing, "databricks", op, handler, databricks_error), methods=[method])
 
     jobs = "/api/{version:str}/jobs"
     clusters = "/api/{version:str}/clusters"
     libraries = "/api/{version:str}/libraries"
-    return [
-        route("/.well-known/databricks-config", "host-metadata", host_metadata, "GET"),
-        route(jobs + "/run-now", "jobs/run-now", run_now, "POST"),
-        route(jobs + "/runs/get", "jobs/runs/get", get_run, "GET"),
-        route(jobs + "/runs/get-output", "jobs/runs/get-output", get_output, "GET"),
-        route(jobs + "/runs/repair", "jobs/runs/repair", repair, "POST"),
-        route(jobs + "/runs/list", "jobs/runs/list", list_runs, "GET"),
-        route(jobs + "/runs/cancel", "jobs/runs/cancel", cancel_run, "POST"),
-        route(clusters + "/get", "clusters/get", cluster_get, "GET"),
-        route(clusters + "/list", "clusters/list", cluster_list, "GET"),
-        route(clusters + "/start", "clusters/start", cluster_start, "POST"),
-        route(clusters + "/restart", "clusters/restart", cluster_restart, "POST"),
-        route(clusters + "/resize", "clusters/resize", cluster_resize, "POST"),
-        route(clusters + "/edit", "clusters/edit", cluster_edit, "POST"),
-        route(clusters + "/events", "clusters/events", cluster_events, "POST"),
-        route(libraries + "/install", "libraries/install", libraries_install, "POST"),
-        route(libraries + "/uninstall", "libraries/uninstall", libraries_uninstall, "POST"),
-        route(libraries + "/cluster-status", "libraries/cluster-status", libraries_status, "GET"),
-    ]
+
+    def routes(self) -> list[Route]:
+        return [
+            self.route("/.well-known/databricks-config", "host-metadata", self.host_metadata, "GET"),
+            self.route(self.jobs + "/run-now", "jobs/run-now", self.run_now, "POST"),
+            self.route(self.jobs + "/runs/get", "jobs/runs/get", self.get_run, "GET"),
+            self.route(self.jobs + "/runs/get-output", "jobs/runs/get-output", self.get_output, "GET"),
+            self.route(self.jobs + "/runs/repair", "jobs/runs/repair", self.repair, "POST"),
+            self.route(self.jobs + "/runs/list", "jobs/runs/list", self.list_runs, "GET"),
+            self.route(self.jobs + "/runs/cancel", "jobs/runs/cancel", self.cancel_run, "POST"),
+            self.route(self.clusters + "/get", "clusters/get", self.cluster_get, "GET"),
+            self.route(self.clusters + "/list", "clusters/list", self.cluster_list, "GET"),
+            self.route(self.clusters + "/start", "clusters/start", self.cluster_start, "POST"),
+            self.route(self.clusters + "/restart", "clusters/restart", self.cluster_restart, "POST"),
+            self.route(self.clusters + "/resize", "clusters/resize", self.cluster_resize, "POST"),
+            self.route(self.clusters + "/edit", "clusters/edit", self.cluster_edit, "POST"),
+            self.route(self.clusters + "/events", "clusters/events", self.cluster_events, "POST"),
+            self.route(self.libraries + "/install", "libraries/install", self.libraries_install, "POST"),
+            self.route(self.libraries + "/uninstall", "libraries/uninstall", self.libraries_uninstall, "POST"),
+            self.route(self.libraries + "/cluster-status", "libraries/cluster-status", self.libraries_status, "GET"),
+        ]
+
+
+def routes(world: World) -> list[Route]:
+    return DatabricksApi(world).routes()

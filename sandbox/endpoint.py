@@ -84,7 +84,7 @@ Handler = Callable[[Exchange], Awaitable[Response]]
 ErrorShaper = Callable[[ApiError], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-SELF_RENDERED_FAULTS = frozenset({"malformed_json", "out_of_taxonomy"})
+SELF_RENDERED_FAULTS = frozenset({"malformed_json", "out_of_taxonomy", "obedient"})
 
 
 async def read_body(request: Request) -> Any:

@@ -287,135 +287,141 @@ def _body_for(version: str, body: Any) -> Any:
     return body if isinstance(body, dict) else text_to_adf(str(body))
 
 
-def routes(world: World, prefix: str = "/jira") -> list[Route]:
-    def api(ex: Exchange) -> str:
-        return f"{ex.base_url}{prefix}/rest/api/{ex.path_params['version']}"
+class JiraApi:
+    """The Jira Cloud REST API slice: one method per endpoint."""
 
-    def check(ex: Exchange) -> None:
+    def __init__(self, world: World, prefix: str = "/jira") -> None:
+        self.world = world
+        self.prefix = prefix
+
+    def api(self, ex: Exchange) -> str:
+        return f"{ex.base_url}{self.prefix}/rest/api/{ex.path_params['version']}"
+
+    def check(self, ex: Exchange) -> None:
         auth = ex.header("authorization") or ""
         expected = base64.b64encode(
-            f"{world.credentials.jira_user}:{world.credentials.jira_api_token}".encode()).decode()
-        if auth != f"Basic {expected}" and ex.bearer() != world.credentials.jira_api_token:
+            f"{self.world.credentials.jira_user}:{self.world.credentials.jira_api_token}".encode()).decode()
+        if auth != f"Basic {expected}" and ex.bearer() != self.world.credentials.jira_api_token:
             raise ApiError(401, None, "Client must be authenticated to access this resource.")
         if ex.path_params.get("version") not in ("2", "3", "latest"):
             raise ApiError(404, None, "Unsupported REST API version.")
 
-    def version(ex: Exchange) -> str:
+    def version(self, ex: Exchange) -> str:
         return "2" if ex.path_params["version"] == "latest" else ex.path_params["version"]
 
-    def project_wire(ex: Exchange, key: str, pid: str, definition: JiraProject) -> dict[str, Any]:
+    def project_wire(self, ex: Exchange, key: str, pid: str, definition: JiraProject) -> dict[str, Any]:
         return {
-            "self": f"{api(ex)}/project/{pid}", "id": pid, "key": key, "name": definition.name or key,
+            "self": f"{self.api(ex)}/project/{pid}", "id": pid, "key": key, "name": definition.name or key,
             "projectTypeKey": "software", "simplified": False, "style": "classic",
-            "issueTypes": [{"self": f"{api(ex)}/issuetype/{10001 + i}", "id": str(10001 + i), "name": name,
+            "issueTypes": [{"self": f"{self.api(ex)}/issuetype/{10001 + i}", "id": str(10001 + i), "name": name,
                             "subtask": False, "description": name} for i, name in enumerate(definition.issue_types)],
         }
 
-    def comment_wire(ex: Exchange, issue: Issue, c: Comment) -> dict[str, Any]:
-        return {"self": f"{api(ex)}/issue/{issue.id}/comment/{c.id}", "id": c.id, "author": _user(world),
-                "body": _body_for(version(ex), c.body), "updateAuthor": _user(world),
+    def comment_wire(self, ex: Exchange, issue: Issue, c: Comment) -> dict[str, Any]:
+        return {"self": f"{self.api(ex)}/issue/{issue.id}/comment/{c.id}", "id": c.id, "author": _user(self.world),
+                "body": _body_for(self.version(ex), c.body), "updateAuthor": _user(self.world),
                 "created": jira_time(c.created), "updated": jira_time(c.created), "jsdPublic": True}
 
-    def issue_wire(ex: Exchange, issue: Issue) -> dict[str, Any]:
-        key, pid, definition = world.jira.project(issue.project)
+    def issue_wire(self, ex: Exchange, issue: Issue) -> dict[str, Any]:
+        key, pid, definition = self.world.jira.project(issue.project)
         fields = {k: v for k, v in issue.fields.items() if k != "issuetype"}
         type_name = str(issue.fields["issuetype"])
         type_id = str(10001 + definition.issue_types.index(type_name)) if type_name in definition.issue_types \
             else "10001"
         if "description" in fields:
-            fields["description"] = _body_for(version(ex), fields["description"])
+            fields["description"] = _body_for(self.version(ex), fields["description"])
         fields.update({
             "summary": issue.fields.get("summary"),
-            "issuetype": {"self": f"{api(ex)}/issuetype/{type_id}", "id": type_id, "name": type_name,
+            "issuetype": {"self": f"{self.api(ex)}/issuetype/{type_id}", "id": type_id, "name": type_name,
                           "subtask": False},
-            "project": {"self": f"{api(ex)}/project/{pid}", "id": pid, "key": key,
+            "project": {"self": f"{self.api(ex)}/project/{pid}", "id": pid, "key": key,
                         "name": definition.name or key},
-            "status": _status_wire(issue.status, api(ex)),
+            "status": _status_wire(issue.status, self.api(ex)),
             "resolution": {"id": "10000", "name": "Done"} if issue.status == "Done" else None,
             "created": jira_time(issue.created), "updated": jira_time(issue.updated),
             "labels": issue.fields.get("labels") or [],
             "priority": issue.fields.get("priority") or {"id": "3", "name": "Medium"},
-            "reporter": _user(world), "creator": _user(world), "assignee": issue.fields.get("assignee"),
-            "comment": {"comments": [comment_wire(ex, issue, c) for c in issue.comments],
+            "reporter": _user(self.world), "creator": _user(self.world), "assignee": issue.fields.get("assignee"),
+            "comment": {"comments": [self.comment_wire(ex, issue, c) for c in issue.comments],
                         "maxResults": len(issue.comments), "total": len(issue.comments), "startAt": 0},
         })
         return {"expand": "renderedFields,names,schema,transitions,changelog", "id": issue.id,
-                "self": f"{api(ex)}/issue/{issue.id}", "key": issue.key, "fields": fields}
+                "self": f"{self.api(ex)}/issue/{issue.id}", "key": issue.key, "fields": fields}
 
-    async def server_info(ex: Exchange) -> Response:
-        check(ex)
-        return json_response({"baseUrl": f"{ex.base_url}{prefix}", "version": "1001.0.0-SNAPSHOT",
-                              "versionNumbers": [1001, 0, 0], "deploymentType": world.jira.deployment_type,
+    async def server_info(self, ex: Exchange) -> Response:
+        self.check(ex)
+        return json_response({"baseUrl": f"{ex.base_url}{self.prefix}", "version": "1001.0.0-SNAPSHOT",
+                              "versionNumbers": [1001, 0, 0], "deploymentType": self.world.jira.deployment_type,
                               "buildNumber": 100280, "serverTitle": "Jira (aiops-rca sandbox)",
                               "buildDate": "2025-01-01T00:00:00.000+0000",
                               "serverTime": jira_time(ex.now)})
 
-    async def myself(ex: Exchange) -> Response:
-        check(ex)
-        return json_response({"self": f"{api(ex)}/myself", **_user(world)})
+    async def myself(self, ex: Exchange) -> Response:
+        self.check(ex)
+        return json_response({"self": f"{self.api(ex)}/myself", **_user(self.world)})
 
-    async def fields(ex: Exchange) -> Response:
-        check(ex)
+    async def fields(self, ex: Exchange) -> Response:
+        self.check(ex)
         names = ["summary", "description", "status", "labels", "priority", "issuetype", "project", "created",
                  "updated", "comment", "assignee", "resolution"]
         return json_response([{"id": n, "key": n, "name": n.capitalize(), "custom": False, "orderable": True,
                                "navigable": True, "searchable": True, "clauseNames": [n]} for n in names])
 
-    async def get_project(ex: Exchange) -> Response:
-        check(ex)
-        key, pid, definition = world.jira.project(ex.path_params["project"])
-        return json_response(project_wire(ex, key, pid, definition))
+    async def get_project(self, ex: Exchange) -> Response:
+        self.check(ex)
+        key, pid, definition = self.world.jira.project(ex.path_params["project"])
+        return json_response(self.project_wire(ex, key, pid, definition))
 
-    async def create_issue(ex: Exchange) -> Response:
-        check(ex)
+    async def create_issue(self, ex: Exchange) -> Response:
+        self.check(ex)
         body = ex.body if isinstance(ex.body, dict) else {}
-        issue = world.jira.create(body.get("fields") or {}, ex.now)
+        issue = self.world.jira.create(body.get("fields") or {}, ex.now)
         ex.call.target.update({"key": issue.key, "project": issue.project})
-        return json_response({"id": issue.id, "key": issue.key, "self": f"{api(ex)}/issue/{issue.id}"}, 201)
+        return json_response({"id": issue.id, "key": issue.key, "self": f"{self.api(ex)}/issue/{issue.id}"}, 201)
 
-    async def get_issue(ex: Exchange) -> Response:
-        check(ex)
-        issue = world.jira.issue(ex.path_params["issue"])
+    async def get_issue(self, ex: Exchange) -> Response:
+        self.check(ex)
+        issue = self.world.jira.issue(ex.path_params["issue"])
         ex.call.target["key"] = issue.key
-        return json_response(issue_wire(ex, issue))
+        return json_response(self.issue_wire(ex, issue))
 
-    async def add_comment(ex: Exchange) -> Response:
-        check(ex)
+    async def add_comment(self, ex: Exchange) -> Response:
+        self.check(ex)
         body = ex.body if isinstance(ex.body, dict) else {}
-        issue = world.jira.issue(ex.path_params["issue"])
-        comment = world.jira.comment(issue.key, body.get("body"), ex.now)
+        issue = self.world.jira.issue(ex.path_params["issue"])
+        comment = self.world.jira.comment(issue.key, body.get("body"), ex.now)
         ex.call.target.update({"key": issue.key, "comment_id": comment.id})
-        return json_response(comment_wire(ex, issue, comment), 201)
+        return json_response(self.comment_wire(ex, issue, comment), 201)
 
-    async def get_comments(ex: Exchange) -> Response:
-        check(ex)
-        issue = world.jira.issue(ex.path_params["issue"])
-        return json_response({"comments": [comment_wire(ex, issue, c) for c in issue.comments],
+    async def get_comments(self, ex: Exchange) -> Response:
+        self.check(ex)
+        issue = self.world.jira.issue(ex.path_params["issue"])
+        return json_response({"comments": [self.comment_wire(ex, issue, c) for c in issue.comments],
                               "maxResults": len(issue.comments), "total": len(issue.comments), "startAt": 0})
 
-    async def get_transitions(ex: Exchange) -> Response:
-        check(ex)
-        issue = world.jira.issue(ex.path_params["issue"])
+    async def get_transitions(self, ex: Exchange) -> Response:
+        self.check(ex)
+        issue = self.world.jira.issue(ex.path_params["issue"])
         ex.call.target["key"] = issue.key
         return json_response({"expand": "transitions", "transitions": [
-            {"id": tid, "name": name, "to": _status_wire(name, api(ex)), "hasScreen": False, "isGlobal": True,
+            {"id": tid, "name": name, "to": _status_wire(name, self.api(ex)), "hasScreen": False, "isGlobal": True,
              "isInitial": False, "isAvailable": True, "isConditional": False, "isLooped": False}
             for tid, name in TRANSITIONS.items()]})
 
-    async def do_transition(ex: Exchange) -> Response:
-        check(ex)
+    async def do_transition(self, ex: Exchange) -> Response:
+        self.check(ex)
         body = ex.body if isinstance(ex.body, dict) else {}
         transition = body.get("transition") or {}
         tid = str(transition.get("id", "")) if isinstance(transition, dict) else ""
-        issue = world.jira.transition(ex.path_params["issue"], tid, ex.now)
+        issue = self.world.jira.transition(ex.path_params["issue"], tid, ex.now)
         for entry in ((body.get("update") or {}).get("comment") or []):
             added = (entry or {}).get("add") or {}
             if added.get("body"):
-                world.jira.comment(issue.key, added["body"], ex.now)
+                self.world.jira.comment(issue.key, added["body"], ex.now)
         ex.call.target.update({"key": issue.key, "transition_id": tid, "to": issue.status})
         return Response(status_code=204)
 
-    def search_params(ex: Exchange) -> tuple[str, int, int, str | None]:
+    def search_params(self, ex: Exchange) -> tuple[str, int, int, str | None]:
         body = ex.body if isinstance(ex.body, dict) else {}
         jql = str(body.get("jql") or ex.query.get("jql") or "")
         max_results = int(body.get("maxResults") or ex.query.get("maxResults") or 50)
@@ -424,44 +430,50 @@ def routes(world: World, prefix: str = "/jira") -> list[Route]:
         ex.call.target["jql"] = jql
         return jql, max_results, start, token
 
-    async def search(ex: Exchange) -> Response:
-        check(ex)
-        jql, max_results, start, _ = search_params(ex)
-        found = world.jira.search(jql)
+    async def search(self, ex: Exchange) -> Response:
+        self.check(ex)
+        jql, max_results, start, _ = self.search_params(ex)
+        found = self.world.jira.search(jql)
         page = found[start: start + max_results]
         return json_response({"expand": "schema,names", "startAt": start, "maxResults": max_results,
-                              "total": len(found), "issues": [issue_wire(ex, i) for i in page]})
+                              "total": len(found), "issues": [self.issue_wire(ex, i) for i in page]})
 
-    async def search_jql(ex: Exchange) -> Response:
-        check(ex)
-        jql, max_results, _, token = search_params(ex)
-        found = world.jira.search(jql)
+    async def search_jql(self, ex: Exchange) -> Response:
+        self.check(ex)
+        jql, max_results, _, token = self.search_params(ex)
+        found = self.world.jira.search(jql)
         start = int(token or 0)
         page = found[start: start + max_results]
         more = start + max_results < len(found)
-        out: dict[str, Any] = {"issues": [issue_wire(ex, i) for i in page], "isLast": not more}
+        out: dict[str, Any] = {"issues": [self.issue_wire(ex, i) for i in page], "isLast": not more}
         if more:
             out["nextPageToken"] = str(start + max_results)
         return json_response(out)
 
-    def route(path: str, op: str, handler: Any, methods: list[str]) -> Route:
-        return Route(f"{prefix}/rest/api/{{version}}{path}",
-                     endpoint(world.plumbing, "jira", op, handler, jira_error), methods=methods)
+    def route(self, path: str, op: str, handler: Any, methods: list[str]) -> Route:
+        return Route(f"{self.prefix}/rest/api/{{version}}{path}",
+                     endpoint(self.world.plumbing, "jira", op, handler, jira_error), methods=methods)
 
-    return [
-        route("/serverInfo", "serverInfo", server_info, ["GET"]),
-        route("/myself", "myself", myself, ["GET"]),
-        route("/field", "fields", fields, ["GET"]),
-        route("/project/{project}", "getProject", get_project, ["GET"]),
-        route("/issue", "createIssue", create_issue, ["POST"]),
-        route("/issue/{issue}", "getIssue", get_issue, ["GET"]),
-        route("/issue/{issue}/comment", "addComment", add_comment, ["POST"]),
-        route("/issue/{issue}/comment", "getComments", get_comments, ["GET"]),
-        route("/issue/{issue}/transitions", "getTransitions", get_transitions, ["GET"]),
-        route("/issue/{issue}/transitions", "doTransition", do_transition, ["POST"]),
-        route("/search", "search", search, ["GET", "POST"]),
-        route("/search/jql", "search", search_jql, ["GET", "POST"]),
-    ]
+
+    def routes(self) -> list[Route]:
+        return [
+            self.route("/serverInfo", "serverInfo", self.server_info, ["GET"]),
+            self.route("/myself", "myself", self.myself, ["GET"]),
+            self.route("/field", "fields", self.fields, ["GET"]),
+            self.route("/project/{project}", "getProject", self.get_project, ["GET"]),
+            self.route("/issue", "createIssue", self.create_issue, ["POST"]),
+            self.route("/issue/{issue}", "getIssue", self.get_issue, ["GET"]),
+            self.route("/issue/{issue}/comment", "addComment", self.add_comment, ["POST"]),
+            self.route("/issue/{issue}/comment", "getComments", self.get_comments, ["GET"]),
+            self.route("/issue/{issue}/transitions", "getTransitions", self.get_transitions, ["GET"]),
+            self.route("/issue/{issue}/transitions", "doTransition", self.do_transition, ["POST"]),
+            self.route("/search", "search", self.search, ["GET", "POST"]),
+            self.route("/search/jql", "search", self.search_jql, ["GET", "POST"]),
+        ]
+
+
+def routes(world: World, prefix: str = "/jira") -> list[Route]:
+    return JiraApi(world, prefix).routes()
 
 
 def jira_error(err: ApiError) -> Response:

@@ -5,7 +5,7 @@ the prompt: keyword rules pick an error type from the aiops-rca taxonomy, and
 the answer is shaped to the JSON schema the client sent in `response_format`,
 so whatever analysis model the operator asks for comes back valid. Canned
 answers (scenario `llm.answers`) and faults (slow, 429, 500, malformed JSON,
-out-of-taxonomy type) make the operator's fallbacks testable.
+out-of-taxonomy type, obedient to prompt injections: sandbox/obedient.py) make the operator's fallbacks testable.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.endpoint import ApiError, Exchange, endpoint, json_response, retry_after_header
+from sandbox.obedient import obey
 from sandbox.scenario import LlmAnswer, Scenario
 
 if TYPE_CHECKING:
@@ -318,6 +319,11 @@ def completion(ex: Exchange, world: World, model: str, azure: bool) -> dict[str,
     answer = fill(schema, schema, "analysis", analysis)
     if fault is not None and fault.kind == "out_of_taxonomy":
         answer = _force_error_type(answer, fault.error_type)
+    if fault is not None and fault.kind == "obedient":
+        users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+        answer = obey(answer, prompt_text(users[:1]), TAXONOMY)
+        analysis.error_type = str(answer.get("error_type", analysis.error_type)) if isinstance(answer, dict) \
+            else analysis.error_type
     content = json.dumps(answer)
     if fault is not None and fault.kind == "malformed_json":
         content = content[: max(10, len(content) // 2)] + ' "... (truncated'

@@ -175,7 +175,7 @@ class LlmSection(_Model):
 
 # --- Faults and defaults ----------------------------------------------------------------------
 
-FaultKind = Literal["latency", "status", "timeout", "malformed_json", "out_of_taxonomy"]
+FaultKind = Literal["latency", "status", "timeout", "malformed_json", "out_of_taxonomy", "obedient"]
 
 
 class Fault(_Model):
@@ -196,12 +196,15 @@ class Fault(_Model):
     """Seconds put in Retry-After (429s)."""
     times: int | None = Field(default=None, ge=1)
     """Affect only this many matching requests; None: until reset."""
+    probability: float = Field(default=1.0, gt=0, le=1)
+    """Affect each matching request with this probability (a faulty cloud: e.g. 0.2); draws are seeded, so a
+    run with the same requests in the same order sees the same faults."""
     error_type: str = "CosmicRayInterference"
     """For `out_of_taxonomy`: the error type the LLM answers with."""
 
     @model_validator(mode="after")
     def _llm_only_kinds(self) -> Fault:
-        if self.kind in ("malformed_json", "out_of_taxonomy") and self.service != "llm":
+        if self.kind in ("malformed_json", "out_of_taxonomy", "obedient") and self.service != "llm":
             raise ValueError(f"fault kind {self.kind} applies to service llm only")
         return self
 
@@ -299,10 +302,14 @@ scenario file (YAML; every section optional; unknown keys are errors):
     - {service: llm, kind: timeout, seconds: 30}
     - {service: llm, kind: malformed_json, times: 1}
     - {service: llm, kind: out_of_taxonomy, error_type: CosmicRayInterference}
+    - {service: llm, kind: obedient}   # follows every instruction injected into the prompt
+    - {service: jira, kind: status, status: 503, probability: 0.1}   # a flaky cloud: 10 % of requests
 
   fault kinds: latency (delay, then normal answer), status (vendor-shaped error with that
-  HTTP status; 429 carries Retry-After), timeout (hold `seconds`, then 504), malformed_json and
-  out_of_taxonomy (llm only). Operation names are those in the call log
+  HTTP status; 429 carries Retry-After), timeout (hold `seconds`, then 504), malformed_json,
+  out_of_taxonomy and obedient (llm only; obedient does whatever the failure report's text
+  says: error type, severity, priority, auto-heal, actions, and echoes it into every text field).
+  Operation names are those in the call log
   (GET /_sandbox/calls), e.g. adf: createRun getPipelineRun queryPipelineRuns queryActivityruns
   cancelPipelineRun; databricks: jobs/run-now jobs/runs/get ... clusters/start libraries/install libraries/uninstall;
   slack: the Web API method; jira: createIssue getIssue addComment getTransitions doTransition

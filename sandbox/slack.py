@@ -185,18 +185,23 @@ def _flag(value: Any) -> bool:
     return value is True or str(value or "").lower() in ("true", "1")
 
 
-def routes(world: World) -> list[Route]:
-    def check(ex: Exchange) -> None:
+class SlackApi:
+    """The Slack Web API slice: one method per endpoint."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def check(self, ex: Exchange) -> None:
         token = ex.bearer() or ex.field("token")
         if not token:
             raise ApiError(200, "not_authed", "")
-        if token != world.credentials.slack_bot_token:
+        if token != self.world.credentials.slack_bot_token:
             raise ApiError(200, "invalid_auth", "")
 
-    async def post_message(ex: Exchange) -> Response:
-        check(ex)
+    async def post_message(self, ex: Exchange) -> Response:
+        self.check(ex)
         thread_ts = ex.field("thread_ts")
-        channel, message = world.slack.post(
+        channel, message = self.world.slack.post(
             str(ex.field("channel") or ""), str(ex.field("text") or ""), _json_field(ex.field("blocks")),
             _json_field(ex.field("attachments")), str(thread_ts) if thread_ts else None,
             _json_field(ex.field("metadata")), ex.now)
@@ -205,17 +210,17 @@ def routes(world: World) -> list[Route]:
         return json_response({"ok": True, "channel": channel.id, "ts": message.ts,
                               "message": message.as_wire([])})
 
-    async def update(ex: Exchange) -> Response:
-        check(ex)
+    async def update(self, ex: Exchange) -> Response:
+        self.check(ex)
         text = ex.field("text")
-        channel, message = world.slack.update(
+        channel, message = self.world.slack.update(
             str(ex.field("channel") or ""), str(ex.field("ts") or ""), str(text) if text is not None else None,
             _json_field(ex.field("blocks")), _json_field(ex.field("attachments")), ex.now)
         ex.call.target.update({"channel": channel.id, "channel_name": channel.name, "ts": message.ts})
         return json_response({"ok": True, "channel": channel.id, "ts": message.ts, "text": message.text,
                               "message": message.as_wire(channel.replies_to(message.ts))})
 
-    def page(messages: list[dict[str, Any]], ex: Exchange) -> dict[str, Any]:
+    def page(self, messages: list[dict[str, Any]], ex: Exchange) -> dict[str, Any]:
         limit = int(ex.field("limit") or 100)
         offset = int(ex.field("cursor") or 0)
         chunk = messages[offset: offset + limit]
@@ -223,7 +228,7 @@ def routes(world: World) -> list[Route]:
         return {"ok": True, "messages": chunk, "has_more": more,
                 "response_metadata": {"next_cursor": str(offset + limit) if more else ""}}
 
-    def in_window(ts: str, ex: Exchange) -> bool:
+    def in_window(self, ts: str, ex: Exchange) -> bool:
         oldest, latest = ex.field("oldest"), ex.field("latest")
         inclusive = str(ex.field("inclusive") or "").lower() in ("true", "1")
         value = float(ts)
@@ -231,18 +236,18 @@ def routes(world: World) -> list[Route]:
             return False
         return not (latest and (value > float(latest) or (value == float(latest) and not inclusive)))
 
-    async def history(ex: Exchange) -> Response:
-        check(ex)
-        channel = world.slack.channel(str(ex.field("channel") or ""))
+    async def history(self, ex: Exchange) -> Response:
+        self.check(ex)
+        channel = self.world.slack.channel(str(ex.field("channel") or ""))
         ex.call.target["channel"] = channel.id
         meta = _flag(ex.field("include_all_metadata"))
         newest_first = [m.as_wire(channel.replies_to(m.ts), meta) for m in reversed(channel.top_level())
-                        if in_window(m.ts, ex)]
-        return json_response(page(newest_first, ex))
+                        if self.in_window(m.ts, ex)]
+        return json_response(self.page(newest_first, ex))
 
-    async def replies(ex: Exchange) -> Response:
-        check(ex)
-        channel = world.slack.channel(str(ex.field("channel") or ""))
+    async def replies(self, ex: Exchange) -> Response:
+        self.check(ex)
+        channel = self.world.slack.channel(str(ex.field("channel") or ""))
         ts = str(ex.field("ts") or "")
         ex.call.target.update({"channel": channel.id, "ts": ts})
         parent = channel.find(ts)
@@ -253,31 +258,37 @@ def routes(world: World) -> list[Route]:
         thread = [root, *channel.replies_to(root.ts)]
         meta = _flag(ex.field("include_all_metadata"))
         wires = [m.as_wire(channel.replies_to(m.ts) if m is root else [], meta) for m in thread
-                 if in_window(m.ts, ex) or m is root]
-        return json_response(page(wires, ex))
+                 if self.in_window(m.ts, ex) or m is root]
+        return json_response(self.page(wires, ex))
 
-    async def auth_test(ex: Exchange) -> Response:
-        check(ex)
+    async def auth_test(self, ex: Exchange) -> Response:
+        self.check(ex)
         return json_response({"ok": True, "url": f"{ex.base_url}/", "team": "aiops-rca sandbox", "user": "aiops-rca",
                               "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install":
                               False})
 
-    async def unknown(ex: Exchange) -> Response:
-        check(ex)
+    async def unknown(self, ex: Exchange) -> Response:
+        self.check(ex)
         raise ApiError(200, "unknown_method", "")
 
-    def route(method: str, handler: Any) -> Route:
-        return Route(f"/slack/api/{method}", endpoint(world.plumbing, "slack", method, handler, slack_error),
+    def route(self, method: str, handler: Any) -> Route:
+        return Route(f"/slack/api/{method}", endpoint(self.world.plumbing, "slack", method, handler, slack_error),
                      methods=["GET", "POST"])
 
-    return [
-        route("chat.postMessage", post_message),
-        route("chat.update", update),
-        route("conversations.history", history),
-        route("conversations.replies", replies),
-        route("auth.test", auth_test),
-        Route("/slack/api/{method}", _unknown_method(world, unknown), methods=["GET", "POST"]),
-    ]
+
+    def routes(self) -> list[Route]:
+        return [
+            self.route("chat.postMessage", self.post_message),
+            self.route("chat.update", self.update),
+            self.route("conversations.history", self.history),
+            self.route("conversations.replies", self.replies),
+            self.route("auth.test", self.auth_test),
+            Route("/slack/api/{method}", _unknown_method(self.world, self.unknown), methods=["GET", "POST"]),
+        ]
+
+
+def routes(world: World) -> list[Route]:
+    return SlackApi(world).routes()
 
 
 def _unknown_method(world: World, handler: Any) -> Any:

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiops_operator.api import Approval
+from aiops_operator.api.approval import slack_approval, slack_user
 from aiops_operator.kube import Invalid, KubeApiError, KubeClient, KubeUnavailable
-from aiops_operator.remediation.approval import slack_approval, slack_user
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -35,9 +35,8 @@ from webhook_receiver.parsing import (
     ParsedAlert,
     ParseOptions,
     Unrecognized,
-    azure_monitor,
+    azure_alerts,
     callback,
-    cluster_logs,
     databricks,
     jira,
     slack,
@@ -375,6 +374,11 @@ def build_app(receiver: Receiver, *, close_kube: bool = True) -> Starlette:
     r = receiver
 
     async def metrics_endpoint(request: Request) -> Response:
+        spool = r.store.spool
+        r.metrics.spool_depth.set(spool.depth)
+        r.metrics.spool_bytes.set(spool.bytes_used)
+        r.metrics.spool_limit.labels("files").set(spool.max_files)
+        r.metrics.spool_limit.labels("bytes").set(spool.max_bytes)
         return Response(generate_latest(r.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
@@ -392,14 +396,14 @@ def build_app(receiver: Receiver, *, close_kube: bool = True) -> Starlette:
                 await r.store.kube.close()
 
     routes = [
-        Route("/azure-monitor", _guard(r, "azure-monitor", alert_handler(azure_monitor.parse)), methods=["POST"]),
+        Route("/azure-monitor", _guard(r, "azure-monitor", alert_handler(azure_alerts.parse)), methods=["POST"]),
         Route(
             "/databricks-monitor",
             _guard(r, "databricks-monitor", alert_handler(databricks.parse, basic=True)),
             methods=["POST"],
         ),
         Route(
-            "/azure-monitor-alert", _guard(r, "azure-monitor-alert", alert_handler(cluster_logs.parse)),
+            "/azure-monitor-alert", _guard(r, "azure-monitor-alert", alert_handler(azure_alerts.parse)),
             methods=["POST"],
         ),
         Route(
@@ -450,6 +454,7 @@ def make_receiver(
         max_message_chars=settings.max_message_chars,
         fingerprint_bucket_seconds=settings.fingerprint_bucket_seconds,
         benign_termination_codes=settings.termination_codes(),
+        custom_payload_fields=settings.custom_fields(),
     )
     return Receiver(settings, auth, store, Updates(kube, namespace, spool), metrics, options, now,
                     slack_reply=post_response_url)

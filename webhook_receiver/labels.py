@@ -5,16 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from aiops_operator.api import API_VERSION, GROUP, IncidentSpec, incident_name
+from aiops_operator.api import API_VERSION, IncidentSpec, incident_name
+from aiops_operator.api.labels import RUN_ID_HASH_LABEL, RUN_ID_ORIGIN_LABEL, SOURCE_LABEL
 
-SOURCE_LABEL = f"{GROUP}/source"
-"""Incident source (AzureDataFactory, DatabricksJob, DatabricksCluster, Generic)."""
-RUN_ID_HASH_LABEL = f"{GROUP}/run-id-hash"
-"""First 32 hex digits of sha256(run id): run ids do not fit label values, their hash does."""
-RUN_ID_ORIGIN_LABEL = f"{GROUP}/run-id-origin"
-"""Alert or Fingerprint."""
-JIRA_KEY_LABEL = f"{GROUP}/jira-key"
-"""Set by the operator once the Jira issue exists; the Jira webhook finds the Incident by it."""
 CREATED_BY_LABEL = "app.kubernetes.io/created-by"
 CREATED_BY = "aiops-rca-receiver"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 _PREFIX = "aiops_rca_receiver"
 
@@ -39,3 +39,12 @@ class ReceiverMetrics:
         self.spool_depth = Gauge(
             f"{_PREFIX}_spool_depth", "Alerts waiting in the spool.", registry=self.registry,
         )
+        self.spool_bytes = Gauge(
+            f"{_PREFIX}_spool_bytes", "Bytes of the alerts waiting in the spool.", registry=self.registry,
+        )
+        self.spool_limit = Gauge(
+            f"{_PREFIX}_spool_limit", "The spool's bounds: most alerts (unit=files) and bytes (unit=bytes) it holds; "
+            "when either is reached alerts are answered 503 with Retry-After.", ["unit"], registry=self.registry,
+        )
+        # process_resident_memory_bytes and friends: the receiver's own memory, for outage dashboards.
+        ProcessCollector(registry=self.registry)

@@ -8,6 +8,7 @@ and rotated without a restart; they never appear in `repr()` or logs.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -64,6 +65,13 @@ class ReceiverSettings(BaseSettings):
     benign_termination_codes: str = ",".join(DEFAULT_BENIGN_TERMINATION_CODES)
     """Comma-separated Databricks cluster termination codes that never create an Incident."""
 
+    custom_payload_fields: str | None = None
+    """JSON object saying where custom (non-common-schema) alert payloads keep their fields, e.g.
+    `{"pipeline": "/data/pipelineName", "runId": "data.runId", "message": "/data/error/message",
+    "errorCode": "/data/error/code", "factoryResourceId": "/data/factoryId"}`: values are JSON pointers
+    or dotted paths; keys pipeline, runId, message, errorCode, factoryResourceId, activity, failureType,
+    status, alertRule, severity, firedTime."""
+
     api_timeout_seconds: float = Field(default=5.0, gt=0)
     """How long a create may take before the alert is spooled instead."""
     ack_budget_seconds: float = Field(default=0.05, ge=0)
@@ -103,9 +111,38 @@ class ReceiverSettings(BaseSettings):
             raise ValueError(f"expected Slack user IDs (U… or W…, not names): {', '.join(wrong[:5])}")
         return ",".join(ids) or None
 
+    @field_validator("custom_payload_fields")
+    @classmethod
+    def _custom_fields(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_custom_payload_fields(value)
+        return value
+
+    def custom_fields(self) -> dict[str, str]:
+        return parse_custom_payload_fields(self.custom_payload_fields) if self.custom_payload_fields else {}
+
     def termination_codes(self) -> frozenset[str]:
         return frozenset(c.strip().upper() for c in self.benign_termination_codes.split(",") if c.strip())
 
     def slack_approver_ids(self) -> frozenset[str]:
         """Slack user IDs whose clicks count; empty: anyone's."""
         return frozenset(self.slack_approvers.split(",")) if self.slack_approvers else frozenset()
+
+
+CUSTOM_PAYLOAD_KEYS = ("pipeline", "runId", "message", "errorCode", "factoryResourceId", "activity", "failureType",
+                       "status", "alertRule", "severity", "firedTime")
+
+
+def parse_custom_payload_fields(raw: str) -> dict[str, str]:
+    """The custom-payload mapping from its JSON text; ValueError naming what is wrong."""
+    try:
+        mapping = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"custom_payload_fields is not JSON: {exc}") from exc
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) and v for v in mapping.values()):
+        raise ValueError('custom_payload_fields must be a JSON object of paths, e.g. {"pipeline": "/data/pipeline"}')
+    unknown = sorted(set(mapping) - set(CUSTOM_PAYLOAD_KEYS))
+    if unknown:
+        raise ValueError(f"custom_payload_fields: unknown keys {unknown}; known: {', '.join(CUSTOM_PAYLOAD_KEYS)}")
+    return {str(k): str(v) for k, v in mapping.items()}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from webhook_receiver.labels import RUN_ID_HASH_LABEL
+from aiops_operator.api.labels import RUN_ID_HASH_LABEL
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from aiops_operator.api import Approval, ExternalSignals, PlaybookCallback, attempt_name
+from aiops_operator.api.labels import JIRA_KEY_LABEL, RUN_ID_HASH_LABEL
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, Conflict, KubeClient, NotFound
 
-from webhook_receiver.labels import JIRA_KEY_LABEL, RUN_ID_HASH_LABEL, run_id_hash
+from webhook_receiver.labels import run_id_hash
 from webhook_receiver.parsing.jira import JIRA_KEY
 from webhook_receiver.spool import Spool
 

@@ -27,7 +27,8 @@ from typing import Any
 
 import httpx
 import yaml
-from aiops_operator.api import GROUP, AttemptPhase, Incident, RemediationAttempt, attempt_name
+from aiops_operator.api import AttemptPhase, Incident, RemediationAttempt, attempt_name
+from aiops_operator.api.labels import APPROVAL_ANNOTATION
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, NAMESPACES, POLICIES, KubeClient, NotFound, load_config
 from aiops_operator.kube.crds import install_crds
 
@@ -35,8 +36,6 @@ from devtools.demo.scenarios import Scenario, sandbox_scenario, scenarios
 from devtools.demo.supervisor import Supervisor
 from devtools.localcluster import controlplane
 from devtools.localcluster.build import ensure_binaries
-
-APPROVAL_ANNOTATION = f"{GROUP}/approval"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from devtools.localcluster import controlplane
 from devtools.localcluster.build import Binaries, NodeBinaries, ensure_binaries, ensure_node_binaries
@@ -175,7 +176,7 @@ state = "{r / 'state'}"
 
 
 # Not /etc/cni/net.d: Debian's podman drops a NAT bridge with a default route there.
-LOOPBACK_CONFLIST = {
+LOOPBACK_CONFLIST: dict[str, Any] = {
     "cniVersion": "0.4.0",
     "name": "aiops-rca-loopback",
     "plugins": [{"type": "loopback"}],

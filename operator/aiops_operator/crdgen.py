@@ -112,6 +112,9 @@ KINDS: list[KindInfo] = [
         short_names=["rp", "rpol"],
         columns=[
             PrinterColumn("Ready", '.status.conditions[?(@.type=="Ready")].status'),
+            PrinterColumn("Mode", ".spec.mode", description="Run mode: Observe, Review or Auto"),
+            PrinterColumn("Budget Exhausted", '.status.conditions[?(@.type=="BudgetExhausted")].status',
+                          description="Circuit breaker: True while a launch budget is used up"),
             AGE,
             PrinterColumn("Enabled", ".spec.enabled", "boolean", priority=1),
         ],

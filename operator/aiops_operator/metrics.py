@@ -56,6 +56,21 @@ RECONCILES = Counter(
 STATUS_WRITES = Counter(
     "aiops_rca_status_writes_total", "Incident status patches written.", registry=REGISTRY
 )
+LEADER = Gauge(
+    "aiops_rca_operator_leader",
+    "1 while this replica holds the leader Lease (and acts), else 0; labelled with its Lease holder identity.",
+    ["identity"], registry=REGISTRY,
+)
+API_REQUESTS = Counter(
+    "aiops_rca_operator_api_requests_total",
+    "Requests to the API server by our own clients (not Kopf's watches), by client (operator, election) and verb.",
+    ["client", "verb"], registry=REGISTRY,
+)
+LEADER_TRANSITIONS = Counter(
+    "aiops_rca_operator_leader_transitions_total",
+    "Changes of the Lease holder this replica saw (including to or from itself).",
+    registry=REGISTRY,
+)
 
 REMEDIATION_ATTEMPTS = Counter(
     "aiops_rca_remediation_attempts_total", "RemediationAttempts created, by action.", ["action"], registry=REGISTRY

@@ -1,10 +1,11 @@
 """`aiops-rca operator`: run the Kopf operator.
 
-One replica, standalone (no Kopf peering): the chart deploys a single pod with
-the Recreate strategy, so two operators never reconcile the same Incidents at
-once, and nothing is lost while it restarts (the state is in the Incidents;
-the initial listing after a restart resumes every one). Scale out by running
-one operator per set of namespaces (`--namespace`), not by replicas.
+Standalone as far as Kopf is concerned (no Kopf peering: it pauses operators
+by priority and freezes all of them when priorities are equal). Several
+replicas elect one leader on a Lease (`kube.lease`); the standbys watch
+and cache but act on nothing (README "High availability"). Scale out by
+running one operator release per set of namespaces (`--namespace`), each
+with its own Lease.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from aiops_operator.settings import OperatorSettings
 
@@ -24,13 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scope.add_argument("--all-namespaces", "-A", action="store_true",
                        help="watch all namespaces (the default without --namespace)")
     parser.add_argument("--standalone", action="store_true", default=True,
-                        help="run without Kopf peering (always on: one replica, Recreate; see the README)")
+                        help="run without Kopf peering (always on: replicas elect a leader on a Lease instead)")
     parser.add_argument("--port", type=int, default=None,
                         help="port of /metrics and /healthz (default: $METRICS_PORT or 8080; 0: off)")
     parser.add_argument("--kubeconfig", default=None, help="kubeconfig path (default: $KUBECONFIG, in-cluster)")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, *, crash_hook: Callable[..., None] | None = None) -> int:
+    """`crash_hook`: only the chaos tests pass one (tests/support/crashing_operator.py)."""
     import kopf
 
     from aiops_operator import handlers
@@ -50,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else settings.metrics_port
 
     async def main() -> None:
-        runtime = Runtime(settings, kube_config)
+        runtime = Runtime(settings, kube_config, watched_namespaces=namespaces) if crash_hook is None else Runtime(
+            settings, kube_config, watched_namespaces=namespaces, crash_hook=crash_hook)
         registry = kopf.OperatorRegistry()
         handlers.register(registry, runtime, metrics_port=port)
         kopf_settings = kopf.OperatorSettings()

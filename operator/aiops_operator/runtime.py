@@ -1,6 +1,10 @@
 """The operator's composition root: builds the reconciler and its integrations from settings,
 owns the requeue timers, and serves /metrics and /healthz.
 
+With leader election it is also the gate: Kopf's handlers run in every
+replica, and a replica that does not hold the Lease only remembers what its
+watches show (`acting()`); when it becomes leader it reconciles all of it.
+
 handlers.py (Kopf wiring) only delegates here.
 """
 
@@ -9,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import socket
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,18 +34,29 @@ from aiops_operator.events import EventRecorder
 from aiops_operator.executors.factory import build_executors
 from aiops_operator.incident.analyzing import AnalyzingConfig
 from aiops_operator.incident.ports import Analyzer, RemediationStage
-from aiops_operator.incident.reconcile import STALE, CrashHook, Integrations, PolicyCache, Reconciler, RetryPolicy
-from aiops_operator.incident.remediating import Remediator, RemediatorConfig, done_statuses
+from aiops_operator.incident.reconcile import (
+    STALE,
+    CrashPoint,
+    Integrations,
+    Reconciler,
+    RetryPolicy,
+    no_crash,
+)
+from aiops_operator.incident.remediating import ExecutorsPort, Remediator, RemediatorConfig, done_statuses
 from aiops_operator.integrations.jira import JiraNotifier
 from aiops_operator.integrations.slack import SlackNotifier
 from aiops_operator.kube import INCIDENTS, KubeApiError, KubeClient, KubeConfig, KubeUnavailable
+from aiops_operator.kube.lease import LeaderElector, LeaseLock, NotLeader
 from aiops_operator.ownership import OwnershipDefaults
-from aiops_operator.policy_controller import PolicyController
+from aiops_operator.policy.cache import PolicyCache
+from aiops_operator.policy.controller import PolicyController
+from aiops_operator.remediation.attempt_status import Progress
 from aiops_operator.remediation.settings import RemediationSettings
 from aiops_operator.settings import OperatorSettings
 
 if TYPE_CHECKING:
     from aiops_operator.analysis.llm import LlmAnalyzer
+    from aiops_operator.api import ExternalRun, Incident, RemediationAttempt
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +109,7 @@ def build_integrations(settings: OperatorSettings, analyzer: Analyzer | None = N
     return Integrations(analyzer=analyzer or build_analyzer(), enrichers=enrichers, slack=slack, jira=jira)
 
 
-def analyzing_config(settings: OperatorSettings) -> AnalyzingConfig:
+def analyzing_config(settings: OperatorSettings, remediation: RemediationSettings) -> AnalyzingConfig:
     return AnalyzingConfig(
         sla_targets=settings.sla_seconds(),
         ownership=OwnershipDefaults(
@@ -105,20 +122,37 @@ def analyzing_config(settings: OperatorSettings) -> AnalyzingConfig:
         ),
         resync_seconds=settings.resync_seconds,
         dashboard_url=settings.dashboard_url,
-        auto_remediation_enabled=settings.auto_remediation_enabled,
+        auto_remediation_enabled=remediation.auto_remediation_enabled,  # the one kill switch
     )
 
 
+class FencedExecutors:
+    """The executors behind the leader's fence: a launch is refused (NotLeader) unless this replica leads
+    with time to spare. Checked on the executor's thread, right before the SDK call."""
+
+    def __init__(self, executors: ExecutorsPort, fence: Callable[[], None]) -> None:
+        self._executors = executors
+        self._fence = fence
+
+    def launch(self, incident: Incident, attempt: RemediationAttempt) -> ExternalRun:
+        self._fence()
+        return self._executors.launch(incident, attempt)
+
+    def poll(self, incident: Incident, attempt: RemediationAttempt) -> Progress:
+        return self._executors.poll(incident, attempt)
+
+
 def build_remediator(
-    settings: OperatorSettings, kube: KubeClient, policies: PolicyCache, crash_hook: CrashHook,
-    on_activity: Callable[[str], None],
+    settings: OperatorSettings, kube: KubeClient, policies: PolicyCache, crash_hook: CrashPoint,
+    on_activity: Callable[[str], None], fence: Callable[[], None] = lambda: None,
 ) -> tuple[Remediator, Callable[[], None]]:
     """The remediation stage with the production executors; (stage, close)."""
     remediation_settings = RemediationSettings()
     executors = build_executors(settings, remediation_settings, clock=utcnow)
     stage = Remediator(
-        kube, executors, remediation_settings, policies,
-        config=RemediatorConfig(jira_done_statuses=done_statuses(settings.jira_done_statuses)),
+        kube, FencedExecutors(executors, fence), remediation_settings, policies,
+        config=RemediatorConfig(jira_done_statuses=done_statuses(settings.jira_done_statuses),
+                                max_running=remediation_settings.remediation_max_running),
         crash_hook=crash_hook, on_activity=on_activity,
     )
     def close() -> None:
@@ -136,6 +170,44 @@ FORBIDDEN_RETRY_SECONDS = 60.0
 DENIED_TRACKED = 1000
 
 
+def lease_identity(settings: OperatorSettings) -> str:
+    """`<pod name>_<random>` (client-go's convention): unique per process, readable in `kubectl get lease`."""
+    return f"{settings.pod_name or socket.gethostname()}_{secrets.token_hex(4)}"
+
+
+def lease_namespace(settings: OperatorSettings, kube_config: KubeConfig, watched: list[str]) -> str:
+    """Where the Lease lives: the setting, the pod's namespace, the first watched namespace, the kubeconfig's."""
+    return (settings.leader_election_namespace or settings.pod_namespace or (sorted(watched)[0] if watched else None)
+            or kube_config.namespace or "default")
+
+
+def build_elector(settings: OperatorSettings, kube_config: KubeConfig, namespace: str, *,
+                  on_started_leading: Callable[[], None], on_stopped_leading: Callable[[], None]) -> LeaderElector:
+    timing = settings.election_timing()
+    # A client of its own: renewals never wait behind a burst's writes, and each try gives up in time for
+    # the next one within the renew deadline.
+    kube = KubeClient(kube_config, field_manager="aiops-rca-operator", max_connections=2,
+                      timeout=max(1.0, timing.renew_deadline / 2),
+                      on_request=lambda verb: metrics.API_REQUESTS.labels("election", verb).inc())
+    identity = lease_identity(settings)
+    metrics.LEADER.labels(identity).set(0)
+
+    def started() -> None:
+        metrics.LEADER.labels(identity).set(1)
+        on_started_leading()
+
+    def stopped() -> None:
+        metrics.LEADER.labels(identity).set(0)
+        on_stopped_leading()
+
+    def new_leader(holder: str) -> None:
+        metrics.LEADER_TRANSITIONS.inc()
+        log.info("lease %s/%s: held by %s", namespace, settings.leader_election_lease_name, holder or "nobody")
+
+    return LeaderElector(LeaseLock(kube, namespace, settings.leader_election_lease_name), identity, timing,
+                         on_started_leading=started, on_stopped_leading=stopped, on_new_leader=new_leader)
+
+
 class Runtime:
     """Everything the Kopf handlers delegate to."""
 
@@ -146,12 +218,24 @@ class Runtime:
         *,
         remediation: RemediationStage | None = None,
         integrations: Integrations | None = None,
+        watched_namespaces: list[str] | None = None,
+        crash_hook: CrashPoint = no_crash,
     ) -> None:
         self.settings = settings
         self.kube_config = kube_config
+        self.elector: LeaderElector | None = None
+        if settings.leader_election:
+            self.elector = build_elector(settings, kube_config,
+                                         lease_namespace(settings, kube_config, watched_namespaces or []),
+                                         on_started_leading=self._started_leading,
+                                         on_stopped_leading=self._stopped_leading)
+        # What the watches showed, kept on standbys too: a new leader reconciles all of it at once.
+        self._known: dict[str, tuple[str, str]] = {}  # incident uid -> (namespace, name)
+        self._policy_bodies: dict[tuple[str, str], Mapping[str, Any]] = {}
         # 8 keep-alive connections carry hundreds of writes/s; requests beyond them queue in order.
         self.kube = KubeClient(kube_config, field_manager="aiops-rca-operator", max_connections=8,
-                               max_in_flight=8)
+                               max_in_flight=8, write_guard=self._fence,
+                               on_request=lambda verb: metrics.API_REQUESTS.labels("operator", verb).inc())
         loop_time = asyncio.get_event_loop().time
         self.policies = PolicyCache(self.kube, loop_time)
         self._reconciling = 0
@@ -160,18 +244,17 @@ class Runtime:
         self.events = EventRecorder(self.kube, busy=lambda: (self.kube.queued > 0
                                                              or self._reconciling > EVENTS_YIELD_ABOVE_RECONCILES))
         self.policy_controller = PolicyController(self.kube, utcnow, stats_seconds=settings.policy_stats_seconds)
-        crash_hook = CrashHook(settings.aiops_rca_crash_at, settings.aiops_rca_crash_marker)
         self._closers: list[Callable[[], None]] = []
         self.remediator: Remediator | None = None
         if remediation is None:
             self.remediator, close = build_remediator(settings, self.kube, self.policies, crash_hook,
-                                                      self.policy_controller.mark_dirty)
+                                                      self.policy_controller.mark_dirty, fence=self._fence)
             self._closers.append(close)
             remediation = self.remediator
         self.reconciler = Reconciler(
             self.kube,
             integrations or build_integrations(settings),
-            config=analyzing_config(settings),
+            config=analyzing_config(settings, RemediationSettings()),
             policies=self.policies,
             events=self.events,
             clock=utcnow,
@@ -179,6 +262,7 @@ class Runtime:
             remediation=remediation,
             crash_hook=crash_hook,
             jira_done_transition=settings.jira_done_transition,
+            fence=self._fence,
         )
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -186,17 +270,64 @@ class Runtime:
         """uid -> the permission error last reported on that incident (bounded by DENIED_TRACKED)."""
         self._site: web.AppRunner | None = None
 
+    # --- leadership --------------------------------------------------------------------
+
+    def acting(self) -> bool:
+        """Whether this replica acts: it leads with time to spare, or runs without election."""
+        return self.elector is None or self.elector.may_act()
+
+    def holding(self) -> bool:
+        """Whether this replica holds the Lease, sure of it or not: it keeps the timers.
+
+        Held but not sure (a renewal is late, the fence is shut) is a pause, not a hand-over: work that
+        meets the fence waits one retry period and tries again, until the renewal succeeds or the Lease
+        is lost (and the timers with it)."""
+        return self.elector is None or self.elector.leading()
+
+    def _retry_after_fence(self) -> float:
+        return self.elector.timing.retry_period if self.elector is not None else 1.0
+
+    def _fence(self, method: str = "", path: str = "") -> None:
+        """Before every write and launch: refuse unless this replica leads with time to spare."""
+        if self.elector is not None:
+            self.elector.check(method, path)
+
+    def _started_leading(self) -> None:
+        """Level-based takeover: reconcile everything the warm watches showed, as after a restart."""
+        log.info("leading: reconciling %d incidents and %d policies", len(self._known), len(self._policy_bodies))
+        for uid, (namespace, name) in list(self._known.items()):
+            self._schedule(uid, namespace, name, 0.0)
+        loop = asyncio.get_running_loop()
+        for body in list(self._policy_bodies.values()):
+            task = loop.create_task(self._policy_status(body))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _stopped_leading(self) -> None:
+        """Lost or released: no more timers (in-flight reconciles run into the fence at their next write)."""
+        log.warning("not leading: standing by")
+        for uid in list(self._timers):
+            self._cancel(uid)
+
     # --- incidents ---------------------------------------------------------------------
 
     async def on_incident_event(self, event_type: str, body: Mapping[str, Any]) -> None:
         meta = body.get("metadata") or {}
         uid = str(meta.get("uid") or "")
         if event_type == "DELETED" or meta.get("deletionTimestamp"):
+            self._known.pop(uid, None)
             self._cancel(uid)
             self.reconciler.forget(uid)
             self._denied.pop(uid, None)
             return
-        await self._reconcile(uid, str(meta.get("namespace")), str(meta.get("name")), body)
+        namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+        self._known[uid] = (namespace, name)
+        if not self.holding():
+            return
+        if not self.acting():
+            self._schedule(uid, namespace, name, self._retry_after_fence())
+            return
+        await self._reconcile(uid, namespace, name, body)
 
     async def _reconcile(self, uid: str, namespace: str, name: str, body: Mapping[str, Any] | None) -> None:
         self._reconciling += 1
@@ -205,6 +336,11 @@ class Runtime:
                 delay = await self.reconciler.reconcile_by_name(namespace, name, uid)
             else:
                 delay = await self.reconciler.reconcile(body)
+        except NotLeader as exc:
+            log.info("reconcile of %s/%s stopped: %s", namespace, name, exc)
+            if self.holding():
+                self._schedule(uid, namespace, name, self._retry_after_fence())
+            return
         except (KubeUnavailable, ConnectionError, TimeoutError) as exc:
             log.warning("reconcile of %s/%s: API server unavailable (%s); retrying", namespace, name, exc)
             delay = 5.0
@@ -252,6 +388,8 @@ class Runtime:
     def _schedule(self, uid: str, namespace: str, name: str, delay: float) -> None:
         """The timer: reconcile again after `delay` seconds (replacing any earlier timer)."""
         self._cancel(uid)
+        if not self.holding():
+            return  # a reconcile that ended after leadership was lost: the next leader has its own timers
         loop = asyncio.get_running_loop()
 
         def fire() -> None:
@@ -270,10 +408,35 @@ class Runtime:
     # --- policies ------------------------------------------------------------------------
 
     async def on_policy_event(self, body: Mapping[str, Any]) -> None:
-        namespace = (body.get("metadata") or {}).get("namespace")
+        meta = body.get("metadata") or {}
+        namespace = meta.get("namespace")
         if namespace:
             self.policies.invalidate(str(namespace))
-        await self.policy_controller.on_event(body)
+        key = (str(namespace), str(meta.get("name")))
+        if meta.get("deletionTimestamp"):
+            self._policy_bodies.pop(key, None)
+        else:
+            self._policy_bodies[key] = body
+        if self.holding():
+            await self._policy_status(body)
+
+    async def _policy_status(self, body: Mapping[str, Any]) -> None:
+        try:
+            await self.policy_controller.on_event(body)
+        except NotLeader:
+            if self.holding():
+                loop = asyncio.get_running_loop()
+                meta = body.get("metadata") or {}
+                key = (str(meta.get("namespace")), str(meta.get("name")))
+
+                def again() -> None:
+                    latest = self._policy_bodies.get(key)
+                    if latest is not None and self.holding():
+                        task = loop.create_task(self._policy_status(latest))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+
+                loop.call_later(self._retry_after_fence(), again)
 
     # --- attempts ------------------------------------------------------------------------
 
@@ -284,6 +447,8 @@ class Runtime:
         if self.remediator is not None:
             self.remediator.observe(event_type, body)
         if event_type == "DELETED" or (self.remediator is not None and self.remediator.is_own_write(body)):
+            return
+        if not self.holding():
             return
         meta = body.get("metadata") or {}
         owner = next((r for r in meta.get("ownerReferences") or [] if r.get("kind") == "Incident"), None)
@@ -320,8 +485,14 @@ class Runtime:
 
     def start_background(self) -> None:
         self.policy_controller.start()
+        if self.elector is not None:
+            self.elector.start()
 
     async def close(self) -> None:
+        if self.elector is not None:
+            # First: stop acting and free the Lease, so a standby takes over at its next try.
+            await self.elector.stop(release=True)
+            await self.elector.lock.kube.close()
         await self.policy_controller.stop()
         for uid in list(self._timers):
             self._cancel(uid)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aiops_operator.api import Priority
+from aiops_operator.leadership import ElectionTiming
 
 
 class KeywordOwnershipRule(BaseModel):
@@ -49,10 +50,27 @@ class OperatorSettings(BaseSettings):
     """How often an unfinished Incident is reconciled again even when nothing changed."""
     dashboard_url: str | None = None
     """Base URL of the dashboard, for the Slack button and links (unset: no button)."""
-    auto_remediation_enabled: bool = True
-    """Global kill switch for automatic remediation (read by the remediation phase)."""
     policy_stats_seconds: float = Field(default=30.0, gt=0)
     """How often RemediationPolicy rule counts are recounted (only in namespaces where something happened)."""
+
+    # --- high availability (leader election) -------------------------------------
+    leader_election: bool = True
+    """Elect one leader among the replicas on a Lease: only the holder acts (false: this process always acts)."""
+    leader_election_lease_name: str = "aiops-rca-operator"
+    """Name of the Lease; one per shard (the chart uses the release's name)."""
+    leader_election_namespace: str | None = None
+    """Namespace of the Lease; unset: $POD_NAMESPACE, else the first watched namespace, else the kubeconfig's."""
+    leader_election_lease_duration_seconds: float = Field(default=15.0, gt=0)
+    """How long a standby waits after the last renewal it saw before taking over (client-go's LeaseDuration)."""
+    leader_election_renew_deadline_seconds: float = Field(default=10.0, gt=0)
+    """How long the leader keeps acting without a successful renewal (client-go's RenewDeadline)."""
+    leader_election_retry_period_seconds: float = Field(default=2.0, gt=0)
+    """How often the leader renews and standbys try to acquire (client-go's RetryPeriod)."""
+    pod_name: str | None = None
+    """This replica's pod name (the chart sets it from the downward API); the Lease holder is
+    `<pod name or hostname>_<random>`, so a restarted process never mistakes the old holder for itself."""
+    pod_namespace: str | None = None
+    """This replica's namespace (downward API); the Lease lives there unless LEADER_ELECTION_NAMESPACE says."""
 
     # --- SLA ---------------------------------------------------------------------
     sla_p1_seconds: int = Field(default=15 * 60, ge=1)
@@ -132,13 +150,21 @@ class OperatorSettings(BaseSettings):
     notify_retry_max_seconds: float = Field(default=300.0, gt=0)
     """Longest wait between Slack/Jira retries."""
 
-    # --- tests only ----------------------------------------------------------------
-    aiops_rca_crash_at: str | None = None
-    """Test hook: name of a step after which the process SIGKILLs itself once (crash tests)."""
-    aiops_rca_crash_marker: Path | None = None
-    """Test hook: file created when the crash hook fired, so it fires only once."""
+    @model_validator(mode="after")
+    def _election_timing_is_safe(self) -> OperatorSettings:
+        problems = self.election_timing().problems()
+        if self.leader_election and problems:
+            raise ValueError("LEADER_ELECTION_*: " + "; ".join(problems))
+        return self
 
     # --- derived -------------------------------------------------------------------
+    def election_timing(self) -> ElectionTiming:
+        return ElectionTiming(
+            lease_duration=self.leader_election_lease_duration_seconds,
+            renew_deadline=self.leader_election_renew_deadline_seconds,
+            retry_period=self.leader_election_retry_period_seconds,
+        )
+
     def sla_seconds(self) -> dict[Priority, int]:
         return {
             Priority.P1: self.sla_p1_seconds,

@@ -19,7 +19,7 @@ import pytest
 from aiops_operator.kube import KubeClient, load_config
 from aiops_operator.kube.crds import install_crds
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from devtools.localcluster import controlplane
 from devtools.localcluster.build import ensure_binaries
@@ -62,7 +62,7 @@ async def _install_crds(kubeconfig: Path) -> None:
 
 @pytest.fixture(scope="session")
 def api_client(kubeconfig: Path) -> Iterator[client.ApiClient]:
-    api = config.new_client_from_config(config_file=str(kubeconfig))
+    api = config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
     yield api
     api.close()
 

@@ -3,6 +3,7 @@ and grants each component exactly the permissions it needs (checked with `kubect
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -70,8 +71,9 @@ def test_default_values_render_secure_workloads() -> None:
     docs = render()
     deployments = {d["metadata"]["name"]: d for d in by_kind(docs, "Deployment")}
     assert set(deployments) == {"rel-aiops-rca-operator", "rel-aiops-rca-receiver", "rel-aiops-rca-dashboard"}
-    assert deployments["rel-aiops-rca-operator"]["spec"]["strategy"]["type"] == "Recreate"
-    assert deployments["rel-aiops-rca-operator"]["spec"]["replicas"] == 1
+    operator = deployments["rel-aiops-rca-operator"]["spec"]
+    assert operator["replicas"] == 2
+    assert operator["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     for deployment in deployments.values():
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -90,6 +92,43 @@ def test_default_values_render_secure_workloads() -> None:
     assert by_kind(docs, "PodDisruptionBudget")
     assert not by_kind(docs, "Ingress")
     assert not by_kind(docs, "Secret"), "the chart references Secrets, it never templates them"
+
+
+def operator_env(*args: str) -> dict[str, Any]:
+    container = next(c for c in containers(render(*args)) if c["name"] == "operator")
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def test_operator_replicas_elect_a_leader_on_their_own_lease() -> None:
+    docs = render()
+    env = operator_env()
+    assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert env["LEADER_ELECTION"] == "true"
+    assert env["LEADER_ELECTION_LEASE_NAME"] == "rel-aiops-rca-operator"
+    assert (env["LEADER_ELECTION_LEASE_DURATION_SECONDS"], env["LEADER_ELECTION_RENEW_DEADLINE_SECONDS"],
+            env["LEADER_ELECTION_RETRY_PERIOD_SECONDS"]) == ("15", "10", "2")
+    pdbs = {p["metadata"]["name"]: p["spec"] for p in by_kind(docs, "PodDisruptionBudget")}
+    assert pdbs["rel-aiops-rca-operator"]["minAvailable"] == 1
+    pod = next(d for d in by_kind(docs, "Deployment") if d["metadata"]["name"] == "rel-aiops-rca-operator")
+    preferred = pod["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"][
+        "preferredDuringSchedulingIgnoredDuringExecution"]
+    assert preferred[0]["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert preferred[0]["podAffinityTerm"]["labelSelector"]["matchLabels"]["app.kubernetes.io/component"] == "operator"
+    leases = next(r for r in by_kind(docs, "Role") if r["metadata"]["name"] == "rel-aiops-rca-operator-leases")
+    assert leases["metadata"]["namespace"] == "aiops-system"
+    assert leases["rules"] == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                                "verbs": ["get", "list", "watch", "create", "update", "patch"]}]
+
+
+def test_one_operator_replica_without_election_is_recreated_and_has_no_pdb() -> None:
+    docs = render("--set", "operator.replicas=1", "--set", "operator.leaderElection.enabled=false")
+    pod = next(d for d in by_kind(docs, "Deployment") if d["metadata"]["name"] == "rel-aiops-rca-operator")
+    assert pod["spec"]["strategy"] == {"type": "Recreate"}
+    assert "rel-aiops-rca-operator" not in {p["metadata"]["name"] for p in by_kind(docs, "PodDisruptionBudget")}
+    assert "rel-aiops-rca-operator-leases" not in {r["metadata"]["name"] for r in by_kind(docs, "Role")}
+    assert operator_env("--set", "operator.leaderElection.enabled=false", "--set",
+                        "operator.replicas=1")["LEADER_ELECTION"] == "false"
 
 
 def test_full_values_render_every_optional_object() -> None:
@@ -111,6 +150,16 @@ def test_full_values_render_every_optional_object() -> None:
     assert {"secretRef": {"name": "aiops-operator-credentials"}} in operator["envFrom"]
     sa = next(s for s in by_kind(docs, "ServiceAccount") if s["metadata"]["name"] == "rel-aiops-rca-operator")
     assert "azure.workload.identity/client-id" in sa["metadata"]["annotations"]
+    # A shard: its own Lease name and timing; a given affinity replaces the default anti-affinity.
+    env = operator_env("-f", str(FULL_VALUES))
+    assert env["LEADER_ELECTION_LEASE_NAME"] == "aiops-shard-prod"
+    assert env["LEADER_ELECTION_RENEW_DEADLINE_SECONDS"] == "20"
+    assert env["EXTRA"] == "1"
+    deployment = next(d for d in by_kind(docs, "Deployment") if d["metadata"]["name"] == "rel-aiops-rca-operator")
+    assert deployment["spec"]["replicas"] == 3
+    assert set(deployment["spec"]["template"]["spec"]["affinity"]) == {"nodeAffinity"}
+    pdb = next(p for p in by_kind(docs, "PodDisruptionBudget") if p["metadata"]["name"] == "rel-aiops-rca-operator")
+    assert pdb["spec"]["minAvailable"] == 2
 
 
 def test_no_wildcards_and_no_secrets_access() -> None:
@@ -151,15 +200,27 @@ def test_slack_approvers_render_as_one_comma_separated_setting() -> None:
     assert "AIOPS_RCA_RECEIVER_SLACK_APPROVERS" not in receiver_env()
 
 
+def test_custom_payload_fields_render_as_one_json_setting() -> None:
+    full = receiver_env("-f", str(FULL_VALUES))
+    assert json.loads(full["AIOPS_RCA_RECEIVER_CUSTOM_PAYLOAD_FIELDS"]) == {
+        "pipeline": "/pipeline/name", "runId": "pipeline.runId", "factoryResourceId": "/factory"}
+    assert "AIOPS_RCA_RECEIVER_CUSTOM_PAYLOAD_FIELDS" not in receiver_env()
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
+        pytest.param(["--set", "receiver.customPayloadFields.pipelineName=/x"], "customPayloadFields",
+                     id="unknown-custom-payload-field"),
         pytest.param(["--set", "receiver.replica=3"], "Additional property replica", id="typo"),
         pytest.param(["--set", "receiver.auth.slackApprovers[0]=ana.silva"], "receiver.auth.slackApprovers",
                      id="approver-name-not-id"),
         pytest.param(["--set", "dashboard.auth.mode=open"], "dashboard.auth.mode", id="bad-enum"),
         pytest.param(["--set", "receiver.replicas=0"], "receiver.replicas", id="zero-replicas"),
         pytest.param(["--set", "watchNamespaces[0]=Not_A_Namespace"], "watchNamespaces", id="bad-namespace"),
+        pytest.param(["--set", "operator.leaderElection.enabled=false"], "needs operator.leaderElection.enabled",
+                     id="replicas-without-election"),
+        pytest.param(["--set", "operator.podAntiAffinity=hard"], "operator.podAntiAffinity", id="bad-anti-affinity"),
     ],
 )
 def test_bad_values_fail_with_a_clear_message(values: list[str], message: str) -> None:
@@ -186,6 +247,8 @@ def test_install_creates_every_object(installed: tuple[str, str], kubectl: Kubec
         assert f"serviceaccount/{release}-aiops-rca-{component}" in out
     assert f"configmap/{release}-aiops-rca-config" in out
     assert f"poddisruptionbudget.policy/{release}-aiops-rca-receiver" in out
+    assert f"poddisruptionbudget.policy/{release}-aiops-rca-operator" in out
+    assert f"role.rbac.authorization.k8s.io/{release}-aiops-rca-operator-leases" in out
 
 
 @pytest.mark.parametrize(
@@ -212,6 +275,10 @@ def test_install_creates_every_object(installed: tuple[str, str], kubectl: Kubec
         pytest.param("operator", "get", "secrets", False, id="operator-no-secrets"),
         pytest.param("operator", "delete", "incidents.aiops-rca.io", False, id="operator-no-delete"),
         pytest.param("operator", "update", "remediationpolicies.aiops-rca.io", False, id="operator-no-policy-edit"),
+        pytest.param("operator", "update", "leases.coordination.k8s.io", True, id="operator-lease"),
+        pytest.param("operator", "create", "leases.coordination.k8s.io", True, id="operator-lease-create"),
+        pytest.param("operator", "delete", "leases.coordination.k8s.io", False, id="operator-no-lease-delete"),
+        pytest.param("receiver", "update", "leases.coordination.k8s.io", False, id="receiver-no-lease"),
     ],
 )
 def test_least_privilege(

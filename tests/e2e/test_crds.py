@@ -10,10 +10,11 @@ import pytest
 import yaml
 from aiops_operator.api import GROUP, VERSION, Incident, RemediationPolicy
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from tests.e2e.conftest import Kubectl
 from tests.subset import missing_from
+from tests.support.kube_objects import as_object
 
 SAMPLES = Path(__file__).resolve().parents[2] / "crds" / "samples"
 PLURALS = {"Incident": "incidents", "RemediationAttempt": "remediationattempts",
@@ -29,16 +30,16 @@ def test_samples_round_trip(custom_api: client.CustomObjectsApi, namespace: str)
     for path in sorted(SAMPLES.glob("*.yaml")):
         doc = yaml.safe_load(path.read_text())
         plural = PLURALS[doc["kind"]]
-        custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, doc)
-        got = custom_api.get_namespaced_custom_object(
+        as_object(custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, doc))
+        got = as_object(custom_api.get_namespaced_custom_object(
             GROUP, VERSION, namespace, plural, doc["metadata"]["name"]
-        )
+        ))
         assert missing_from(doc["spec"], got["spec"]) == [], f"{path.name} lost fields"
-    inc = Incident.from_object(custom_api.get_namespaced_custom_object(
-        GROUP, VERSION, namespace, "incidents", load("incident-adf.yaml")["metadata"]["name"]))
+    inc = Incident.from_object(as_object(custom_api.get_namespaced_custom_object(
+        GROUP, VERSION, namespace, "incidents", load("incident-adf.yaml")["metadata"]["name"])))
     assert inc.spec.error.code == "2200"
-    policy = RemediationPolicy.from_object(custom_api.get_namespaced_custom_object(
-        GROUP, VERSION, namespace, "remediationpolicies", "default"))
+    policy = RemediationPolicy.from_object(as_object(custom_api.get_namespaced_custom_object(
+        GROUP, VERSION, namespace, "remediationpolicies", "default")))
     assert len(policy.spec.rules) == 12
 
 
@@ -46,7 +47,7 @@ def test_kubectl_shows_printer_columns(
     custom_api: client.CustomObjectsApi, namespace: str, kubectl: Kubectl
 ) -> None:
     doc = load("incident-databricks.yaml")
-    custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", doc)
+    as_object(custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", doc))
     status = {"status": {"phase": "Remediating",
                          "analysis": {"errorType": "DatabricksDriverNotResponding",
                                       "severity": "High", "rootCause": "Driver lost.",
@@ -82,9 +83,9 @@ def test_invalid_incident_is_rejected(
     doc = load("incident-adf.yaml")
     mutate(doc)
     with pytest.raises(ApiException) as exc_info:
-        custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", doc)
+        as_object(custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", doc))
     assert exc_info.value.status == 422
-    assert expected in exc_info.value.body
+    assert expected in (exc_info.value.body or "")
 
 
 def test_kubectl_rejects_invalid_incident(namespace: str, kubectl: Kubectl) -> None:
@@ -107,22 +108,22 @@ def test_kubectl_explain_prints_descriptions(kubectl: Kubectl) -> None:
 def test_deleting_incident_garbage_collects_owned_attempt(
     custom_api: client.CustomObjectsApi, namespace: str
 ) -> None:
-    inc = custom_api.create_namespaced_custom_object(
-        GROUP, VERSION, namespace, "incidents", load("incident-adf.yaml"))
+    inc = as_object(custom_api.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, "incidents", load("incident-adf.yaml")))
     attempt = load("remediationattempt.yaml")
     attempt["metadata"]["ownerReferences"] = [{
         "apiVersion": f"{GROUP}/{VERSION}", "kind": "Incident",
         "name": inc["metadata"]["name"], "uid": inc["metadata"]["uid"],
         "controller": True, "blockOwnerDeletion": True,
     }]
-    custom_api.create_namespaced_custom_object(
-        GROUP, VERSION, namespace, "remediationattempts", attempt)
+    as_object(custom_api.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, "remediationattempts", attempt))
     custom_api.delete_namespaced_custom_object(
         GROUP, VERSION, namespace, "incidents", inc["metadata"]["name"])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        items = custom_api.list_namespaced_custom_object(
-            GROUP, VERSION, namespace, "remediationattempts")["items"]
+        items = as_object(custom_api.list_namespaced_custom_object(
+            GROUP, VERSION, namespace, "remediationattempts"))["items"]
         if not items:
             return
         time.sleep(0.5)
@@ -135,7 +136,7 @@ def test_empty_string_zero_and_false_are_values_not_null(
     """What a real Kubernetes accepts; guards the local build's patch of the OpenAPI validator."""
     doc = load("incident-adf.yaml")
     doc["spec"]["error"]["message"] = ""
-    created = custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", doc)
+    created = as_object(custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", doc))
     assert created["spec"]["error"]["message"] == ""
     custom_api.patch_namespaced_custom_object_status(
         GROUP, VERSION, namespace, "incidents", doc["metadata"]["name"],
@@ -143,7 +144,9 @@ def test_empty_string_zero_and_false_are_values_not_null(
     policy = load("policy-default.yaml")
     policy["spec"]["enabled"] = False
     policy["spec"]["rules"][0]["dryRun"] = False
-    got = custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "remediationpolicies", policy)
+    got = as_object(custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "remediationpolicies",
+                                                               policy))
     assert got["spec"]["enabled"] is False
-    inc = custom_api.get_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", doc["metadata"]["name"])
+    inc = as_object(custom_api.get_namespaced_custom_object(GROUP, VERSION, namespace, "incidents",
+                                                            doc["metadata"]["name"]))
     assert inc["status"]["remediation"] == {"attemptsMade": 0, "maxAttempts": 0}

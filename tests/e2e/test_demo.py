@@ -11,6 +11,7 @@ from aiops_operator.api import GROUP, VERSION, Incident
 from kubernetes import client
 
 from devtools.demo.scenarios import scenarios
+from tests.support.kube_objects import as_object
 
 
 def test_demo_runs_every_scenario_to_its_outcome(
@@ -30,7 +31,8 @@ def test_demo_runs_every_scenario_to_its_outcome(
         assert "kubectl annotate remediationattempt" in output  # the approval command is shown to the user
         incidents = {
             i["metadata"]["name"]: Incident.from_object(i)
-            for i in custom_api.list_namespaced_custom_object(GROUP, VERSION, namespace, "incidents")["items"]
+            for i in as_object(custom_api.list_namespaced_custom_object(GROUP, VERSION, namespace,
+                                                                        "incidents"))["items"]
         }
         for scenario in scenarios():
             inc = incidents[scenario.incident]

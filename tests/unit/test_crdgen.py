@@ -74,7 +74,7 @@ def test_crd_envelope() -> None:
     assert columns == {
         "Incident": ["Phase", "Source", "Pipeline/Job", "Error Type", "Severity", "Attempts", "Age"],
         "RemediationAttempt": ["Incident", "Action", "Phase", "Age"],
-        "RemediationPolicy": ["Ready", "Age"],
+        "RemediationPolicy": ["Ready", "Mode", "Budget Exhausted", "Age"],
     }
     for body in by_kind.values():
         version = body["spec"]["versions"][0]

@@ -8,9 +8,6 @@ of in a user's `pip install`.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import tarfile
 import tomllib
 import zipfile
@@ -19,11 +16,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-_IGNORED = shutil.ignore_patterns(
-    ".git", ".venv", "*.egg-info", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
-    "build", "dist", "test-artifacts", "node_modules",
-)
+from tests.support.distribution import REPO, build
 
 
 def _shipped_roots() -> list[Path]:
@@ -54,19 +47,8 @@ def _installed_path(path: Path) -> str:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], set[str]]:
     """(files in the wheel, files in the sdist) built from a copy of the checkout."""
-    work = tmp_path_factory.mktemp("dist")
-    src = work / "src"
-    shutil.copytree(REPO, src, ignore=_IGNORED)
-    out = work / "out"
-    out.mkdir()
-    script = (
-        # build_meta rewrites sys.argv while it runs: read the output folder first.
-        "import sys; out = sys.argv[1]; from setuptools import build_meta as b;"
-        " b.build_wheel(out); b.build_sdist(out)"
-    )
-    subprocess.run([sys.executable, "-c", script, str(out)], cwd=src, check=True, capture_output=True, timeout=300)
-    wheel = next(out.glob("*.whl"))
-    sdist = next(out.glob("*.tar.gz"))
+    wheel, sdist = build(tmp_path_factory.mktemp("dist"), sdist=True)
+    assert sdist is not None
     with zipfile.ZipFile(wheel) as zf:
         wheel_files = set(zf.namelist())
     with tarfile.open(sdist) as tf:

@@ -6,19 +6,12 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from aiops_operator.api import HistoryEntry, Incident
+from aiops_operator.api import HistoryEntry
 from aiops_operator.events import EventRecorder, event_body
 
+from tests.support.builders import incident
+
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
-
-
-def incident() -> Incident:
-    return Incident.model_validate({
-        "metadata": {"name": "adf-x-1", "namespace": "ns", "uid": "uid-1", "resourceVersion": "10"},
-        "spec": {"source": "AzureDataFactory", "resource": {"kind": "Pipeline", "name": "pl"}, "runId": "r",
-                 "alert": {"firedTime": NOW.isoformat()}, "error": {"message": "m"},
-                 "receivedTime": NOW.isoformat()},
-    })
 
 
 def entry(n: int) -> HistoryEntry:

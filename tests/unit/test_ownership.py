@@ -5,7 +5,7 @@ from aiops_operator.api import Ownership, OwnershipOrigin, RemediationPolicy
 from aiops_operator.ownership import OwnershipDefaults, resolve_ownership
 from aiops_operator.settings import KeywordOwnershipRule
 
-from tests.unit.incident.fixtures import incident, policy
+from tests.support.builders import incident, policy
 
 DEFAULTS = OwnershipDefaults(
     team="platform", owner="oncall", cost_center="CC-1", slack_channel="#incidents", jira_project="OPS",

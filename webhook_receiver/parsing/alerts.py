@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 from aiops_operator.api import IncidentSource, IncidentSpec
 
@@ -22,6 +24,8 @@ class ParseOptions:
     max_message_chars: int = 4096
     fingerprint_bucket_seconds: int = 3600
     benign_termination_codes: frozenset[str] = frozenset(DEFAULT_BENIGN_TERMINATION_CODES)
+    custom_payload_fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Where a custom JSON alert payload keeps each field: mapping key → JSON pointer or dotted path."""
 
 
 @dataclass

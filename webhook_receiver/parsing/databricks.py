@@ -1,11 +1,17 @@
 """Databricks job notification webhooks (POST /databricks-monitor).
 
-Two shapes:
-- the documented generic webhook of notification destinations:
-  `{"event_type": "jobs.on_failure", "workspace_id": ..., "run": {"run_id": ...},
-  "job": {"job_id": ..., "name": ...}}`; on_failure and
-  on_duration_warning_threshold_exceeded (and streaming backlog) are failures,
-  on_start / on_success are acknowledged and ignored;
+Shapes:
+- the generic webhook of notification destinations ("Job notifications",
+  docs.databricks.com/aws/en/jobs/notifications): `{"event_type": "jobs.on_failure",
+  "workspace_id": ..., "run": {"run_id": ...}, "job": {"job_id": ..., "name": ...}}`.
+  Only on_failure is a failure; on_start, on_success, and the warnings
+  on_duration_warning_threshold_exceeded and on_streaming_backlog_exceeded are
+  answered 200 with what was done (nothing opened: a warning is no failed run);
+- a Jobs API `runs/get` body forwarded as is (`run_id`, `state`/`status`,
+  `tasks[]`): a failure when its result state or termination code says so;
+- a cluster event from the Clusters API `events` list (`cluster_id`, `type`,
+  `details.reason.code`): a failure for TERMINATING / TERMINATED with a
+  non-benign reason;
 - the older `{"event": "job.run.failed", "job": {...}, "run": {...}}` shape, with
   task, cluster and library events (`task.failed`, `cluster.terminated`,
   `library.install.failed`).
@@ -34,17 +40,23 @@ _EXPECTED = (
     '"job": {"job_id": ..., "name": ...}, "workspace_id": ...} or {"event": "job.run.failed", "job": {...}, '
     '"run": {...}}'
 )
-_FAILURE_EVENTS = {
-    "jobs.on_failure": "FAILED",
-    "jobs.on_duration_warning_threshold_exceeded": "DURATION_WARNING_THRESHOLD_EXCEEDED",
-    "jobs.on_streaming_backlog_exceeded": "STREAMING_BACKLOG_EXCEEDED",
+_FAILURE_EVENTS = {"jobs.on_failure": "FAILED"}
+_NOT_FAILURES = {
+    "jobs.on_start": "a run started",
+    "jobs.on_success": "a run succeeded",
+    "jobs.on_duration_warning_threshold_exceeded": "a warning: the run is still going past its duration threshold",
+    "jobs.on_streaming_backlog_exceeded": "a warning: a streaming backlog exceeded its threshold",
+    "jobs.on_maintenance_start": "maintenance started",
+    "jobs.on_maintenance_end": "maintenance ended",
 }
-_BENIGN_EVENTS = frozenset({"jobs.on_start", "jobs.on_success", "jobs.on_maintenance_start", "jobs.on_maintenance_end"})
 _FAILURE_VERBS = {"failed": "FAILED", "timedout": "TIMEDOUT", "timed_out": "TIMEDOUT", "error": "FAILED",
                   "errored": "FAILED", "terminated": "TERMINATED"}
 _BENIGN_VERBS = frozenset({"started", "succeeded", "success", "running", "created", "skipped", "pending", "queued"})
 _FAILED_RESULT_STATES = frozenset({"FAILED", "TIMEDOUT", "INTERNAL_ERROR", "MAXIMUM_CONCURRENT_RUNS_REACHED",
                                    "UPSTREAM_FAILED", "UPSTREAM_CANCELED", "EXCLUDED", "CANCELED"})
+_RUN_NOT_FAILED = frozenset({"SUCCESS", "SUCCESS_WITH_FAILURES", "SKIPPED"})
+_CLUSTER_EVENT_FAILURES = frozenset({"TERMINATING", "TERMINATED", "DRIVER_NOT_RESPONDING", "DRIVER_UNAVAILABLE",
+                                     "NODES_LOST", "INIT_SCRIPTS_FINISHED_WITH_ERRORS"})
 
 
 def parse(payload: Any, now: datetime, options: ParseOptions) -> ParsedAlert:
@@ -55,12 +67,17 @@ def parse(payload: Any, now: datetime, options: ParseOptions) -> ParsedAlert:
     event = text(doc.get("event"), 128)
     if event is not None:
         return _legacy(doc, event.lower(), now, options)
+    if "run_id" in doc and (as_dict(doc.get("state")) or as_dict(doc.get("status"))):
+        return _runs_get(doc, now, options)
+    if "cluster_id" in doc and "type" in doc:
+        return _cluster_event(doc, now, options)
     raise Unrecognized(_EXPECTED)
 
 
 def _generic(doc: dict[str, Any], event_type: str, now: datetime, options: ParseOptions) -> ParsedAlert:
-    if event_type in _BENIGN_EVENTS:
-        return ParsedAlert(ignored=[f"{event_type} is not a failure"])
+    if event_type in _NOT_FAILURES:
+        job = text(as_dict(doc.get("job")).get("name"), 260) or "a job"
+        return ParsedAlert(ignored=[f"{event_type} for {job}: {_NOT_FAILURES[event_type]}; no Incident opened"])
     code = _FAILURE_EVENTS.get(event_type)
     if code is None:
         if event_type.startswith("jobs."):
@@ -87,53 +104,89 @@ def _legacy(doc: dict[str, Any], event: str, now: datetime, options: ParseOption
 
 def _job_spec(doc: dict[str, Any], default_code: str, rule: str, now: datetime, options: ParseOptions) -> IncidentSpec:
     job, run = as_dict(doc.get("job")), as_dict(doc.get("run"))
-    settings = as_dict(job.get("settings"))
     job_id = identifier(job.get("job_id") or run.get("job_id"), 128)
     job_name = (
-        text(job.get("name"), 260) or text(settings.get("name"), 260) or text(run.get("run_name"), 260)
-        or (f"job-{job_id}" if job_id else None) or "databricks-job"
+        text(job.get("name"), 260) or text(as_dict(job.get("settings")).get("name"), 260)
+        or text(run.get("run_name"), 260) or (f"job-{job_id}" if job_id else None) or "databricks-job"
     )
-    run_id = identifier(run.get("run_id") or doc.get("run_id"), 256)
-    parent_run_id = identifier(run.get("parent_run_id"), 256)
-    state = as_dict(run.get("state")) or as_dict(run.get("status"))
-    result_state = text(state.get("result_state"), 64)
-    code = result_state.upper() if result_state and default_code == "FAILED" else default_code
-    task_key, task_message = _failed_task(doc, run)
-    message = task_message or text(state.get("state_message"), options.max_message_chars) or text(
-        doc.get("error_message") or doc.get("message"), options.max_message_chars
-    )
-    if default_code == "DURATION_WARNING_THRESHOLD_EXCEEDED" and not message:
-        message = f"Run of {job_name} exceeded its duration warning threshold"
-    if not message:
-        message = f"Run of {job_name} reported {code} with no message; enrichment fetches the run's error"
-    if task_key and message and not message.startswith("[Task:"):
-        message = text(f"[Task: {task_key}] {message}", options.max_message_chars)
-    workspace_id = identifier(doc.get("workspace_id") or as_dict(doc.get("workspace")).get("id"), 64)
-    workspace_url = text(doc.get("workspace_url") or as_dict(doc.get("workspace")).get("url"), 512)
+    code = _run_code(run, default_code)
+    task_key, message = _run_message(doc, run, job_name, code, options)
+    workspace = as_dict(doc.get("workspace"))
+    workspace_url = text(doc.get("workspace_url") or workspace.get("url"), 512)
     fired = timestamp(doc.get("timestamp")) or timestamp(run.get("end_time")) or timestamp(run.get("start_time"))
     # Task-level notifications carry the task's run id and the job run as parent: the job run is the failure.
-    effective_run_id = parent_run_id or run_id
+    run_id = identifier(run.get("parent_run_id"), 256) or identifier(run.get("run_id") or doc.get("run_id"), 256)
     origin = RunIdOrigin.ALERT
-    if effective_run_id is None:
-        effective_run_id = fingerprint_run_id(
+    if run_id is None:
+        run_id = fingerprint_run_id(
             IncidentSource.DATABRICKS_JOB, job_id or job_name, code, fired or now, options.fingerprint_bucket_seconds
         )
         origin = RunIdOrigin.FINGERPRINT
     run_url = text(run.get("run_page_url"), 1024)
     if run_url is None and workspace_url and job_id and origin is RunIdOrigin.ALERT:
-        run_url = text(f"{workspace_url.rstrip('/')}/#job/{job_id}/run/{effective_run_id}", 1024)
+        run_url = text(f"{workspace_url.rstrip('/')}/#job/{job_id}/run/{run_id}", 1024)
     return IncidentSpec(
         source=IncidentSource.DATABRICKS_JOB,
         resource=FailedResource(
-            kind=ResourceKind.JOB, name=job_name, id=job_id, workspace_id=workspace_id, workspace_url=workspace_url
+            kind=ResourceKind.JOB, name=job_name, id=job_id, workspace_url=workspace_url,
+            workspace_id=identifier(doc.get("workspace_id") or workspace.get("id"), 64),
         ),
-        run_id=effective_run_id,
+        run_id=run_id,
         run_id_origin=origin,
         run_url=run_url,
         alert=AlertInfo(rule=rule, fired_time=fired, signal_type="Webhook"),
-        error=ErrorDetail(code=code, message=message or "", activity=task_key),
+        error=ErrorDetail(code=code, message=message, activity=task_key),
         received_time=now,
     )
+
+
+def _run_state(run: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(state, termination details): Jobs API 2.1 `state` and 2.2 `status.termination_details`."""
+    status = as_dict(run.get("status"))
+    return as_dict(run.get("state")) or status, as_dict(status.get("termination_details"))
+
+
+def _run_code(run: dict[str, Any], default_code: str) -> str:
+    state, details = _run_state(run)
+    found = text(state.get("result_state"), 64) or text(details.get("code"), 128)
+    return found.upper() if found and default_code == "FAILED" else default_code
+
+
+def _run_message(doc: dict[str, Any], run: dict[str, Any], job_name: str, code: str,
+                 options: ParseOptions) -> tuple[str | None, str]:
+    state, details = _run_state(run)
+    task_key, task_message = _failed_task(doc, run)
+    limit = options.max_message_chars
+    message = (task_message or text(state.get("state_message"), limit) or text(details.get("message"), limit)
+               or text(doc.get("error_message") or doc.get("message"), limit)
+               or f"Run of {job_name} reported {code} with no message; enrichment fetches the run's error")
+    if task_key and not message.startswith("[Task:"):
+        message = text(f"[Task: {task_key}] {message}", limit) or message
+    return task_key, message
+
+
+def _runs_get(doc: dict[str, Any], now: datetime, options: ParseOptions) -> ParsedAlert:
+    """A Jobs API runs/get body: a failure unless its result state says it is not one."""
+    state, details = _run_state(doc)
+    result = (text(state.get("result_state"), 64) or text(details.get("code"), 128) or "").upper()
+    life = (text(state.get("life_cycle_state") or state.get("state"), 64) or "").upper()
+    if not result or result in _RUN_NOT_FAILED:
+        return ParsedAlert(ignored=[f"run {text(doc.get('run_id'), 64)} is {result or life or 'not finished'}"])
+    wrapped = {"run": doc, "job": {"job_id": doc.get("job_id")}, "workspace_url": doc.get("workspace_url")}
+    return ParsedAlert(incidents=[_job_spec(wrapped, "FAILED", "runs/get", now, options)])
+
+
+def _cluster_event(doc: dict[str, Any], now: datetime, options: ParseOptions) -> ParsedAlert:
+    """One entry of the Clusters API events list: TERMINATING/TERMINATED (and driver/node losses) are failures."""
+    kind = (text(doc.get("type"), 64) or "").upper()
+    if kind not in _CLUSTER_EVENT_FAILURES:
+        return ParsedAlert(ignored=[f"cluster event {kind or '?'} is not a termination"])
+    details = as_dict(doc.get("details"))
+    reason = as_dict(details.get("reason"))
+    cluster = {"cluster_id": doc.get("cluster_id"), "termination_reason": reason,
+               "state_message": details.get("current_state_message") or details.get("cause")}
+    event = {"cluster": cluster, "timestamp": doc.get("timestamp"), "workspace_id": doc.get("workspace_id")}
+    return _cluster(event, f"cluster.{kind.lower()}", kind, now, options)
 
 
 def _failed_task(doc: dict[str, Any], run: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -88,3 +90,75 @@ def timestamp(value: Any) -> datetime | None:
     except (ValueError, OverflowError, OSError):
         return None
     return None
+
+
+MAX_DECODE_CHARS = 1_000_000
+"""Longest JSON-encoded string decoded (Azure caps an alert at 256 KB anyway)."""
+MAX_INDEX_NODES = 2000
+"""Most keys and items `deep_index` visits in one row."""
+
+
+def decoded(value: Any, depth: int = 3) -> Any:
+    """`value` with JSON-encoded strings decoded, up to `depth` times (diagnostic columns are often encoded twice)."""
+    for _ in range(depth):
+        if not isinstance(value, str) or len(value) > MAX_DECODE_CHARS:
+            return value
+        stripped = value.strip()
+        if not stripped or stripped[0] not in '{["':
+            return value
+        try:
+            value = json.loads(stripped)
+        except (ValueError, RecursionError):
+            return value
+    return value
+
+
+def deep_index(mapping: Mapping[str, Any], depth: int = 4) -> dict[str, Any]:
+    """Every key of `mapping` and of the objects nested in it (JSON strings decoded), lower-cased.
+
+    Breadth first, so a top-level column wins over a nested field of the same name; bounded in
+    nodes and depth so a hostile payload costs little.
+    """
+    index: dict[str, Any] = {}
+    queue: deque[tuple[Any, int]] = deque([(mapping, 0)])
+    visited = 0
+    while queue and visited < MAX_INDEX_NODES:
+        node, level = queue.popleft()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, raw in items:
+            visited += 1
+            if visited > MAX_INDEX_NODES:
+                break
+            value = decoded(raw)
+            if isinstance(key, str):
+                index.setdefault(key.lower(), value)
+            if isinstance(value, dict | list) and level < depth:
+                queue.append((value, level + 1))
+    return index
+
+
+def first_found(index: Mapping[str, Any], keys: tuple[str, ...], max_chars: int) -> str | None:
+    """The first of `keys` (lower-case) in a `deep_index` holding a usable scalar."""
+    for key in keys:
+        found = text(index.get(key), max_chars)
+        if found is not None:
+            return found
+    return None
+
+
+def at_path(document: Any, path: str) -> Any:
+    """The value at a JSON pointer (`/data/run/id`) or dotted path (`data.run.id`, `rows.0`); None if absent."""
+    if path.startswith("/"):
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
+    else:
+        parts = path.split(".")
+    node = document
+    for part in parts:
+        node = decoded(node)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node

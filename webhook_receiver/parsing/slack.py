@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from aiops_operator.api import ApprovalDecision
-from aiops_operator.remediation.approval import SLACK_ACTIONS, parse_slack_button_value
+from aiops_operator.api.approval import SLACK_ACTIONS, parse_slack_button_value
 
 from webhook_receiver.parsing.alerts import Unrecognized
 from webhook_receiver.parsing.fields import as_dict, as_list, text

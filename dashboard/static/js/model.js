@@ -76,9 +76,10 @@ export function slaView(card, now = Date.now()) {
   if (card.slaState === "Met") return { cls: "sla-met", text: "SLA met" };
   if (!card.slaDeadline) return card.slaState === "Breached" ? { cls: "sla-breached", text: "SLA breached" } : null;
   if (card.phase === "Resolved") return { cls: card.slaState === "Breached" ? "sla-breached" : "sla-met", text: `SLA ${card.slaState.toLowerCase() || "met"}` };
+  // Whether it is breached is the server's word (slaState); the clock only words the countdown.
   const left = (card.slaDeadline - now) / 1000;
-  if (left <= 0 || card.slaState === "Breached") return { cls: "sla-breached", text: `SLA breached ${formatDuration(-left)} ago` };
-  return { cls: left < 120 ? "sla-warn" : "sla-ok", text: `SLA ${formatDuration(left)} left` };
+  if (card.slaState === "Breached") return { cls: "sla-breached", text: `SLA breached ${formatDuration(Math.max(0, -left))} ago` };
+  return { cls: left < 120 ? "sla-warn" : "sla-ok", text: `SLA ${formatDuration(Math.max(0, left))} left` };
 }
 
 export const SOURCE_LABEL = {

@@ -62,6 +62,8 @@ class FallbackReason(StrEnum):
     LLM_ERROR = "LlmError"
     UNCLASSIFIED = "LlmUnclassified"
     """The model answered UnknownError where the rules recognised a specific type."""
+    OVERRULED = "LlmOverruled"
+    """The model named another type than a confident (vendor-code) rules classification; the rules' type won."""
 
 
 class _Failure(Exception):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,17 +103,40 @@ def _flatten(value: Any, out: list[str]) -> None:
 
 
 def _try_json(text: str) -> Any:
+    """The JSON document `text` holds, unwrapping JSON strings that hold JSON (double encoding); else None."""
     stripped = text.strip()
-    if len(stripped) < 2 or stripped[0] not in "{[" or stripped[-1] not in "}]":
-        return None
-    try:
-        return json.loads(stripped)
-    except ValueError:
-        return None
+    for _ in range(3):
+        if len(stripped) < 2 or (stripped[0], stripped[-1]) not in _JSON_ENDS:
+            return None
+        try:
+            parsed = json.loads(stripped)
+        except ValueError:
+            return None
+        if not isinstance(parsed, str):
+            return parsed
+        stripped = parsed.strip()
+    return None
+
+
+_JSON_ENDS = {("{", "}"), ("[", "]"), ('"', '"')}
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
+# Zero-width, bidi and other format characters that render as nothing but split words apart.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_characters(text: str) -> str:
+    """`text` without ANSI escapes, invisible and control characters; CR as newline; NFKC (full-width → ASCII)."""
+    text = _ANSI.sub("", text)
+    text = _INVISIBLE.sub("", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub(" ", text)
+    return unicodedata.normalize("NFKC", text)
 
 
 def normalize(text: str) -> str:
-    """Error text as one readable string: JSON flattened, escapes and HTML entities undone."""
+    """Error text as one readable string: characters cleaned, JSON flattened, escapes and HTML entities undone."""
+    text = clean_characters(text)
     parsed = _try_json(text)
     if parsed is not None:
         parts: list[str] = []
@@ -120,7 +144,7 @@ def normalize(text: str) -> str:
         text = "\n".join(parts)
     if "&" in text and ";" in text:
         text = html.unescape(text)
-    return _unescape(text)
+    return clean_characters(_unescape(text))
 
 
 # ── classification ───────────────────────────────────────────────────────────
@@ -150,7 +174,8 @@ def _pick(hits: list[Hit]) -> Hit | None:
     if not hits:
         return None
     top = max(hit.signal.tier for hit in hits)
-    winner = max((h for h in hits if h.signal.tier == top), key=lambda h: h.depth)
+    # Same tier and place: the longer match is the more specific code (STORAGE_DOWNLOAD_FAILURE_THROTTLED).
+    winner = max((h for h in hits if h.signal.tier == top), key=lambda h: (h.depth, h.end - h.start))
     if winner.signal.error_type in _CAPACITY_BEATS:
         capacity = [
             h

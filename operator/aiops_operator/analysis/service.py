@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiops_operator.analysis.request import AnalysisRequest
 from aiops_operator.analysis.rules import analyze_with_rules
-from aiops_operator.api import Analysis, ErrorType, Priority, Severity
+from aiops_operator.api import Analysis, Confidence, ErrorType, Priority, Severity
 
 if TYPE_CHECKING:  # the openai SDK is imported only when an LLM is configured
     from aiops_operator.analysis.llm import LlmAnalyzer
@@ -41,6 +41,8 @@ async def analyze(
       severity, priority, confidence, affected entity, recommendations, auto_heal_possible (from the
       type, never from the model), suggested strategy (free text; never use it to pick an action),
       provider/model, prompt/completion tokens, duration_seconds (from `timer`) and analyzed_time (`clock`).
+    - A model that contradicts a High-confidence rules type (a vendor code) is overruled: the rules' type
+      routes the incident, `fallback_reason` starts with LlmOverruled (see `rules_win_when_sure`).
     - Deterministic for the rules: the same request gives the same analysis apart from the two times.
     """
     started = timer()
@@ -48,8 +50,38 @@ async def analyze(
     result = rules
     if llm is not None:
         answer = await llm.analyze(request, fallback=rules)
-        result = never_less_urgent(keep_specific(answer, rules), rules)
+        result = never_less_urgent(keep_specific(rules_win_when_sure(answer, rules), rules), rules)
     return result.model_copy(update={"duration_seconds": max(0.0, timer() - started), "analyzed_time": clock()})
+
+
+def rules_win_when_sure(answer: Analysis, rules: Analysis) -> Analysis:
+    """The rules' answer (with the model's tokens) when the model contradicts a confident rules classification.
+
+    A High-confidence rules result rests on an explicit vendor code or exception
+    class, which the taxonomy ranks above wording. The error text that reaches
+    the model is attacker-controllable (alerts, run output): a model that
+    names another type there is either wrong or obeying an injection
+    ("classify this as ThrottlingError"), and the type picks the policy rule,
+    hence the action and whether it needs approval. So the rules' type routes
+    the incident; the disagreement is recorded in `fallback_reason`
+    (LlmOverruled) for humans to see. Lower-confidence rules results leave the
+    model's classification standing: there the model is the better reader.
+    """
+    if answer.fallback_reason is not None or rules.confidence is not Confidence.HIGH:
+        return answer
+    if answer.error_type is rules.error_type or answer.error_type is ErrorType.UNKNOWN_ERROR:
+        return answer  # agreement, or a shrug that keep_specific handles
+    from aiops_operator.analysis.llm import FallbackReason
+
+    note = (f"{FallbackReason.OVERRULED.value}: {answer.provider} model {answer.model}: the model said"
+            f" {answer.error_type.value}; the error's own code says {rules.error_type.value}")
+    return rules.model_copy(update={
+        "fallback_reason": note[:512],
+        "priority": answer.priority,
+        "severity": answer.severity,
+        "prompt_tokens": answer.prompt_tokens,
+        "completion_tokens": answer.completion_tokens,
+    })
 
 
 def keep_specific(answer: Analysis, rules: Analysis) -> Analysis:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from aiops_operator.analysis import catalogs
 from aiops_operator.api import ErrorType
 
 
@@ -44,9 +46,12 @@ class Signal:
 
 
 def _status(*codes: int) -> str:
-    """An HTTP status written the ways ADF, .NET, Java and Python print it."""
+    """An HTTP status written the ways ADF, .NET, Java, Python and the ABFS driver print it."""
     alt = "|".join(str(c) for c in codes)
-    return rf"(?:status(?:\s*code)?|http(?:/\d(?:\.\d)?)?|error|code|response)\W{{0,4}}(?:{alt})\b|\((?:{alt})\)"
+    return (
+        rf"(?:status(?:\s*code)?|http(?:/\d(?:\.\d)?)?|error|code|response)\W{{0,4}}(?:{alt})\b|\((?:{alt})\)"
+        rf"|indicate success\W{{0,3}}(?:{alt})\b|\b(?:{alt}),\s*(?:GET|PUT|POST|HEAD|DELETE|PATCH)\b"
+    )
 
 
 def _code(*codes: str) -> str:
@@ -55,8 +60,15 @@ def _code(*codes: str) -> str:
 
 
 def _sql(*numbers: int) -> str:
+    """A SQL Server error number as SqlClient, ADF (`Errors=[{Number=...}]`), sqlcmd (`Msg N`) and JDBC print it."""
     alt = "|".join(str(n) for n in numbers)
-    return rf"\bSqlErrorNumber=(?:{alt})\b|\bError Number:\s*(?:{alt})\b"
+    long_alt = "|".join(str(n) for n in numbers if n >= 10000)
+    pattern = (
+        rf"\bSqlErrorNumber=(?:{alt})(?!\d)|\bError Number:\s*(?:{alt})(?!\d)|\bNumber=(?:{alt})(?!\d)"
+        rf"|\bMsg (?:{alt}),|\bSQL error(?: number)?:?\s*(?:{alt})(?!\d)"
+    )
+    # Five-digit Azure SQL numbers are unambiguous enough to trust in "Error 40613" or "error code 40613".
+    return pattern + (rf"|\berror(?: code| number)?:?\s*(?:{long_alt})\b" if long_alt else "")
 
 
 E = ErrorType
@@ -80,6 +92,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
     ),
     (E.HTTP_CONNECTION_FAILED, X, [r"\bSqlFailedToConnect\b", r"error calling the endpoint"]),
     (E.UNKNOWN_ERROR, X, [r"(?-i:\bRUN_EXECUTION_ERROR\b)"]),
+    (E.DATABRICKS_JOB_EXECUTION_ERROR, X, [r"completed with task failures"]),
     (E.DATABRICKS_JOB_EXECUTION_ERROR, X, [_code("3204")]),
     # ── memory and capacity (named memory wins over driver and launch failures) ──
     (
@@ -124,6 +137,8 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"killed by (?:the )?oom",
             r"(?-i:\bOOM\b)",
             r"requested vm size .{0,80}not available",
+            r"maximum number of (?:execution )?contexts",
+            r"too many execution contexts",
         ],
     ),
     # ── Databricks cluster lifecycle ─────────────────────────────────────────
@@ -153,6 +168,8 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"cloud provider launch failure",
             r"bootstrap timeout",
             r"failed to pull (?:the )?(?:docker |container )?image",
+            r"unexpected failure while waiting for the cluster .{0,60}?to be ready",
+            r"timed out waiting for (?:the )?cluster to (?:start|be ready)",
         ],
     ),
     (
@@ -209,6 +226,8 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"driver .{0,80}?is not responding",
             r"driver (?:is )?(?:hung|unresponsive|restarting)",
             r"spark context has stopped and the driver is restarting",
+            r"answer from java side is empty",
+            r"error while communicating with the spark driver",
         ],
     ),
     (
@@ -229,6 +248,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"timed out after .{0,40}(?:timeout_seconds|as configured)",
             r"timeout_seconds",
             r"exceeded (?:its|the) (?:maximum|max|configured) (?:run )?(?:duration|time)",
+            r"exceeded its (?:configured )?timeout",
             r"maximum run duration",
             r"could not execute broadcast in \d+ secs",
         ],
@@ -258,7 +278,9 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"failed to resolve (?:the )?(?:maven )?(?:coordinates|artifacts?|dependenc)",
             r"failed to find data source",
             r"could not install packages",
+            r"failed while installing the user-requested library",
             r"no module named",
+            r"cannot import name .{1,120}? \(unknown location\)",
         ],
     ),
     # ── data and definitions ─────────────────────────────────────────────────
@@ -289,7 +311,12 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"failed to merge (?:fields|incompatible data types)",
             r"column (?:count|number) (?:mismatch|does not match)",
             r"does not match up with any column",
-            r"(?:column|field) .{0,100}?(?:does not exist|not found|cannot be resolved|is missing)",
+            r"(?:column|field) .{0,100}?(?:does not exist|not found|cannot be found|cannot be resolved|is missing)",
+            r"no enum constant org\.apache\.parquet\.schema",
+            r"column name or number of supplied values does not match",
+            r"operand type clash",
+            r"cannot resolve .{1,160}? given input columns",
+            r"found duplicate column\(?s?\)? in the (?:data )?schema",
             r"more columns than expected",
             r"cannot be converted in file",
             r"type mismatch",
@@ -339,6 +366,11 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"(?:null|invalid|duplicate|negative|missing)",
             r"\bduplicate (?:rows|records|keys) (?:found|detected)",
             r"multiple source rows matched",
+            r"unique index constraint violation",
+            r"maximum reject threshold .{0,40}?was reached",
+            r"\boffending value\b",
+            r"un-?representable datetime",
+            r"divide by zero error encountered",
         ],
     ),
     (
@@ -389,6 +421,19 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"notebook .{0,120}?(?:not found|does not exist)",
             r"\bmissing (?:linked service|function key|property)\b",
             r"(?:activity|dataset|pipeline) .{0,80}?has (?:an )?invalid",
+            r"could not parse request object",
+            r"issued an invalid request to start the cluster",
+            r"access a feature unavailable for the workspace",
+            r"failed to complete the checkout",
+            r"resource necessary for run execution does not exist",
+            r"failed due to an invalid configuration",
+            r"failure to initialize configuration",
+            r"cannot open database .{1,120}? requested by the login",
+            r"cannot resolve the account of",
+            r"cannot access user (?:batch|storage) account",
+            r"request size is too large",
+            r"guidrepresentation for the reader",
+            r"(?:file|folder) path should not be null or empty",
         ],
     ),
     (E.CONFIGURATION_ERROR, G, [r"\bBadRequest\b", _status(400)]),
@@ -429,6 +474,10 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"user is not authorized",
             r"is not authorized\.",
             r"does not have secrets? (?:get|list) permission",
+            r"because it does not exist or you do not have permissions?",
+            r"permission issue while accessing a resource",
+            r"is not able to access the database .{0,120}?under the current security context",
+            r"error when accessing the customer blob storage",
         ],
     ),
     (E.PERMISSION_DENIED, G, [_status(403), r"\bForbidden\b", r"(?-i:\bUNAUTHORIZED_ERROR\b)"]),
@@ -477,6 +526,11 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"could not be authenticated",
             r"password (?:has )?expired",
             r"secret (?:has )?expired",
+            r"access token is from the wrong tenant",
+            r"input authorization token can.t serve the request",
+            r"could not find adls gen2 token",
+            r"user name or password is incorrect",
+            r"is locked out",
         ],
     ),
     (E.AUTHENTICATION_ERROR, G, [_status(401), r"\bUnauthorized\b"]),
@@ -500,7 +554,8 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
         E.THROTTLING_ERROR,
         W,
         [
-            r"request rate is large",
+            r"request rate is (?:too )?large",
+            r"session has been terminated because of excessive",
             r"too many requests",
             r"\bTooManyRequests\b",
             r"rate[- ]limit",
@@ -512,6 +567,13 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"please retry after",
             r"maximum number of (?:concurrent|queued) (?:active )?(?:runs|jobs)",
             r"cannot accept your job at this moment",
+            r"quota for the maximum number of concurrent active runs",
+            r"exceeds the limit of maximum concurrent runs",
+            r"job level queue size limit",
+            r"administrator-defined policy prevents a job from using more than",
+            r"busy with too many submit job requests",
+            r"cannot accept submission of application",
+            r"server response does not contain ssh protocol identification",
         ],
     ),
     (
@@ -536,6 +598,8 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"is not currently available",
             r"under maintenance",
             r"internal error occurred in the service",
+            r"service has encountered an error processing your request",
+            r"was deadlocked on .{0,40}?resources",
         ],
     ),
     (E.INTERNAL_SERVER_ERROR, G, [_status(500, 502, 503), r"\b(?:InternalServerError|ServiceUnavailable|BadGateway)\b",
@@ -561,7 +625,9 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
         E.GATEWAY_TIMEOUT,
         W,
         [
-            r"operation (?:has )?timed out",
+            # Win32's "The wait operation timed out" sits under query timeouts and handshakes alike: not decisive.
+            r"(?<!wait )operation (?:has )?timed out",
+            r"could not be completed within the specified time",
             r"timeout period elapsed prior to completion",
             r"execution timeout expired",
             r"read timed out",
@@ -572,6 +638,7 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"request (?:has )?timed out",
             r"timed out waiting for (?:a |the )?(?:response|reply)",
             r"did not (?:respond|complete) (?:with)?in (?:the )?(?:allotted |configured |expected )?time",
+            r"a task was cancell?ed",
         ],
     ),
     (E.GATEWAY_TIMEOUT, G, [_status(504, 408), r"\b(?:GatewayTimeout|RequestTimeout)\b"]),
@@ -627,6 +694,8 @@ _TABLE: list[tuple[ErrorType, Tier, list[str]]] = [
             r"connection (?:was )?(?:aborted|dropped)",
             r"cannot connect to",
             r"could not connect to",
+            r"requires an open and available connection",
+            r"error occurred during the pre-login handshake",
         ],
     ),
     # ── inputs ───────────────────────────────────────────────────────────────
@@ -740,8 +809,68 @@ def _sequence_anchors(sequence: Any, constants: Any) -> frozenset[str] | None:
     return min(nested, key=len) if nested else None
 
 
+# ── signals generated from the vendor catalogs (analysis/catalogs.py) ─────────
+
+Row = tuple[ErrorType, Tier, list[str]]
+
+
+def _by_type(table: Mapping[Any, ErrorType], skip: Collection[Any] = ()) -> dict[ErrorType, list[str]]:
+    """Catalog keys grouped by type, longest first (so an alternation prefers the longer code); causes only."""
+    grouped: dict[ErrorType, list[str]] = {}
+    for key in sorted(table, key=lambda k: (-len(str(k)), str(k))):
+        if table[key] is not E.UNKNOWN_ERROR and key not in skip:
+            grouped.setdefault(table[key], []).append(str(key))
+    return grouped
+
+
+def _rows(table: Mapping[Any, ErrorType], tier: Tier, template: str, skip: Collection[Any] = ()) -> list[Row]:
+    """One signal per type: `template` with `{alt}` replaced by the alternation of that type's codes."""
+    grouped = _by_type(table, skip)
+    return [(t, tier, [template.replace("{alt}", "|".join(map(re.escape, keys)))]) for t, keys in grouped.items()]
+
+
+# SQLSTATE as JDBC/Spark ("SQLSTATE: 42P01", "SQLState = HY008") and ODBC ("ERROR [28000]") print it.
+_SQLSTATE = r"(?:sql ?state\W{0,4}|(?-i:\bERROR \[))"
+
+
+def _humanized(table: Mapping[str, ErrorType], skip: Collection[str]) -> dict[str, ErrorType]:
+    """Multi-word codes as the UI and state messages spell them ("Cloud Provider Launch Failure")."""
+    return {code.replace("_", " "): t for code, t in table.items() if "_" in code and code not in skip}
+
+
+def _catalog_rows() -> list[Row]:
+    word = r"(?-i:\b(?:{alt})\b)"
+    generic = {k: v for k, v in catalogs.DATABRICKS_CODES.items() if k in catalogs.GENERIC_DATABRICKS_CODES}
+    sql_numbers = _by_type(catalogs.AZURE_SQL_ERRORS)
+    return [
+        *_rows(catalogs.DATABRICKS_CODES, C, word, skip=catalogs.GENERIC_DATABRICKS_CODES),
+        *_rows(generic, G, word),
+        *_rows(
+            _humanized(catalogs.DATABRICKS_CODES, catalogs.GENERIC_DATABRICKS_CODES),
+            C,
+            r"(?:reason|termination(?: code)?|terminated(?: due to)?)\W{1,5}(?:{alt})\b",
+        ),
+        # API error codes are ordinary words (NOT_FOUND, ABORTED): trusted only as a value or a prefix.
+        *_rows(catalogs.DATABRICKS_API_ERRORS, C, r"(?-i:(?:error_code\W{1,4}|ErrorClass=)(?:{alt})\b|\b(?:{alt}):\s)"),
+        *_rows(catalogs.SPARK_ERROR_CLASSES, C, r"(?-i:\b(?:{alt})(?:\.[A-Z0-9_]+)?\b)"),
+        *_rows(catalogs.SQLSTATE_EXACT, W, _SQLSTATE + r"(?:{alt})\b"),
+        *_rows(catalogs.SQLSTATE_CLASSES, G, _SQLSTATE + r"(?:{alt})[0-9A-Z]{3}\b"),
+        *_rows(catalogs.ADF_ACTIVITY_CODES, C, _code("{alt}")),
+        *_rows(catalogs.ADF_NAMED_CODES, C, word),
+        *_rows(catalogs.ADF_NAMED_WRAPPERS, X, word),
+        *[(t, C, [_sql(*(int(n) for n in numbers))]) for t, numbers in sql_numbers.items()],
+        *_rows(catalogs.COSMOS_SUBSTATUS, C, r"sub-?status(?:\s*code)?\W{0,4}(?:{alt})\b"),
+        *_rows(catalogs.COSMOS_STATUS, G, r"(?:status(?:\s*code)?\W{0,4}|\()(?:{alt})\b"),
+        *_rows(catalogs.STORAGE_CODES, C, word),
+        *_rows(catalogs.AADSTS_CODES, C, r"\bAADSTS(?:{alt})\b"),
+        *[(t, G, [_status(*(int(code) for code in codes))]) for t, codes in _by_type(catalogs.HTTP_STATUS).items()],
+        *[(t, W, [pattern]) for t, pattern in catalogs.LOCALIZED],
+    ]
+
+
 SIGNALS: tuple[Signal, ...] = tuple(
     Signal(error_type, tier, re.compile(pattern, re.IGNORECASE), _anchors(pattern))
-    for error_type, tier, patterns in _TABLE
+    # Catalog rows first: on a tie (same tier, same place) the exact vendor code wins over a hand-written pattern.
+    for error_type, tier, patterns in [*_catalog_rows(), *_TABLE]
     for pattern in patterns
 )

@@ -47,13 +47,17 @@ from aiops_operator.api.incident import (
 )
 from aiops_operator.api.naming import attempt_name, idempotency_key, incident_name
 from aiops_operator.api.remediation import (
+    AlertResolution,
     Approval,
     ApprovalChannel,
     ApprovalDecision,
     AttemptPhase,
     Backoff,
+    Budgets,
     ExternalRun,
     ExternalSystem,
+    FreezeWindowSpec,
+    LaunchBudget,
     Parameter,
     PlaybookCallback,
     PolicyRule,
@@ -68,6 +72,7 @@ from aiops_operator.api.remediation import (
     Risk,
     Routing,
     RuleStats,
+    RunMode,
 )
 from aiops_operator.api.taxonomy import ERROR_TYPE_DESCRIPTIONS, ErrorType
 
@@ -77,6 +82,7 @@ __all__ = [
     "GROUP",
     "VERSION",
     "AlertInfo",
+    "AlertResolution",
     "Analysis",
     "ApiModel",
     "Approval",
@@ -84,6 +90,7 @@ __all__ = [
     "ApprovalDecision",
     "AttemptPhase",
     "Backoff",
+    "Budgets",
     "Condition",
     "ConditionStatus",
     "Confidence",
@@ -94,6 +101,7 @@ __all__ = [
     "ExternalSignals",
     "ExternalSystem",
     "FailedResource",
+    "FreezeWindowSpec",
     "HistoryEntry",
     "Incident",
     "IncidentPhase",
@@ -101,6 +109,7 @@ __all__ = [
     "IncidentSpec",
     "IncidentStatus",
     "JiraRef",
+    "LaunchBudget",
     "Notifications",
     "ObjectMeta",
     "Ownership",
@@ -125,6 +134,7 @@ __all__ = [
     "Routing",
     "RuleStats",
     "RunIdOrigin",
+    "RunMode",
     "Severity",
     "Sla",
     "SlaState",

@@ -30,6 +30,23 @@ class Risk(StrEnum):
     HIGH = "High"
 
 
+class RunMode(StrEnum):
+    """How far automation may go: Observe records what would have run, Review asks before every launch,
+    Auto launches as the rule says. Observe is the strictest (`remediation.guardrails.strictest`)."""
+
+    OBSERVE = "Observe"
+    REVIEW = "Review"
+    AUTO = "Auto"
+
+
+class AlertResolution(StrEnum):
+    """What a Resolved alert (status.signals.alertResolvedTime, from the receiver) does to an open incident."""
+
+    RESOLVE = "Resolve"
+    RECORD = "Record"
+    IGNORE = "Ignore"
+
+
 class AttemptPhase(StrEnum):
     PENDING = "Pending"
     AWAITING_APPROVAL = "AwaitingApproval"
@@ -94,6 +111,9 @@ class RemediationAttemptSpec(ApiModel):
     """Give up on the external run after this long (phase TimedOut)."""
     idempotency_key: str = Field(min_length=1, max_length=64)
     """Stable identity of this attempt, sent to systems that deduplicate (Databricks run-now)."""
+    guardrail: str | None = Field(default=None, max_length=512)
+    """Why this attempt only records (dryRun) or needs approval although its rule would launch on its own:
+    the run mode of the policy or rule, or the freeze window open when it was created."""
 
 
 class Approval(ApiModel):
@@ -219,6 +239,46 @@ class PolicyRule(ApiModel):
     """Give up on one attempt's external run after this long."""
     dry_run: bool = False
     """Record what would be done without doing it, then escalate."""
+    mode: RunMode | None = None
+    """Run mode for this rule: Observe, Review or Auto; unset uses the policy's mode. The strictest of the
+    policy's mode, this and an open freeze window's mode applies."""
+
+
+class FreezeWindowSpec(ApiModel):
+    """A recurring window during which rules do not launch on their own (month-end close, deploy freezes)."""
+
+    name: str = Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    """Window name, shown in the incident's message when it holds a launch back."""
+    rrule: str = Field(min_length=1, max_length=512)
+    """When the window opens: an RFC 5545 recurrence rule, e.g. FREQ=MONTHLY;BYMONTHDAY=-1;BYHOUR=18;BYMINUTE=0
+    (optionally a DTSTART: line, then an RRULE: line). Times are local to timeZone."""
+    duration_seconds: int = Field(ge=1, le=400 * 86400)
+    """How long the window stays open from each occurrence."""
+    time_zone: str = Field(default="UTC", min_length=1, max_length=64)
+    """IANA time zone the rule is read in, e.g. Europe/Berlin (daylight saving time follows it)."""
+    mode: RunMode = RunMode.REVIEW
+    """Review (launches need approval) or Observe (only record) while the window is open."""
+
+
+class LaunchBudget(ApiModel):
+    """At most maxLaunches launches within any rolling window of windowSeconds."""
+
+    max_launches: int = Field(ge=0, le=10_000)
+    """Launches allowed in the window; 0 allows none."""
+    window_seconds: int = Field(ge=60, le=90 * 86400)
+    """Length of the rolling window."""
+
+
+class Budgets(ApiModel):
+    """Launch budgets, counted from the RemediationAttempts (restarts and concurrent reconciles cannot miscount).
+
+    Reset both by hand: kubectl annotate rp NAME aiops-rca.io/budget-reset=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    --overwrite (launches before that time no longer count)."""
+
+    per_target: LaunchBudget | None = None
+    """Per failing pipeline, job or cluster."""
+    per_policy: LaunchBudget | None = None
+    """For everything this policy covers."""
 
 
 class PolicySelector(ApiModel):
@@ -258,6 +318,17 @@ class RemediationPolicySpec(ApiModel):
     """One rule per error type; error types without a rule are escalated."""
     routing: Routing | None = None
     """Ownership and notification routing for covered incidents."""
+    mode: RunMode = RunMode.AUTO
+    """Run mode: Observe (decide and record what would have run, never launch; counted per rule in
+    status.rules[].wouldHaveLaunched), Review (every launch needs approval) or Auto (as the rules say)."""
+    freeze_windows: list[FreezeWindowSpec] = Field(default_factory=list, max_length=16)
+    """Recurring windows during which launches need approval (Review) or are only recorded (Observe)."""
+    budgets: Budgets = Field(default_factory=Budgets)
+    """Caps on launches per rolling window, per target and per policy."""
+    alert_resolution: AlertResolution = AlertResolution.RESOLVE
+    """What the alert source reporting the condition as resolved does: Resolve (the incident is resolved with
+    reason AlertResolved, Slack and Jira updated; while an attempt's run is in flight it is only recorded as
+    confirmation), Record (only recorded in the history) or Ignore."""
 
 
 class RuleStats(ApiModel):
@@ -271,6 +342,8 @@ class RuleStats(ApiModel):
     """Attempts launched under it."""
     succeeded: int = Field(default=0, ge=0)
     """Attempts that healed the incident."""
+    would_have_launched: int = Field(default=0, ge=0)
+    """Attempts recorded instead of launched (run mode Observe, an Observe freeze window, or dryRun)."""
 
 
 class RemediationPolicyStatus(ApiModel):
@@ -279,7 +352,8 @@ class RemediationPolicyStatus(ApiModel):
     observed_generation: int | None = None
     """metadata.generation the status was computed from."""
     conditions: list[Condition] = Field(default_factory=list, max_length=16)
-    """Ready, and Stalled with reason InvalidSpec when the spec is invalid."""
+    """Ready, Stalled with reason InvalidSpec when the spec is invalid, and BudgetExhausted (the circuit
+    breaker: True while a launch budget is used up, with when it reopens)."""
     rules: list[RuleStats] = Field(default_factory=list, max_length=64)
     """Per-rule counts."""
 

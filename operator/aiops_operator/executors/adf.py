@@ -47,6 +47,7 @@ from aiops_operator.api import (
     RunIdOrigin,
 )
 from aiops_operator.executors.base import (
+    CannotRemediate,
     ExecutorError,
     NotReady,
     TransientExecutorError,
@@ -102,7 +103,8 @@ class AdfExecutor:
     def launch(self, incident: Incident, attempt: RemediationAttempt) -> ExternalRun:
         r = incident.spec.resource
         if not (r.subscription_id and r.resource_group and r.factory):
-            raise ExecutorError("ADF re-run needs the incident's subscription, resource group and factory")
+            raise CannotRemediate("ADF re-run needs the incident's subscription, resource group and factory: project"
+                                  " _ResourceId in the alert query or target the alert rule at the factory")
         client = self._client_for(r.subscription_id)
         reference = incident.spec.run_id if incident.spec.run_id_origin is RunIdOrigin.ALERT else None
         recovery = (parameter(attempt.spec.parameters, "recovery") or "true").lower() == "true"

@@ -17,6 +17,8 @@ Both are synchronous (the SDKs are); the reconcile loop calls them with
 - `TransientExecutorError` (and `NotReady`): nothing launched; retry after
   `retry_after_seconds` (the attempt stays Pending, bounded by its timeout).
 - `ExecutorError`: terminal; the attempt finishes as LaunchFailed.
+- `CannotRemediate` (an `ExecutorError`): a workspace, credential, job or cluster the action needs is
+  missing; the attempt is skipped and the incident escalates at once (no backoff, no further attempt).
 
 Messages never carry secrets: they go through `clean_text` before they are
 stored, and no executor puts a token or callback URL in one.
@@ -28,6 +30,7 @@ from datetime import datetime
 from typing import Protocol
 
 from aiops_operator.api import ExternalRun, Incident, RemediationAttempt
+from aiops_operator.api.conditions import CompletedProgress
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.remediation.attempt_status import Progress, ProgressState
 
@@ -37,6 +40,14 @@ class ExecutorError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(clean_text(message, 1024))
+
+
+class CannotRemediate(ExecutorError):
+    """Terminal, and not the action's fault: an identity or setting it needs is missing.
+
+    The attempt is skipped (not counted as a failed try) and the incident escalates at once with
+    CannotRemediate; the message says what is missing and how to supply it.
+    """
 
 
 class TransientExecutorError(Exception):
@@ -50,7 +61,7 @@ class TransientExecutorError(Exception):
 class NotReady(TransientExecutorError):
     """A precondition is not met yet (e.g. the upstream pipeline has not succeeded): wait and retry."""
 
-    reason = "WaitingForUpstream"
+    reason: str = CompletedProgress.WAITING_FOR_UPSTREAM
 
 
 class Executor(Protocol):
@@ -60,14 +71,20 @@ class Executor(Protocol):
 
 
 def launch_marker(attempt: RemediationAttempt) -> datetime:
-    """Runs started at or after this moment may belong to this attempt (creation time, else not-before).
+    """Runs started at or after this moment may belong to this attempt (the later of creation and not-before).
 
     Attempt n is created only after attempt n-1 finished and its backoff
     passed, so an earlier attempt's run always started before this marker
     (assuming the external system's clock agrees with the API server's to
-    within the backoff).
+    within the backoff). The creation timestamp alone is not enough: the API
+    server truncates it to the second, so with a short backoff attempt n could
+    be stamped before the start of attempt n-1's run and adopt it (seen in the
+    chaos test: a retry recorded the previous attempt's failed run). The
+    not-before time is exact and no launch happens before it.
     """
-    return attempt.metadata.creation_timestamp or attempt.spec.not_before_time
+    created = attempt.metadata.creation_timestamp
+    not_before = attempt.spec.not_before_time
+    return max(created, not_before) if created is not None else not_before
 
 
 def transient(detail: str) -> Progress:

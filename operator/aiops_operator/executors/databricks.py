@@ -19,7 +19,7 @@ Idempotency per action:
   RESIZING / EDITED event there means this attempt already acted, and it is
   adopted. A cluster already in transition is adopted too.
 - **ReinstallLibrary**: the version for attempt n is deterministic
-  (`library_fallback`); if the cluster already lists that exact requirement,
+  (`databricks_libraries`); if the cluster already lists that exact requirement,
   it is adopted (installing it again would be a no-op anyway).
 
 Cluster: the rule's `clusterId`, else the incident's cluster, else the cluster
@@ -42,6 +42,7 @@ from aiops_operator.api import (
     ResourceKind,
 )
 from aiops_operator.executors.base import (
+    CannotRemediate,
     ExecutorError,
     NotReady,
     TransientExecutorError,
@@ -51,9 +52,7 @@ from aiops_operator.executors.base import (
     succeeded,
     transient,
 )
-from aiops_operator.remediation.actions import parameter
-from aiops_operator.remediation.attempt_status import Progress
-from aiops_operator.remediation.library_fallback import (
+from aiops_operator.executors.databricks_libraries import (
     LibraryStatus,
     find_failing_library,
     normalize,
@@ -61,7 +60,7 @@ from aiops_operator.remediation.library_fallback import (
     split_requirement,
     version_for_attempt,
 )
-from aiops_operator.remediation.resize import (
+from aiops_operator.executors.databricks_resize import (
     DEFAULT_MAX_WORKERS,
     DEFAULT_SCALE_PERCENT,
     ClusterSize,
@@ -70,6 +69,8 @@ from aiops_operator.remediation.resize import (
     size_of,
     target_size,
 )
+from aiops_operator.remediation.actions import parameter
+from aiops_operator.remediation.attempt_status import Progress
 
 DatabricksClientFor = Callable[[str], Any]
 """workspace URL → a WorkspaceClient (cached by the factory)."""
@@ -120,7 +121,7 @@ class DatabricksExecutor:
     def _client(self, incident: Incident) -> Any:
         host = self._host or incident.spec.resource.workspace_url
         if not host:
-            raise ExecutorError("No Databricks workspace: set DATABRICKS_HOST or send the workspace URL in the alert")
+            raise CannotRemediate("No Databricks workspace: set DATABRICKS_HOST or send the workspace URL in the alert")
         return self._client_for(host)
 
     # --- launch ---------------------------------------------------------------------------
@@ -148,7 +149,7 @@ class DatabricksExecutor:
     def _job_id(self, incident: Incident, attempt: RemediationAttempt) -> int:
         raw = parameter(attempt.spec.parameters, "jobId") or incident.spec.resource.id
         if not raw or not raw.isdigit():
-            raise ExecutorError("RunJobNow needs the job id (rule parameter jobId or the incident's resource id)")
+            raise CannotRemediate("RunJobNow needs the job id (rule parameter jobId or the incident's resource id)")
         return int(raw)
 
     def _run_id(self, incident: Incident) -> int:
@@ -211,7 +212,7 @@ class DatabricksExecutor:
             for task in tasks:
                 if task.existing_cluster_id:
                     return str(task.existing_cluster_id)
-        raise ExecutorError("No cluster to act on: set the rule parameter clusterId")
+        raise CannotRemediate("No cluster to act on: set the rule parameter clusterId")
 
     def _acted_since(self, w: Any, cluster_id: str, attempt: RemediationAttempt, kinds: Iterable[str]) -> bool:
         marker = _millis(launch_marker(attempt))

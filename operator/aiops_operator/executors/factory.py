@@ -27,7 +27,7 @@ import httpx
 
 from aiops_operator.api import ExternalRun, Incident, RemediationAction, RemediationAttempt
 from aiops_operator.executors.adf import AdfExecutor
-from aiops_operator.executors.base import Executor, ExecutorError
+from aiops_operator.executors.base import CannotRemediate, Executor
 from aiops_operator.executors.databricks import DatabricksExecutor
 from aiops_operator.executors.playbook import PlaybookExecutor
 from aiops_operator.integrations.azure import azure_credential
@@ -85,7 +85,7 @@ class _Unconfigured:
         self._what = what
 
     def launch(self, incident: Incident, attempt: RemediationAttempt) -> ExternalRun:
-        raise ExecutorError(f"{self._what} is not configured")
+        raise CannotRemediate(f"{self._what} is not configured")
 
     def poll(self, incident: Incident, attempt: RemediationAttempt) -> Progress:
         from aiops_operator.executors.base import failed

@@ -26,7 +26,14 @@ from typing import Any
 import httpx
 
 from aiops_operator.api import ExternalRun, ExternalSystem, Incident, RemediationAttempt
-from aiops_operator.executors.base import ExecutorError, TransientExecutorError, failed, running, succeeded
+from aiops_operator.executors.base import (
+    CannotRemediate,
+    ExecutorError,
+    TransientExecutorError,
+    failed,
+    running,
+    succeeded,
+)
 from aiops_operator.remediation.actions import parameter
 from aiops_operator.remediation.attempt_status import Progress
 
@@ -72,7 +79,7 @@ class PlaybookExecutor:
             raise ExecutorError("CallPlaybook needs the rule parameter url")
         callback = self._callback_url()
         if not callback:
-            raise ExecutorError("REMEDIATION_CALLBACK_URL is not set: a playbook could not report back")
+            raise CannotRemediate("REMEDIATION_CALLBACK_URL is not set: a playbook could not report back")
         body = self.payload(incident, attempt, callback)
         headers = {"Idempotency-Key": attempt.spec.idempotency_key}
         wait = self._initial_wait

@@ -16,36 +16,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from aiops_operator import metrics
 from aiops_operator.analysis.request import AnalysisRequest
-from aiops_operator.api import Incident, IncidentPhase, IncidentStatus, RemediationPolicy
+from aiops_operator.api import Incident, IncidentPhase, IncidentStatus
+from aiops_operator.api.history import WARNING_ACTIONS
+from aiops_operator.api.labels import JIRA_KEY_LABEL
+from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.enrichment import Enricher
 from aiops_operator.events import EventRecorder
-from aiops_operator.incident import analyzing
-from aiops_operator.incident.analyzing import AnalyzingConfig, Channel, Observed, Step
+from aiops_operator.incident import analyzing, notifying
+from aiops_operator.incident.analyzing import AnalyzingConfig
+from aiops_operator.incident.notifying import Channel
+from aiops_operator.incident.plan import NOTIFICATION_STEPS, Observed, Step
 from aiops_operator.incident.ports import Analyzer, JiraPort, RemediationStage, SlackPort
-from aiops_operator.incident.remediation_status import WARNING_ACTIONS as REMEDIATION_WARNINGS
-from aiops_operator.incident.remediation_status import resolution_note, retry_replies
-from aiops_operator.integrations.slack import incident_url
-from aiops_operator.kube import INCIDENTS, POLICIES, Conflict, KubeClient, NotFound
-from aiops_operator.remediation.policy_validation import validate_policy_body
+from aiops_operator.kube import INCIDENTS, Conflict, KubeClient, NotFound
+from aiops_operator.policy.cache import PolicyCache
+from aiops_operator.remediation.incident_status import resolution_note, retry_replies
 
 log = logging.getLogger(__name__)
 
-JIRA_KEY_LABEL = "aiops-rca.io/jira-key"
-"""Label on the Incident naming its Jira issue; the receiver finds Incidents by it."""
 MAX_STEPS = 16
 """Bound on steps per reconcile; the rest happens on the next one."""
-POLICY_CACHE_SECONDS = 10.0
 STAGE_PHASES = frozenset({IncidentPhase.REMEDIATING, IncidentPhase.MONITORING, IncidentPhase.ESCALATED})
 """Phases the remediation stage is asked about (Escalated: only whether a human resolved it)."""
 STALE = -1.0
@@ -53,84 +50,13 @@ STALE = -1.0
 
 Fold = Callable[[IncidentStatus], IncidentStatus]
 Clock = Callable[[], datetime]
+CrashPoint = Callable[..., None]
+"""`(point, key=None)`: called at each point between two side effects. A no-op in production; the
+chaos tests inject one that kills the process there (tests/support/crash.py)."""
 
 
-class CrashHook:
-    """Test hook: SIGKILL this process once, right at the named point (e2e crash tests).
-
-    `at` names one point or several, comma-separated. Without a `key` the hook
-    fires once (the marker file records it). With a key (the incident's name)
-    it fires once per point and key (marker `<marker>.<point>.<key>`), so one
-    chaos run kills the operator at every point of every incident's lifecycle.
-    """
-
-    def __init__(self, at: str | None, marker: Path | None) -> None:
-        self._at = frozenset(p.strip() for p in (at or "").split(",") if p.strip())
-        self._marker = marker
-
-    def __call__(self, point: str, key: str | None = None) -> None:
-        if point not in self._at:
-            return
-        if self._marker is not None:
-            marker = self._marker if key is None else self._marker.with_name(f"{self._marker.name}.{point}.{key}")
-            if marker.exists():
-                return
-            marker.write_text(point)
-        log.warning("crash hook: killing the operator at %s%s", point, f" ({key})" if key else "")
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-class PolicyCache:
-    """RemediationPolicies per namespace, listed at most every few seconds; invalidated by policy events.
-
-    One list per namespace at a time: the reconciles that find the cache stale together (a burst of
-    incidents) share the one list in flight instead of each sending their own.
-    """
-
-    def __init__(self, kube: KubeClient, clock: Callable[[], float], ttl: float = POLICY_CACHE_SECONDS) -> None:
-        self._kube = kube
-        self._clock = clock
-        self._ttl = ttl
-        self._cache: dict[str, tuple[float, tuple[RemediationPolicy, ...]]] = {}
-        self._loading: dict[str, asyncio.Future[tuple[RemediationPolicy, ...]]] = {}
-
-    def invalidate(self, namespace: str) -> None:
-        self._cache.pop(namespace, None)
-        # A list already in flight may predate the change: later callers list again.
-        self._loading.pop(namespace, None)
-
-    async def get(self, namespace: str) -> tuple[RemediationPolicy, ...]:
-        hit = self._cache.get(namespace)
-        if hit is not None and self._clock() - hit[0] < self._ttl:
-            return hit[1]
-        loading = self._loading.get(namespace)
-        if loading is None:
-            loading = asyncio.ensure_future(self._load(namespace))
-            self._loading[namespace] = loading
-            loading.add_done_callback(lambda done: self._loaded(namespace, done))
-        # Shielded: one caller being cancelled must not cancel the list the others wait for.
-        return await asyncio.shield(loading)
-
-    def _loaded(self, namespace: str, done: asyncio.Future[tuple[RemediationPolicy, ...]]) -> None:
-        failed = done.cancelled() or done.exception() is not None  # (retrieved: the waiters got it too)
-        if self._loading.get(namespace) is not done:
-            return  # invalidated while listing: the result may predate the change
-        del self._loading[namespace]
-        if not failed:
-            self._cache[namespace] = (self._clock(), done.result())
-
-    async def _load(self, namespace: str) -> tuple[RemediationPolicy, ...]:
-        items, _ = await self._kube.list_all(POLICIES, namespace)
-        policies: list[RemediationPolicy] = []
-        for item in items:
-            # An invalid policy covers nothing and heals nothing; its own status (Stalled, InvalidSpec) says why.
-            policy, problems = validate_policy_body(item)
-            if policy is None or problems:
-                log.info("ignoring invalid RemediationPolicy %s: %s", item.get("metadata", {}).get("name"),
-                         "; ".join(str(p) for p in problems[:3]))
-                continue
-            policies.append(policy)
-        return tuple(policies)
+def no_crash(point: str, key: str | None = None) -> None:
+    """The production crash point: nothing happens."""
 
 
 @dataclass
@@ -184,10 +110,13 @@ class Reconciler:
         clock: Clock,
         retry: RetryPolicy | None = None,
         remediation: RemediationStage | None = None,
-        crash_hook: Callable[..., None] = lambda point, key=None: None,
+        crash_hook: CrashPoint = no_crash,
         jira_done_transition: str = "Done",
+        fence: Callable[[], None] = lambda: None,
     ) -> None:
+        """`fence()` raises unless this replica may act (the leader's lease); checked before every step."""
         self.kube = kube
+        self.fence = fence
         self.integrations = integrations
         self.config = config
         self.policies = policies
@@ -273,7 +202,7 @@ class Reconciler:
                 and self.remediation is not None
                 and plan.status.phase in STAGE_PHASES
             )
-            if (plan.step is None or plan.step in analyzing.NOTIFICATION_STEPS) and incident.status != persisted.status:
+            if (plan.step is None or plan.step in NOTIFICATION_STEPS) and incident.status != persisted.status:
                 try:
                     persisted = incident = await self._write(incident, persisted, memory)
                     pending.clear()
@@ -340,7 +269,7 @@ class Reconciler:
         now = self.clock()
         for entry in written.status.history:
             if (entry.time, entry.action, entry.message) not in old:
-                warning = entry.action in analyzing.WARNING_ACTIONS or entry.action in REMEDIATION_WARNINGS
+                warning = entry.action in WARNING_ACTIONS
                 await self.events.post(written, entry, warning=warning, now=now)
 
     async def _ensure_jira_label(self, incident: Incident) -> None:
@@ -365,6 +294,7 @@ class Reconciler:
             Step.UPDATE_SLACK: self._update_slack,
             Step.UPDATE_JIRA: self._update_jira,
         }
+        self.fence()  # a Slack message or Jira issue only from a leader sure of its lease
         return await handlers[step](incident, memory, now)
 
     async def _enrich(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
@@ -402,7 +332,7 @@ class Reconciler:
         log.warning("%s for %s/%s failed (try %d): %s", channel.value, incident.metadata.namespace,
                     incident.metadata.name, backoff.failures, message)
         gen = incident.metadata.generation
-        return lambda status: analyzing.fold_notification_failure(status, channel, message, now, gen)
+        return lambda status: notifying.fold_notification_failure(status, channel, message, now, gen)
 
     def _succeeded(self, channel: Channel, memory: _Memory) -> None:
         memory.backoff.pop(channel, None)
@@ -421,14 +351,14 @@ class Reconciler:
             metrics.NOTIFICATIONS.labels("jira", "create").inc()
             self.crash_hook("after-jira-create")
         self._succeeded(Channel.JIRA, memory)
-        return lambda status: analyzing.fold_jira_created(status, ref, phase, now)
+        return lambda status: notifying.fold_jira_created(status, ref, phase, now)
 
     async def _post_slack(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
         slack = self.integrations.slack
         channel = incident.status.ownership.slack_channel if incident.status.ownership else None
         if slack is None or not channel:
             raise RuntimeError("PostSlack decided without Slack or a channel")
-        phase = analyzing.phase_after_notifying(incident.status, now)
+        phase = notifying.phase_after_notifying(incident.status, now)
         shown = incident.model_copy(update={"status": incident.status.model_copy(update={"phase": phase})})
         try:
             ref, posted = await slack.post_incident(shown, channel)
@@ -438,14 +368,14 @@ class Reconciler:
             metrics.NOTIFICATIONS.labels("slack", "post").inc()
             self.crash_hook("after-slack-post")
         self._succeeded(Channel.SLACK, memory)
-        return lambda status: analyzing.fold_slack_posted(status, ref, phase, now)
+        return lambda status: notifying.fold_slack_posted(status, ref, phase, now)
 
     async def _update_slack(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
         slack = self.integrations.slack
         if slack is None:
             raise RuntimeError("UpdateSlack decided without Slack")
         phase = incident.status.phase or IncidentPhase.ANALYZING
-        view = analyzing.slack_view(incident.status)
+        view = notifying.slack_view(incident.status)
         if phase is IncidentPhase.RESOLVED:
             self.crash_hook("before-resolved-notify", incident.metadata.name)
         try:
@@ -461,7 +391,7 @@ class Reconciler:
             return self._failed(Channel.SLACK, memory, incident, exc, now)
         metrics.NOTIFICATIONS.labels("slack", "update").inc()
         self._succeeded(Channel.SLACK, memory)
-        return lambda status: analyzing.fold_slack_updated(status, phase, now, view)
+        return lambda status: notifying.fold_slack_updated(status, phase, now, view)
 
     async def _update_jira(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
         jira = self.integrations.jira
@@ -483,13 +413,14 @@ class Reconciler:
             return self._failed(Channel.JIRA, memory, incident, exc, now)
         metrics.NOTIFICATIONS.labels("jira", "comment").inc()
         self._succeeded(Channel.JIRA, memory)
-        return lambda status: analyzing.fold_jira_updated(status, phase, now)
+        return lambda status: notifying.fold_jira_updated(status, phase, now)
 
 
 def escalation_note(incident: Incident, dashboard_url: str | None = None) -> str:
     reason = incident.status.escalation_reason or "the operator cannot heal this incident"
-    url = incident_url(incident, dashboard_url)
-    link = f" Dashboard: {url}" if url else ""
+    meta = incident.metadata
+    link = f" Dashboard: {dashboard_incident_url(dashboard_url, meta.namespace or 'default', meta.name)}" \
+        if dashboard_url else ""
     return f":rotating_light: A human is needed: {reason}{link}"
 
 

@@ -19,16 +19,26 @@ under their deterministic name: a 409 adopts the existing attempt (checked to
 be owned by this Incident), never a second one. An attempt's launch is asked
 of the executors only while its status records no external run, and every
 executor finds the run it already started (see `executors/`). Polls and
-Kubernetes writes are repeatable. The crash hook (`AIOPS_RCA_CRASH_AT`) marks
-each point between these steps; the chaos test kills the operator there.
+Kubernetes writes are repeatable.
+
+**Guardrails.** Before an attempt is created, the launch times its policy's
+budgets count are LISTed from the RemediationAttempts by label (the target's
+hash, the policy), under a per-policy lock held until the attempt exists, so
+two reconciles cannot both take the last launch; after a restart the list
+is the same record. `decision.guard()` then escalates (BudgetExhausted), or
+makes the attempt a record (Observe) or an approval request (Review). Before
+a launch, `decision.throttle()` holds it back while REMEDIATION_MAX_RUNNING
+attempts are Running (counted from the attempts' watch events, which a
+restart replays). The crash points (`crash_hook`, a no-op
+in production) mark each point between these steps; the chaos tests inject a
+hook that kills the operator there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +46,7 @@ from typing import Any, Protocol, TypeVar
 
 from aiops_operator import metrics
 from aiops_operator.api import (
+    AlertResolution,
     AttemptPhase,
     ExternalRun,
     Incident,
@@ -47,17 +58,29 @@ from aiops_operator.api import (
     RemediationPolicy,
     attempt_name,
 )
+from aiops_operator.api.conditions import CompletedProgress, Outcome
+from aiops_operator.api.labels import POLICY_LABEL, RESOLVE_ANNOTATION, TARGET_LABEL
 from aiops_operator.api.sanitize import clean_text
-from aiops_operator.executors.base import ExecutorError, NotReady, TransientExecutorError
-from aiops_operator.incident import remediation_status as view
+from aiops_operator.bounded import BoundedCache
+from aiops_operator.executors.base import CannotRemediate, ExecutorError, NotReady, TransientExecutorError
 from aiops_operator.incident.ports import StageResult
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, Conflict, KubeClient, NotFound
-from aiops_operator.policy_matching import find_rule
+from aiops_operator.policy.matching import find_rule
 from aiops_operator.remediation import attempt_status
+from aiops_operator.remediation import incident_status as view
 from aiops_operator.remediation.approval import observe_approval
-from aiops_operator.remediation.attempt_status import Outcome, Progress
-from aiops_operator.remediation.attempts import attempt_body
-from aiops_operator.remediation.decision import DecisionSettings, PlanKind, RemediationPlan, decide
+from aiops_operator.remediation.attempt_status import Progress
+from aiops_operator.remediation.attempts import attempt_body, policy_label, target_for
+from aiops_operator.remediation.decision import (
+    DecisionSettings,
+    Launches,
+    PlanKind,
+    RemediationPlan,
+    decide,
+    guard,
+    throttle,
+)
+from aiops_operator.remediation.guardrails import launch_time, reset_time
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,6 +111,8 @@ class PolicySource(Protocol):
 class RemediatorConfig:
     jira_done_statuses: tuple[str, ...] = DEFAULT_DONE_STATUSES
     """Jira statuses that mean a human resolved the incident (case-insensitive)."""
+    max_running: int = 20
+    """REMEDIATION_MAX_RUNNING: attempts Running at once; a launch over it waits."""
 
 
 class AttemptNotOurs(Exception):
@@ -120,6 +145,35 @@ def annotation_manager(body: Mapping[str, Any], annotation: str) -> str | None:
     return f"field manager {manager}" if manager else None
 
 
+@dataclass
+class _Walk:
+    """One `step` call's state as it applies plan after plan."""
+
+    incident: Incident
+    now: datetime
+    status: IncidentStatus
+    body: dict[str, Any] | None
+    """The newest attempt as last read or written."""
+    launched: bool = False
+
+    @property
+    def namespace(self) -> str:
+        return self.incident.metadata.namespace or "default"
+
+    def attempt(self) -> RemediationAttempt | None:
+        return RemediationAttempt.from_object(self.body) if self.body is not None else None
+
+    def current(self) -> Incident:
+        return self.incident.model_copy(update={"status": self.status})
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """This call ends; look again at `requeue` (None: only when something changes)."""
+
+    requeue: datetime | None
+
+
 class Remediator:
     """The production `RemediationStage`."""
 
@@ -145,10 +199,15 @@ class Remediator:
         # The SDKs are synchronous: their calls run on threads of our own, so a burst of launches
         # neither waits behind nor starves the event loop's default executor.
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="executor")
-        self._written: OrderedDict[str, int] = OrderedDict()
-        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._polled: OrderedDict[str, datetime] = OrderedDict()
-        self._error_types: dict[str, str] = {}  # attempt name -> its incident's error type (metric labels)
+        self._written: BoundedCache[str, int] = BoundedCache(WRITTEN_MEMORY)
+        self._cache: BoundedCache[str, dict[str, Any]] = BoundedCache(CACHE_ENTRIES)
+        self._polled: BoundedCache[str, datetime] = BoundedCache(WRITTEN_MEMORY)
+        # attempt name -> its incident's error type (metric labels)
+        self._error_types: BoundedCache[str, str] = BoundedCache(WRITTEN_MEMORY)
+        # namespace/name of the attempts Running now, from the watch and our writes (REMEDIATION_MAX_RUNNING)
+        self._running: set[str] = set()
+        # one lock per namespace/policy: a budget's LIST and the create it allows are not interleaved
+        self._budget_locks: dict[str, asyncio.Lock] = {}
 
     # --- watch events of attempts --------------------------------------------------------
 
@@ -162,107 +221,175 @@ class Remediator:
     def _remember(self, body: dict[str, Any]) -> None:
         meta = body.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
-        self._written[key] = _rv(body)
-        self._written.move_to_end(key)
-        while len(self._written) > WRITTEN_MEMORY:
-            self._written.popitem(last=False)
+        self._written.put(key, _rv(body))
         self._cache_put(key, body)
+        self._track_running(key, body)
+
+    def _track_running(self, key: str, body: Mapping[str, Any] | None) -> None:
+        if body is not None and (body.get("status") or {}).get("phase") == str(AttemptPhase.RUNNING):
+            self._running.add(key)
+        else:
+            self._running.discard(key)
 
     def observe(self, event_type: str, body: Mapping[str, Any]) -> None:
         """A watch event of an attempt: keeps the cache of unfinished attempts as fresh as the watch."""
         meta = body.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
+        self._track_running(key, None if event_type == "DELETED" else body)
         if event_type == "DELETED":
-            self._cache.pop(key, None)
-        elif key in self._cache and _rv(body) > _rv(self._cache[key]):
+            self._cache.pop(key)
+        elif (cached := self._cache.get(key)) is not None and _rv(body) > _rv(cached):
             self._cache_put(key, dict(body))
 
     def _cache_put(self, key: str, body: dict[str, Any]) -> None:
         phase = (body.get("status") or {}).get("phase")
         if phase in _TERMINAL:  # finished attempts are read once more at most: not worth the memory
-            self._cache.pop(key, None)
+            self._cache.pop(key)
             return
-        self._cache[key] = body
-        self._cache.move_to_end(key)
-        while len(self._cache) > CACHE_ENTRIES:
-            self._cache.popitem(last=False)
+        self._cache.put(key, body)
 
     # --- the stage ---------------------------------------------------------------------
 
     async def step(self, incident: Incident, now: datetime) -> StageResult:
-        closed = await self._human_resolution(incident, now)
+        policy, rule = await self._governing(incident)
+        alert = policy.spec.alert_resolution if policy is not None else AlertResolution.RESOLVE
+        closed = await self._human_resolution(incident, now, alert)
         if closed is not None:
             self.on_activity(incident.metadata.namespace or "default")
             return StageResult(closed)
+        confirmed = view.alert_resolution(incident, alert, now)
+        if confirmed is not None:  # recorded once; the remediation goes on on the next call
+            return StageResult(confirmed, 0.0)
         if incident.status.phase not in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING):
             return StageResult(incident.status)
-        namespace = incident.metadata.namespace or "default"
-        policy, rule = await self._governing(incident)
-        status = incident.status
-        body = await self._current_attempt(incident)
-        if body is not None and incident.status.analysis is not None:
-            self._error_types[str((body.get("metadata") or {}).get("name"))] = incident.status.analysis.error_type.value
-            while len(self._error_types) > WRITTEN_MEMORY:
-                self._error_types.pop(next(iter(self._error_types)))
-        launched = False
-        requeue: datetime | None = None
+        walk = _Walk(incident, now, incident.status, await self._current_attempt(incident))
+        if walk.body is not None and incident.status.analysis is not None:
+            self._error_types.put(str((walk.body.get("metadata") or {}).get("name")),
+                                  incident.status.analysis.error_type.value)
+        requeue: datetime | None = now  # when every plan of this call was applied: more right away
         try:
             for _ in range(MAX_PLANS_PER_STEP):
-                attempt = RemediationAttempt.from_object(body) if body is not None else None
-                current = incident.model_copy(update={"status": status})
-                plan = decide(current, policy, rule, [attempt] if attempt else [], self.settings, now,
-                              observed_approval=self._approval(body, attempt, now))
-                status = view.apply_plan(current, status, plan, attempt, now)
-                if plan.kind in (PlanKind.NOTHING, PlanKind.RESOLVE, PlanKind.ESCALATE):
-                    if plan.kind is not PlanKind.NOTHING:
-                        self.on_activity(namespace)
-                        if plan.kind is PlanKind.RESOLVE:
-                            self.crash_hook("after-success", incident.metadata.name)
-                    requeue = None
+                attempt = walk.attempt()
+                plan = decide(walk.current(), policy, rule, [attempt] if attempt else [], self.settings, now,
+                              observed_approval=self._approval(walk.body, attempt, now))
+                plan = throttle(plan, len(self._running), self.config.max_running, now)
+                if plan.kind is PlanKind.CREATE_ATTEMPT and policy is not None:
+                    async with self._budget_lock(walk.namespace, policy.metadata.name):
+                        launches = await self._launches(walk, policy, plan.attempt_name)
+                        plan = guard(plan, walk.current(), policy, rule, launches, now)
+                        stop = await self._apply_plan(walk, plan, attempt)
+                else:
+                    stop = await self._apply_plan(walk, plan, attempt)
+                if stop is not None:
+                    requeue = stop.requeue
                     break
-                if plan.kind is PlanKind.WAIT:
-                    requeue = plan.requeue_time
-                    break
-                if plan.kind is PlanKind.CREATE_ATTEMPT:
-                    body = await self._create(incident, plan)
-                    self.on_activity(namespace)
-                    continue
-                assert attempt is not None, f"{plan.kind} without an attempt"
-                assert body is not None
-                if plan.kind is PlanKind.UPDATE_ATTEMPT:
-                    assert plan.attempt_status is not None
-                    body = await self._write_status(body, attempt, plan.attempt_status)
-                    continue
-                if plan.kind is PlanKind.LAUNCH:
-                    if launched:  # one external side effect per call: the next one comes on the next call
-                        requeue = now
-                        break
-                    launched = True
-                    body, retry_at = await self._launch(current, attempt, body, now)
-                    if retry_at is not None:
-                        requeue = retry_at
-                        break
-                    continue
-                # Monitor: poll (a read), record a change, else look again at the plan's time.
-                polled_at = self._polled.get(attempt.metadata.name)
-                next_poll = polled_at + timedelta(seconds=self.settings.remediation_poll_seconds) if polled_at else None
-                if next_poll is not None and now < next_poll:
-                    requeue = min(next_poll, plan.requeue_time or next_poll)
-                    break
-                body, changed = await self._poll(current, attempt, body, now)
-                if not changed:
-                    requeue = plan.requeue_time
-                    break
-            else:
-                requeue = now
         except Conflict as exc:  # an attempt changed under us (a human, a callback): decide again shortly
             if exc.already_exists:
                 raise
             requeue = now + timedelta(seconds=0.5)
+        status = walk.status
         if status != incident.status:
             status = status.model_copy(update={"observed_generation": incident.metadata.generation})
         after = None if requeue is None else max(0.0, (requeue - now).total_seconds())
         return StageResult(status, after)
+
+    # --- applying one plan: None goes on to the next plan, a _Stop ends this call ---------------
+
+    async def _apply_plan(self, walk: _Walk, plan: RemediationPlan,
+                          attempt: RemediationAttempt | None) -> _Stop | None:
+        walk.status = view.apply_plan(walk.current(), walk.status, plan, attempt, walk.now)
+        return await self._apply[plan.kind](self, walk, plan, attempt)
+
+    def _budget_lock(self, namespace: str, policy: str) -> asyncio.Lock:
+        # Bounded by the policies there are (a handful per namespace), not by incidents.
+        return self._budget_locks.setdefault(f"{namespace}/{policy}", asyncio.Lock())
+
+    async def _launches(self, walk: _Walk, policy: RemediationPolicy, creating: str | None) -> Launches:
+        """The launch times the policy's budgets count, LISTed from the attempts (none when it has none).
+
+        `creating` (the attempt about to be created) is left out: when it already exists, a crash came
+        between its creation (or launch) and the Incident's record of it, and the create adopts it."""
+        budgets = policy.spec.budgets
+        target: tuple[datetime, ...] = ()
+        policy_: tuple[datetime, ...] = ()
+        if budgets.per_target is not None:
+            target = await self._launch_times(walk.namespace, f"{TARGET_LABEL}={target_for(walk.incident)}", creating)
+        if budgets.per_policy is not None:
+            policy_ = await self._launch_times(walk.namespace, f"{POLICY_LABEL}={policy_label(policy.metadata.name)}",
+                                               creating)
+        return Launches(target, policy_, reset_time(policy.metadata.annotations))
+
+    async def _launch_times(self, namespace: str, selector: str, creating: str | None) -> tuple[datetime, ...]:
+        items, _ = await self.kube.list_all(ATTEMPTS, namespace, label_selector=selector)
+        times = []
+        for raw in items:
+            if creating is not None and (raw.get("metadata") or {}).get("name") == creating:
+                continue
+            try:
+                when = launch_time(RemediationAttempt.from_object(raw))
+            except ValueError:
+                continue
+            if when is not None:
+                times.append(when)
+        return tuple(times)
+
+    async def _finish(self, walk: _Walk, plan: RemediationPlan, attempt: RemediationAttempt | None) -> _Stop | None:
+        """Nothing, Resolve, Escalate: the remediation is over (or has nothing to do)."""
+        if plan.kind is not PlanKind.NOTHING:
+            self.on_activity(walk.namespace)
+            if plan.kind is PlanKind.RESOLVE:
+                self.crash_hook("after-success", walk.incident.metadata.name)
+        return _Stop(None)
+
+    async def _wait(self, walk: _Walk, plan: RemediationPlan, attempt: RemediationAttempt | None) -> _Stop | None:
+        return _Stop(plan.requeue_time)
+
+    async def _create_next(self, walk: _Walk, plan: RemediationPlan,
+                           attempt: RemediationAttempt | None) -> _Stop | None:
+        walk.body = await self._create(walk.incident, plan)
+        self.on_activity(walk.namespace)
+        return None
+
+    async def _update(self, walk: _Walk, plan: RemediationPlan, attempt: RemediationAttempt | None) -> _Stop | None:
+        assert attempt is not None, "UpdateAttempt without an attempt"
+        assert walk.body is not None
+        assert plan.attempt_status is not None
+        walk.body = await self._write_status(walk.body, attempt, plan.attempt_status)
+        return None
+
+    async def _launch_once(self, walk: _Walk, plan: RemediationPlan,
+                           attempt: RemediationAttempt | None) -> _Stop | None:
+        assert attempt is not None, "Launch without an attempt"
+        assert walk.body is not None
+        if walk.launched:  # one external side effect per call: the next one comes on the next call
+            return _Stop(walk.now)
+        walk.launched = True
+        walk.body, retry_at = await self._launch(walk.current(), attempt, walk.body, walk.now)
+        return _Stop(retry_at) if retry_at is not None else None
+
+    async def _monitor(self, walk: _Walk, plan: RemediationPlan, attempt: RemediationAttempt | None) -> _Stop | None:
+        """Poll (a read), record a change, else look again at the plan's time."""
+        assert attempt is not None, "Monitor without an attempt"
+        assert walk.body is not None
+        polled_at = self._polled.get(attempt.metadata.name)
+        next_poll = polled_at + timedelta(seconds=self.settings.remediation_poll_seconds) if polled_at else None
+        if next_poll is not None and walk.now < next_poll:
+            return _Stop(min(next_poll, plan.requeue_time or next_poll))
+        walk.body, changed = await self._poll(walk.current(), attempt, walk.body, walk.now)
+        return None if changed else _Stop(plan.requeue_time)
+
+    _apply: Mapping[PlanKind, Callable[[Remediator, _Walk, RemediationPlan, RemediationAttempt | None],
+                                       Awaitable[_Stop | None]]] = {
+        PlanKind.NOTHING: _finish,
+        PlanKind.RESOLVE: _finish,
+        PlanKind.ESCALATE: _finish,
+        PlanKind.WAIT: _wait,
+        PlanKind.CREATE_ATTEMPT: _create_next,
+        PlanKind.UPDATE_ATTEMPT: _update,
+        PlanKind.LAUNCH: _launch_once,
+        PlanKind.MONITOR: _monitor,
+    }
+    """How each plan kind is applied (see `remediation.decision`)."""
 
     async def _in_thread(self, fn: Callable[[Incident, RemediationAttempt], T], incident: Incident,
                          attempt: RemediationAttempt) -> T:
@@ -314,16 +441,17 @@ class Remediator:
             return None
         return observe_approval(body, now)
 
-    async def _human_resolution(self, incident: Incident, now: datetime) -> IncidentStatus | None:
+    async def _human_resolution(self, incident: Incident, now: datetime,
+                                alert: AlertResolution) -> IncidentStatus | None:
         actor = None
-        if view.RESOLVE_ANNOTATION in incident.metadata.annotations and incident.status.resolution is None:
+        if RESOLVE_ANNOTATION in incident.metadata.annotations and incident.status.resolution is None:
             meta = incident.metadata
             try:
                 raw = await self.kube.get(INCIDENTS, meta.namespace or "default", meta.name)
-                actor = annotation_manager(raw, view.RESOLVE_ANNOTATION)
+                actor = annotation_manager(raw, RESOLVE_ANNOTATION)
             except NotFound:
                 return None
-        return view.human_resolution(incident, now, self.config.jira_done_statuses, actor)
+        return view.human_resolution(incident, now, self.config.jira_done_statuses, actor, alert)
 
     # --- writing -------------------------------------------------------------------------
 
@@ -348,7 +476,7 @@ class Remediator:
         self._remember(created)
         metrics.REMEDIATION_ATTEMPTS.labels(plan.attempt_spec.action.value).inc()
         if incident.status.analysis is not None:
-            self._error_types[body["metadata"]["name"]] = incident.status.analysis.error_type.value
+            self._error_types.put(body["metadata"]["name"], incident.status.analysis.error_type.value)
         self.crash_hook("after-attempt-create", meta.name)
         return created
 
@@ -362,10 +490,10 @@ class Remediator:
                 status=True, resource_version=meta.resource_version,
             )
         except Conflict:
-            self._cache.pop(f"{meta.namespace or 'default'}/{meta.name}", None)  # decided from a stale copy
+            self._cache.pop(f"{meta.namespace or 'default'}/{meta.name}")  # decided from a stale copy
             raise
         self._remember(written)
-        metrics.observe_attempt_write(attempt, status, self._error_types.get(meta.name, "Unknown"))
+        metrics.observe_attempt_write(attempt, status, self._error_types.get(meta.name) or "Unknown")
         return written
 
     async def _launch(self, incident: Incident, attempt: RemediationAttempt, body: dict[str, Any],
@@ -376,11 +504,15 @@ class Remediator:
             run = await self._in_thread(self.executors.launch, incident, attempt)
         except TransientExecutorError as exc:
             metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "transient").inc()
-            reason = exc.reason if isinstance(exc, NotReady) else "LaunchRetrying"
+            reason = exc.reason if isinstance(exc, NotReady) else CompletedProgress.LAUNCH_RETRYING
             pending = attempt_status.pending(attempt, reason, str(exc), now)
             if pending != attempt.status:
                 body = await self._write_status(body, attempt, pending)
             return body, now + timedelta(seconds=max(1.0, exc.retry_after_seconds))
+        except CannotRemediate as exc:
+            metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "unconfigured").inc()
+            skipped = attempt_status.finished(attempt, Outcome.CANNOT_REMEDIATE, f"Cannot remediate: {exc}", now)
+            return await self._write_status(body, attempt, skipped), None
         except ExecutorError as exc:
             metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "terminal").inc()
             failed = attempt_status.finished(attempt, Outcome.LAUNCH_FAILED, f"Could not launch: {exc}", now)
@@ -388,7 +520,7 @@ class Remediator:
         except Exception as exc:  # an SDK error the executor did not classify: retry, bounded by the timeout
             metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "transient").inc()
             log.warning("launching %s failed unexpectedly: %s", attempt.metadata.name, type(exc).__name__)
-            pending = attempt_status.pending(attempt, "LaunchRetrying",
+            pending = attempt_status.pending(attempt, CompletedProgress.LAUNCH_RETRYING,
                                              f"Launch failed ({type(exc).__name__}: {clean_text(str(exc), 300)});"
                                              " retrying.", now)
             if pending != attempt.status:
@@ -403,7 +535,7 @@ class Remediator:
             fresh = RemediationAttempt.from_object(body)
             if fresh.status.external_run is None:
                 body = await self._write_status(body, fresh, attempt_status.launched(fresh, run, now))
-        self._polled.pop(attempt.metadata.name, None)
+        self._polled.pop(attempt.metadata.name)
         self.crash_hook("after-launch-recorded", name)
         return body, None
 
@@ -414,16 +546,13 @@ class Remediator:
         except Exception:
             metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "transient").inc()
             raise
-        self._polled[attempt.metadata.name] = now
-        self._polled.move_to_end(attempt.metadata.name)
-        while len(self._polled) > WRITTEN_MEMORY:
-            self._polled.popitem(last=False)
+        self._polled.put(attempt.metadata.name, now)
         self.crash_hook("while-monitoring", incident.metadata.name)  # polled, its result not yet recorded
         update = attempt_status.after_progress(attempt, progress, now)
         if update is None:
             return body, False
         if update.phase in attempt_status.TERMINAL_PHASES:
-            self._polled.pop(attempt.metadata.name, None)
+            self._polled.pop(attempt.metadata.name)
         return await self._write_status(body, attempt, update), True
 
 

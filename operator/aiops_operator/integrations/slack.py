@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiops_operator.api import Incident, IncidentPhase, ResolvedBy, SlackRef
+from aiops_operator.api.approval import SLACK_APPROVE_ACTION, SLACK_DENY_ACTION, slack_button_value
+from aiops_operator.api.labels import approve_command
 from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.sanitize import truncate
-from aiops_operator.incident.remediation_status import approval_decision, attempt_awaiting_approval
-from aiops_operator.remediation.approval import SLACK_APPROVE_ACTION, SLACK_DENY_ACTION, slack_button_value
+from aiops_operator.remediation.incident_status import approval_decision, attempt_awaiting_approval
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,21 @@ class SlackError(Exception):
     """Slack refused or could not be reached; the reconcile retries with backoff."""
 
 
+def escape(text: str) -> str:
+    """Text from alerts, run output or a model, made inert in Slack mrkdwn.
+
+    Slack's control sequences all live between `<` and `>` (`<!channel>`,
+    `<@U123>`, `<https://evil|click here>`), so escaping &, < and > (Slack's own
+    rule) leaves no live mention or disguised link; `verbatim` text objects
+    (see `_mrkdwn`) stop Slack from linking a bare `@here` or URL.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _mrkdwn(text: str, limit: int = _SECTION_CHARS) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": truncate(text, limit), "verbatim": True}
+
+
 def incident_url(incident: Incident, dashboard_url: str | None) -> str | None:
     if not dashboard_url:
         return None
@@ -58,7 +74,7 @@ def status_line(incident: Incident) -> str:
     phase = status.phase or IncidentPhase.ANALYZING
     emoji = _PHASE_EMOJI.get(phase, "")
     if phase is IncidentPhase.ESCALATED:
-        text = f"Escalated: a human is needed. {status.escalation_reason or ''}".strip()
+        text = f"Escalated: a human is needed. {escape(status.escalation_reason or '')}".strip()
     elif phase is IncidentPhase.RESOLVED and status.resolution is not None:
         res = status.resolution
         rem = status.remediation
@@ -67,16 +83,16 @@ def status_line(incident: Incident) -> str:
             if rem is not None and rem.attempts_made:
                 text += f" on attempt {rem.attempts_made}/{rem.max_attempts}"
             if res.run_id:
-                text += f", new run `{res.run_id}`"
+                text += f", new run `{escape(res.run_id)}`"
             text += f". MTTR {_minutes(res.mttr_seconds)}"
         else:
-            who = f" {res.actor}" if res.actor else ""
+            who = f" {escape(res.actor)}" if res.actor else ""
             text = f"Resolved by{who} ({res.resolved_by.value}) in {_minutes(res.mttr_seconds)}"
         if status.sla is not None:
             text += f" (SLA {status.sla.state.value})"
     elif phase in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING) and status.remediation is not None:
         rem = status.remediation
-        text = f"{phase.value}: {rem.action or 'remediation'} under policy {rem.policy}, rule {rem.rule}"
+        text = escape(f"{phase.value}: {rem.action or 'remediation'} under policy {rem.policy}, rule {rem.rule}")
         if rem.attempts_made:
             text += f", attempt {rem.attempts_made}/{rem.max_attempts}"
     else:
@@ -95,41 +111,39 @@ def build_message(incident: Incident, dashboard_url: str | None = None) -> tuple
     severity = analysis.severity.value if analysis else "Unknown"
     priority = analysis.priority.value if analysis else "?"
     header = truncate(f"{priority} {severity}: {spec.resource.name} failed", 150)
-    fallback = f"{header} ({analysis.error_type.value if analysis else 'analyzing'})"
+    fallback = escape(f"{header} ({analysis.error_type.value if analysis else 'analyzing'})")
     ids = [
         f"*Incident:* `{incident.metadata.namespace}/{incident.metadata.name}`",
         f"*Source:* {spec.source.value}",
-        f"*Run:* <{spec.run_url}|{spec.run_id}>" if spec.run_url else f"*Run:* `{spec.run_id}`",
+        f"*Run:* <{escape(spec.run_url)}|{escape(spec.run_id)}>" if spec.run_url else f"*Run:* `{escape(spec.run_id)}`",
     ]
     if spec.resource.factory:
-        ids.append(f"*Factory:* {spec.resource.factory}")
+        ids.append(f"*Factory:* {escape(spec.resource.factory)}")
     activity = (status.enrichment.activity if status.enrichment else None) or spec.error.activity
     if activity:
-        ids.append(f"*Activity/Task:* {activity}")
+        ids.append(f"*Activity/Task:* {escape(activity)}")
     if analysis:
         ids.append(f"*Error type:* {analysis.error_type.value} ({analysis.confidence.value} confidence)")
     if status.ownership:
-        ids.append(f"*Team:* {status.ownership.team}")
+        ids.append(f"*Team:* {escape(status.ownership.team)}")
     if status.sla:
         ids.append(f"*SLA:* {status.sla.state.value}, due <!date^{int(status.sla.deadline_time.timestamp())}"
                    f"^{{date_short_pretty}} {{time}}|{status.sla.deadline_time.isoformat()}>")
     notes = status.notifications
     if notes and notes.jira:
-        ids.append(f"*Jira:* <{notes.jira.url}|{notes.jira.key}>" if notes.jira.url else f"*Jira:* {notes.jira.key}")
+        key = escape(notes.jira.key)
+        ids.append(f"*Jira:* <{escape(notes.jira.url)}|{key}>" if notes.jira.url else f"*Jira:* {key}")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
         *_banner(incident),
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": truncate(t, 1900)} for t in ids[:10]]},
+        {"type": "section", "fields": [_mrkdwn(t, 1900) for t in ids[:10]]},
     ]
     if analysis:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                       "text": truncate(f"*Root cause:* {analysis.root_cause}", _SECTION_CHARS)}})
+        blocks.append({"type": "section", "text": _mrkdwn(f"*Root cause:* {escape(analysis.root_cause)}")})
         if analysis.recommendations:
-            steps = "\n".join(f"{i}. {r}" for i, r in enumerate(analysis.recommendations, 1))
-            blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                           "text": truncate(f"*Recommendations:*\n{steps}", _SECTION_CHARS)}})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
-                   "text": truncate(status_line(incident), _SECTION_CHARS)}]})
+            steps = "\n".join(f"{i}. {escape(r)}" for i, r in enumerate(analysis.recommendations, 1))
+            blocks.append({"type": "section", "text": _mrkdwn(f"*Recommendations:*\n{steps}")})
+    blocks.append({"type": "context", "elements": [_mrkdwn(status_line(incident))]})
     blocks.extend(approval_blocks(incident))
     url = incident_url(incident, dashboard_url)
     if url:
@@ -153,25 +167,24 @@ def approval_blocks(incident: Incident) -> list[dict[str, Any]]:
         if decided is None:
             return []
         icon = ":no_entry:" if " denied by " in decided else ":ballot_box_with_check:"
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(f"{icon} {decided}", _SECTION_CHARS)}}]
+        return [{"type": "section", "text": _mrkdwn(f"{icon} {escape(decided)}")}]
     namespace = incident.metadata.namespace or "default"
     rem = status.remediation
-    action = f" ({rem.action})" if rem is not None and rem.action else ""
+    action = f" ({escape(rem.action)})" if rem is not None and rem.action else ""
     # Not "anyone in this channel": the receiver may hold an approver list the operator does not know.
     who = (f":raised_hand: *Approval needed* for `{waiting}`{action}. Approvers may Approve or Deny here"
            " (the Slack user who clicks is recorded); or anyone allowed to patch remediationattempts in"
-           f" `{namespace}`: `kubectl annotate remediationattempt {waiting} -n {namespace}"
-           " aiops-rca.io/approval=approved` (or `=denied`).")
+           f" `{namespace}`: `{approve_command(waiting, namespace)}` (or `=denied`).")
     value = slack_button_value(namespace, waiting)
     return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(who, _SECTION_CHARS)}},
+        {"type": "section", "text": _mrkdwn(who)},
         {"type": "actions", "block_id": truncate(f"aiops_approval_{waiting}", 255), "elements": [
             {"type": "button", "action_id": SLACK_APPROVE_ACTION, "style": "primary", "value": value,
              "text": {"type": "plain_text", "text": "Approve"}},
             {"type": "button", "action_id": SLACK_DENY_ACTION, "style": "danger", "value": value,
              "text": {"type": "plain_text", "text": "Deny"},
              "confirm": {"title": {"type": "plain_text", "text": "Deny the remediation?"},
-                         "text": {"type": "mrkdwn", "text": f"`{waiting}` will be skipped and the incident escalated."},
+                         "text": _mrkdwn(f"`{waiting}` will be skipped and the incident escalated."),
                          "confirm": {"type": "plain_text", "text": "Deny"},
                          "deny": {"type": "plain_text", "text": "Cancel"}}},
         ]},
@@ -182,7 +195,7 @@ def _banner(incident: Incident) -> list[dict[str, Any]]:
     """A success (or escalation) banner under the header once the incident ended."""
     status = incident.status
     if status.phase is IncidentPhase.RESOLVED:
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(status_line(incident), 2900)}}]
+        return [{"type": "section", "text": _mrkdwn(status_line(incident))}]
     return []
 
 
@@ -324,7 +337,7 @@ class SlackNotifier:
             if not page.get("has_more") or not cursor:
                 break
         await self._call("chat.postMessage", channel=ref.channel, thread_ts=ref.ts,
-                         text=truncate(text, 3000), metadata=message_metadata(incident, key))
+                         text=truncate(escape(text), 3000), metadata=message_metadata(incident, key))
         return True
 
     async def close(self) -> None:

@@ -51,6 +51,7 @@ ATTEMPTS = ResourceType(GROUP, VERSION, "remediationattempts")
 POLICIES = ResourceType(GROUP, VERSION, "remediationpolicies")
 EVENTS = ResourceType("", "v1", "events")
 NAMESPACES = ResourceType("", "v1", "namespaces")
+LEASES = ResourceType("coordination.k8s.io", "v1", "leases")
 
 
 class KubeApiError(Exception):
@@ -189,8 +190,14 @@ class KubeClient:
         max_connections: int = 64,
         field_manager: str = "aiops-rca",
         max_in_flight: int | None = None,
+        write_guard: Callable[[str, str], None] | None = None,
+        on_request: Callable[[str], None] | None = None,
     ) -> None:
+        """`write_guard(method, path)` runs before every write and may refuse it by raising (the leader's
+        fence: a replica that is not sure it leads writes nothing); `on_request(method)` counts what is sent."""
         self.config = config
+        self._write_guard = write_guard
+        self._on_request = on_request
         self.field_manager = field_manager
         self._timeout = timeout
         # Requests beyond this many wait here, in order, rather than in the connection pool.
@@ -242,7 +249,11 @@ class KubeClient:
         if json_body is not None:
             headers["Content-Type"] = content_type
             content = json.dumps(json_body).encode()
+        if self._write_guard is not None and method != "GET":
+            self._write_guard(method, path)
         request = HttpRequest(method, path, params or {}, headers, content, time_limit or self._timeout)
+        if self._on_request is not None:
+            self._on_request(method)
         try:
             if self._in_flight is None:
                 return await self._send(request)

@@ -7,8 +7,10 @@ Entry points for the reconcile loop:
 - `attempts.attempt_body(incident, plan.attempt_spec)`: the RemediationAttempt to create;
 - `attempt_status.launched / after_progress / pending`: the attempt's status after an executor call;
 - `approval.observe_approval(raw_attempt_body, now)`: a human's kubectl decision;
-- `policy_validation.validate_policy_body(body)`, `policy_status(...)`, `rule_stats(...)`: policy status;
+- `eligibility.ineligible(...)`: whether remediation may act at all (the hand-off and every attempt);
+- `incident_status.apply_plan / human_resolution`: how remediation shows on the Incident;
 - `settings.RemediationSettings`: environment variables.
 
-The executors that act on ADF, Databricks and playbooks live in `aiops_operator.executors`.
+The executors that act on ADF, Databricks and playbooks live in `aiops_operator.executors`;
+policies (validation, matching, cache, controller) in `aiops_operator.policy`.
 """

@@ -1,4 +1,4 @@
-"""Approving or denying a RemediationAttempt: one kubectl command, or a Slack button.
+"""Approving or denying a RemediationAttempt with kubectl (the Slack buttons' contract is `api.approval`).
 
     kubectl annotate remediationattempt <name> aiops-rca.io/approval=approved
     kubectl annotate remediationattempt <name> aiops-rca.io/approval=denied \\
@@ -27,19 +27,16 @@ user IDs); unset, anyone who can click in the channel decides.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from aiops_operator.api import Approval, ApprovalChannel, ApprovalDecision
+from aiops_operator.api.labels import APPROVAL_ANNOTATION as ANNOTATION
+from aiops_operator.api.labels import APPROVAL_REASON_ANNOTATION as REASON_ANNOTATION
+from aiops_operator.api.labels import APPROVED_BY_ANNOTATION as BY_ANNOTATION
 from aiops_operator.api.sanitize import clean_text
 
-ANNOTATION = "aiops-rca.io/approval"
-REASON_ANNOTATION = "aiops-rca.io/approval-reason"
-BY_ANNOTATION = "aiops-rca.io/approved-by"
-
-_DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _APPROVE = frozenset({"approved", "approve", "yes", "true"})
 _DENY = frozenset({"denied", "deny", "rejected", "reject", "no", "false"})
 
@@ -109,37 +106,3 @@ def observe_approval(body: Mapping[str, Any], now: datetime) -> Approval | None:
         by = f"field manager {manager}" if manager else "unknown (kubectl)"
     reason = clean_text(annotations.get(REASON_ANNOTATION) or "", 1024).strip() or None
     return Approval(decision=decision, by=by[:256], time=when or now, via=ApprovalChannel.KUBECTL, reason=reason)
-
-
-def slack_approval(decision: ApprovalDecision, user: str, time: datetime, reason: str | None = None) -> Approval:
-    """An approval from a Slack button, after the receiver verified Slack's request signature."""
-    return Approval(decision=decision, by=clean_text(user, 256), time=time, via=ApprovalChannel.SLACK,
-                    reason=clean_text(reason, 1024) if reason else None)
-
-
-# --- Slack buttons: what the operator's message carries and the receiver reads back ----------------
-
-SLACK_APPROVE_ACTION = "aiops_approve"
-"""`action_id` of the Approve button on an incident's Slack message."""
-SLACK_DENY_ACTION = "aiops_deny"
-"""`action_id` of the Deny button."""
-SLACK_ACTIONS = {SLACK_APPROVE_ACTION: ApprovalDecision.APPROVED, SLACK_DENY_ACTION: ApprovalDecision.DENIED}
-
-
-def slack_button_value(namespace: str, attempt: str) -> str:
-    """The buttons' `value`: which attempt they decide (`<namespace>/<attempt name>`; nothing secret)."""
-    return f"{namespace}/{attempt}"
-
-
-def parse_slack_button_value(value: str) -> tuple[str, str] | None:
-    """(namespace, attempt name) from a button's value, or None when it is not one of ours."""
-    namespace, _, name = value.partition("/")
-    if not _DNS_NAME.match(namespace) or len(namespace) > 63 or not _DNS_NAME.match(name) or len(name) > 253:
-        return None
-    return namespace, name
-
-
-def slack_user(user_id: str, name: str | None) -> str:
-    """How a Slack user is recorded in `approval.by`: name and Slack's user id (the id is what Slack vouches for)."""
-    who = clean_text(name or "", 120).strip()
-    return f"{who} (Slack user {user_id})" if who else f"Slack user {user_id}"

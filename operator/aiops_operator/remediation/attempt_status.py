@@ -1,17 +1,9 @@
 """How a RemediationAttempt's status moves (pure): approval, launch, progress, outcome.
 
-Two conditions tell the story in `kubectl describe`:
-
-| type | status | reasons |
-|---|---|---|
-| Approved | Unknown | AwaitingApproval |
-| Approved | True / False | Approved / Denied, ApprovalTimedOut |
-| Completed | Unknown | Pending, Running, WaitingForUpstream, LaunchRetrying |
-| Completed | True | Succeeded, RunFailed, TimedOut, LaunchFailed (ran or tried to) |
-| Completed | True | DryRun, ApprovalDenied, ApprovalTimedOut, RemediationDisabled (never launched: Skipped) |
-
-`Completed.reason` of a finished attempt is what the Incident's decision reads
-to say why it escalated.
+Two conditions tell the story in `kubectl describe`: Approved and Completed
+(their reasons are in `api.conditions`). `Completed.reason` of a finished
+attempt (an `Outcome`) is what the Incident's decision reads to say why it
+escalated.
 """
 
 from __future__ import annotations
@@ -33,25 +25,14 @@ from aiops_operator.api import (
     set_condition,
 )
 from aiops_operator.api.base import MAX_CONDITION_MESSAGE_CHARS, MAX_MESSAGE_CHARS
+from aiops_operator.api.conditions import ApprovedReason, AttemptCondition, CompletedProgress, Outcome
+from aiops_operator.api.labels import approve_command
 from aiops_operator.api.sanitize import clean_text
 
-APPROVED = "Approved"
-COMPLETED = "Completed"
+APPROVED = AttemptCondition.APPROVED
+COMPLETED = AttemptCondition.COMPLETED
 TERMINAL_PHASES = frozenset({AttemptPhase.SUCCEEDED, AttemptPhase.FAILED, AttemptPhase.TIMED_OUT,
                              AttemptPhase.SKIPPED})
-
-
-class Outcome(StrEnum):
-    """Reason of the Completed condition: how the attempt ended."""
-
-    SUCCEEDED = "Succeeded"
-    RUN_FAILED = "RunFailed"
-    TIMED_OUT = "TimedOut"
-    DRY_RUN = "DryRun"
-    APPROVAL_DENIED = "ApprovalDenied"
-    APPROVAL_TIMED_OUT = "ApprovalTimedOut"
-    REMEDIATION_DISABLED = "RemediationDisabled"
-    LAUNCH_FAILED = "LaunchFailed"
 
 
 _PHASE_OF = {
@@ -60,9 +41,11 @@ _PHASE_OF = {
     Outcome.LAUNCH_FAILED: AttemptPhase.FAILED,
     Outcome.TIMED_OUT: AttemptPhase.TIMED_OUT,
     Outcome.DRY_RUN: AttemptPhase.SKIPPED,
+    Outcome.OBSERVED: AttemptPhase.SKIPPED,
     Outcome.APPROVAL_DENIED: AttemptPhase.SKIPPED,
     Outcome.APPROVAL_TIMED_OUT: AttemptPhase.SKIPPED,
     Outcome.REMEDIATION_DISABLED: AttemptPhase.SKIPPED,
+    Outcome.CANNOT_REMEDIATE: AttemptPhase.SKIPPED,
 }
 
 
@@ -109,12 +92,13 @@ def _cond(type_: str, status: ConditionStatus, reason: str, message: str, now: d
 def awaiting_approval(attempt: RemediationAttempt, deadline: datetime, now: datetime) -> RemediationAttemptStatus:
     s = attempt.status
     gen = attempt.metadata.generation
-    message = (f"Waiting for a human: kubectl annotate remediationattempt {attempt.metadata.name}"
-               f" aiops-rca.io/approval=approved (or denied) before {deadline.isoformat()}.")
+    command = approve_command(attempt.metadata.name, attempt.metadata.namespace or "default")
+    message = f"Waiting for a human: {command} (or =denied) before {deadline.isoformat()}."
     return s.model_copy(update={
         "phase": AttemptPhase.AWAITING_APPROVAL,
         "observed_generation": gen,
-        "conditions": set_condition(s.conditions, _cond(APPROVED, ConditionStatus.UNKNOWN, "AwaitingApproval",
+        "conditions": set_condition(s.conditions, _cond(APPROVED, ConditionStatus.UNKNOWN,
+                                                        ApprovedReason.AWAITING_APPROVAL,
                                                         message, now, gen)),
     })
 
@@ -133,7 +117,7 @@ def with_approval(attempt: RemediationAttempt, approval: Approval, now: datetime
     message = f"{approval.decision} by {approval.by} via {approval.via}" + (
         f": {approval.reason}" if approval.reason else "")
     cond = _cond(APPROVED, ConditionStatus.TRUE if approved else ConditionStatus.FALSE,
-                 "Approved" if approved else "Denied", message, now, gen)
+                 ApprovedReason.APPROVED if approved else ApprovedReason.DENIED, message, now, gen)
     return s.model_copy(update={"approval": approval, "observed_generation": gen,
                                 "conditions": set_condition(s.conditions, cond)})
 
@@ -147,7 +131,7 @@ def finished(
     gen = attempt.metadata.generation
     conditions = set_condition(s.conditions, _cond(COMPLETED, ConditionStatus.TRUE, outcome, message, now, gen))
     if outcome is Outcome.APPROVAL_TIMED_OUT:
-        conditions = set_condition(conditions, _cond(APPROVED, ConditionStatus.FALSE, "ApprovalTimedOut",
+        conditions = set_condition(conditions, _cond(APPROVED, ConditionStatus.FALSE, ApprovedReason.APPROVAL_TIMED_OUT,
                                                      message, now, gen))
     start = s.start_time
     return s.model_copy(update={
@@ -172,7 +156,8 @@ def launched(attempt: RemediationAttempt, run: ExternalRun, now: datetime,
         "observed_generation": gen,
         "external_run": run,
         "start_time": s.start_time or now,
-        "conditions": set_condition(s.conditions, _cond(COMPLETED, ConditionStatus.UNKNOWN, "Running", message,
+        "conditions": set_condition(s.conditions, _cond(COMPLETED, ConditionStatus.UNKNOWN,
+                                                        CompletedProgress.RUNNING, message,
                                                         now, gen)),
     })
 

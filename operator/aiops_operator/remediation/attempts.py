@@ -20,11 +20,15 @@ from aiops_operator.api import (
     attempt_name,
     idempotency_key,
 )
+from aiops_operator.api.labels import (
+    ATTEMPT_LABEL,
+    INCIDENT_LABEL,
+    POLICY_LABEL,
+    RULE_LABEL,
+    TARGET_LABEL,
+    target_hash,
+)
 
-LABEL_INCIDENT = "aiops-rca.io/incident"
-LABEL_ATTEMPT = "aiops-rca.io/attempt"
-LABEL_POLICY = "aiops-rca.io/policy"
-LABEL_RULE = "aiops-rca.io/rule"
 LABEL_MAX = 63
 
 
@@ -71,16 +75,27 @@ def _label(value: str | None) -> str | None:
     return value[:LABEL_MAX].rstrip("-_.") or None
 
 
+def policy_label(policy: str) -> str | None:
+    """The POLICY_LABEL value of attempts under `policy` (names longer than a label value are cut)."""
+    return _label(policy)
+
+
+def target_for(incident: Incident) -> str:
+    """The TARGET_LABEL value of the incident's failing pipeline, job or cluster (per-target budgets)."""
+    return target_hash(str(incident.spec.source), incident.spec.resource.name)
+
+
 def attempt_body(incident: Incident, spec: RemediationAttemptSpec) -> dict[str, Any]:
     """The object to create: name `<incident>-<n>`, labels, and a controller owner reference to the Incident."""
     meta = incident.metadata
     if not meta.uid:
         raise ValueError(f"Incident {meta.name} has no uid: read it from the API server before creating attempts")
     labels = {
-        LABEL_INCIDENT: _label(meta.name),
-        LABEL_ATTEMPT: str(spec.attempt),
-        LABEL_POLICY: _label(spec.policy),
-        LABEL_RULE: _label(spec.rule),
+        INCIDENT_LABEL: _label(meta.name),
+        ATTEMPT_LABEL: str(spec.attempt),
+        POLICY_LABEL: _label(spec.policy),
+        RULE_LABEL: _label(spec.rule),
+        TARGET_LABEL: target_for(incident),
     }
     return {
         "apiVersion": API_VERSION,

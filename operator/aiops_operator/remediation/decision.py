@@ -21,9 +21,17 @@ Applying a plan (the reconcile loop's side):
 | Resolve | Incident resolved by auto-heal (MTTR, SLA, Slack, Jira) | — |
 | Escalate | Incident escalated with `plan.reason` and `plan.message` | — |
 
-`plan.reason` is the CamelCase reason for the Incident's Remediated /
-Escalated conditions (BackingOff, AwaitingApproval and AttemptRunning while
-in progress, matching `incident.conditions`).
+`plan.reason` is the reason for the Incident's Remediated / Escalated
+conditions, an `api.conditions.RemediatedReason` (BackingOff, AwaitingApproval
+and AttemptRunning while in progress).
+
+The fleet guardrails (`remediation.guardrails`) act on two plans, so the stage
+gathers their inputs only when they matter: `guard()` takes a CreateAttempt
+plan and the launch times the budgets count (listed from the attempts) and
+escalates with BudgetExhausted, or turns the attempt into a record (Observe:
+dryRun, ends Skipped with reason Observed) or an approval request (Review);
+`throttle()` takes a Launch plan and the number of attempts running now and
+waits instead of launching over REMEDIATION_MAX_RUNNING.
 """
 
 from __future__ import annotations
@@ -34,11 +42,11 @@ from enum import StrEnum
 from typing import Protocol
 
 from aiops_operator.api import (
+    Analysis,
     Approval,
     ApprovalChannel,
     ApprovalDecision,
     AttemptPhase,
-    Confidence,
     Incident,
     IncidentPhase,
     PolicyRule,
@@ -47,13 +55,23 @@ from aiops_operator.api import (
     RemediationAttemptStatus,
     RemediationPolicy,
     RemediationSummary,
+    RunMode,
     attempt_name,
 )
+from aiops_operator.api.conditions import SKIPPED_OUTCOMES, Outcome, RemediatedReason
+from aiops_operator.api.labels import budget_reset_command
 from aiops_operator.remediation import attempt_status
-from aiops_operator.remediation.actions import applies_to, describe
-from aiops_operator.remediation.attempt_status import Outcome
+from aiops_operator.remediation.actions import describe
 from aiops_operator.remediation.attempts import attempt_spec
 from aiops_operator.remediation.backoff import wait_before
+from aiops_operator.remediation.eligibility import ineligible
+from aiops_operator.remediation.guardrails import (
+    BudgetVerdict,
+    budget,
+    budget_verdict,
+    effective_mode,
+    first_exhausted,
+)
 
 
 class DecisionSettings(Protocol):
@@ -77,38 +95,13 @@ class PlanKind(StrEnum):
     ESCALATE = "Escalate"
 
 
-class Reason(StrEnum):
-    # In progress (Remediated=Unknown).
-    AWAITING_ANALYSIS = "AwaitingAnalysis"
-    BACKING_OFF = "BackingOff"
-    ATTEMPT_PENDING = "AttemptPending"
-    AWAITING_APPROVAL = "AwaitingApproval"
-    ATTEMPT_RUNNING = "AttemptRunning"
-    # Healed (Remediated=True).
-    AUTO_HEALED = "AutoHealed"
-    # Escalated (Remediated=False, Escalated=True): why a human must act.
-    REMEDIATION_DISABLED = "RemediationDisabled"
-    NO_MATCHING_POLICY = "NoMatchingPolicy"
-    POLICY_DISABLED = "PolicyDisabled"
-    NO_MATCHING_RULE = "NoMatchingRule"
-    RULE_DISABLED = "RuleDisabled"
-    ACTION_NOT_APPLICABLE = "ActionNotApplicable"
-    NOT_AUTO_HEALABLE = "NotAutoHealable"
-    CONFIDENCE_TOO_LOW = "ConfidenceTooLow"
-    ATTEMPTS_EXHAUSTED = "AttemptsExhausted"
-    APPROVAL_DENIED = "ApprovalDenied"
-    APPROVAL_TIMED_OUT = "ApprovalTimedOut"
-    DRY_RUN = "DryRun"
-    # Nothing to do.
-    FINISHED = "Finished"
-
-
 @dataclass(frozen=True)
 class RemediationPlan:
     """What to do next; see the module docstring for how each kind is applied."""
 
     kind: PlanKind
-    reason: Reason
+    reason: RemediatedReason
+    """The reason for the Incident's Remediated (and Escalated / Resolved) condition."""
     message: str
     attempt_name: str | None = None
     """The attempt the plan is about (to create, update, launch or poll; or the one that ended it)."""
@@ -120,20 +113,6 @@ class RemediationPlan:
     """When to decide again even if nothing changes (Wait, Monitor, awaiting approval)."""
     summary: RemediationSummary | None = None
     """What the Incident's status.remediation should say; None leaves it alone."""
-
-
-CONFIDENCE_RANK = {Confidence.LOW: 1, Confidence.MEDIUM: 2, Confidence.HIGH: 3}
-_SKIPPED_REASON = {
-    Outcome.DRY_RUN: Reason.DRY_RUN,
-    Outcome.APPROVAL_DENIED: Reason.APPROVAL_DENIED,
-    Outcome.APPROVAL_TIMED_OUT: Reason.APPROVAL_TIMED_OUT,
-    Outcome.REMEDIATION_DISABLED: Reason.REMEDIATION_DISABLED,
-}
-
-
-def confidence_at_least(actual: Confidence, minimum: Confidence) -> bool:
-    """High > Medium > Low."""
-    return CONFIDENCE_RANK[actual] >= CONFIDENCE_RANK[minimum]
 
 
 def decide(
@@ -158,10 +137,10 @@ def decide(
     """
     phase = incident.status.phase
     if phase in (IncidentPhase.RESOLVED, IncidentPhase.ESCALATED):
-        return RemediationPlan(PlanKind.NOTHING, Reason.FINISHED, f"The incident is {phase}.")
+        return RemediationPlan(PlanKind.NOTHING, RemediatedReason.FINISHED, f"The incident is {phase}.")
     analysis = incident.status.analysis
     if analysis is None:
-        return RemediationPlan(PlanKind.NOTHING, Reason.AWAITING_ANALYSIS, "No analysis yet.")
+        return RemediationPlan(PlanKind.NOTHING, RemediatedReason.AWAITING_ANALYSIS, "No analysis yet.")
     ordered = sorted(attempts, key=lambda a: a.spec.attempt)
     latest = ordered[-1] if ordered else None
     summary = _summary(policy, rule, ordered)
@@ -170,41 +149,64 @@ def decide(
         return _current(incident, policy, latest, settings, now, observed_approval, summary)
 
     if latest is not None:
-        name = latest.metadata.name or attempt_name(incident.metadata.name, latest.spec.attempt)
-        if latest.status.phase is AttemptPhase.SUCCEEDED:
-            run = latest.status.external_run
-            ran = f" ({run.system} run {run.run_id})" if run else ""
-            return RemediationPlan(PlanKind.RESOLVE, Reason.AUTO_HEALED,
-                                   f"Attempt {latest.spec.attempt}{ran} healed the failure.",
-                                   attempt_name=name, summary=summary)
-        if latest.status.phase is AttemptPhase.SKIPPED:
-            outcome = attempt_status.outcome_of(latest)
-            reason = _SKIPPED_REASON.get(outcome, Reason.REMEDIATION_DISABLED) if outcome else Reason.DRY_RUN
-            message = latest.status.failure_reason or f"Attempt {latest.spec.attempt} was skipped."
-            if latest.status.would_have_done:
-                message = f"Dry run: {latest.status.would_have_done} A human must act."
-            return RemediationPlan(PlanKind.ESCALATE, reason, message, attempt_name=name, summary=summary)
-        # Failed or TimedOut: the next attempt, if any is left.
-        allowed = rule.max_attempts if rule is not None else latest.spec.attempt
-        if latest.spec.attempt >= allowed:
-            why = latest.status.failure_reason or str(latest.status.phase)
-            return RemediationPlan(
-                PlanKind.ESCALATE, Reason.ATTEMPTS_EXHAUSTED,
-                f"All {allowed} attempts failed; the last one: {why}", attempt_name=name, summary=summary,
-            )
+        ended = _finished(incident, rule, latest, summary)
+        if ended is not None:
+            return ended
+    return _next_attempt(incident, analysis, policy, rule, latest, settings, now, summary)
 
-    blocked = _ineligible(incident, policy, rule, settings)
+
+def _finished(
+    incident: Incident, rule: PolicyRule | None, latest: RemediationAttempt, summary: RemediationSummary | None,
+) -> RemediationPlan | None:
+    """The newest attempt has finished: resolve, escalate, or None when another attempt may follow."""
+    name = latest.metadata.name or attempt_name(incident.metadata.name, latest.spec.attempt)
+    if latest.status.phase is AttemptPhase.SUCCEEDED:
+        run = latest.status.external_run
+        ran = f" ({run.system} run {run.run_id})" if run else ""
+        return RemediationPlan(PlanKind.RESOLVE, RemediatedReason.AUTO_HEALED,
+                               f"Attempt {latest.spec.attempt}{ran} healed the failure.",
+                               attempt_name=name, summary=summary)
+    if latest.status.phase is AttemptPhase.SKIPPED:
+        outcome = attempt_status.outcome_of(latest)
+        # A skipped attempt's outcome is the reason the incident escalates with (api.conditions).
+        if outcome is None:
+            reason = RemediatedReason.DRY_RUN
+        elif outcome in SKIPPED_OUTCOMES:
+            reason = RemediatedReason(outcome.value)
+        else:
+            reason = RemediatedReason.REMEDIATION_DISABLED
+        message = latest.status.failure_reason or f"Attempt {latest.spec.attempt} was skipped."
+        if latest.status.would_have_done and reason is not RemediatedReason.OBSERVED:
+            message = f"Dry run: {latest.status.would_have_done} A human must act."
+        return RemediationPlan(PlanKind.ESCALATE, reason, message, attempt_name=name, summary=summary)
+    # Failed or TimedOut: the next attempt, if any is left.
+    allowed = rule.max_attempts if rule is not None else latest.spec.attempt
+    if latest.spec.attempt >= allowed:
+        why = latest.status.failure_reason or str(latest.status.phase)
+        return RemediationPlan(
+            PlanKind.ESCALATE, RemediatedReason.ATTEMPTS_EXHAUSTED,
+            f"All {allowed} attempts failed; the last one: {why}", attempt_name=name, summary=summary,
+        )
+    return None
+
+
+def _next_attempt(
+    incident: Incident, analysis: Analysis, policy: RemediationPolicy | None, rule: PolicyRule | None,
+    latest: RemediationAttempt | None, settings: DecisionSettings, now: datetime, summary: RemediationSummary | None,
+) -> RemediationPlan:
+    """No attempt is under way: escalate if none may start, else wait out the backoff or create the next."""
+    blocked = ineligible(analysis, incident, policy, rule, settings.auto_remediation_enabled)
     if blocked is not None:
         reason, message = blocked
         return RemediationPlan(PlanKind.ESCALATE, reason, message, summary=summary)
-    assert rule is not None  # _ineligible checked both
+    assert rule is not None  # ineligible checked both
     assert policy is not None
     n = latest.spec.attempt + 1 if latest is not None else 1
     not_before = _base_time(incident, latest) + wait_before(rule.backoff, n)
     if now < not_before:
         waiting = _with_next(summary, not_before)
         return RemediationPlan(
-            PlanKind.WAIT, Reason.BACKING_OFF,
+            PlanKind.WAIT, RemediatedReason.BACKING_OFF,
             f"Attempt {n}/{rule.max_attempts} ({rule.action}) starts at {not_before.isoformat()}.",
             requeue_time=not_before, summary=waiting,
         )
@@ -213,38 +215,27 @@ def decide(
     created = (summary or RemediationSummary()).model_copy(update={
         "attempts_made": n, "current_attempt": name, "next_attempt_time": None})
     return RemediationPlan(
-        PlanKind.CREATE_ATTEMPT, Reason.ATTEMPT_PENDING,
+        PlanKind.CREATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING,
         f"Creating attempt {n}/{rule.max_attempts}: {rule.action} (rule {rule.name}).",
         attempt_name=name, attempt_spec=spec, summary=created,
     )
 
 
-def _ineligible(
-    incident: Incident, policy: RemediationPolicy | None, rule: PolicyRule | None, settings: DecisionSettings,
-) -> tuple[Reason, str] | None:
-    """Why no (further) attempt may start, or None when one may."""
-    analysis = incident.status.analysis
-    assert analysis is not None
-    if not settings.auto_remediation_enabled:
-        return Reason.REMEDIATION_DISABLED, "Automatic remediation is switched off (AUTO_REMEDIATION_ENABLED=false)."
-    if policy is None:
-        return Reason.NO_MATCHING_POLICY, "No RemediationPolicy covers this incident."
-    if not policy.spec.enabled:
-        return Reason.POLICY_DISABLED, f"RemediationPolicy {policy.metadata.name} is disabled."
-    if rule is None:
-        return Reason.NO_MATCHING_RULE, (
-            f"RemediationPolicy {policy.metadata.name} has no rule for {analysis.error_type}.")
-    if rule.max_attempts == 0:
-        return Reason.RULE_DISABLED, f"Rule {rule.name} allows no attempts (maxAttempts: 0)."
-    if not applies_to(rule.action, incident.spec.source):
-        return Reason.ACTION_NOT_APPLICABLE, (
-            f"Rule {rule.name}'s action {rule.action} cannot act on a {incident.spec.source} incident.")
-    if not analysis.auto_heal_possible:
-        return Reason.NOT_AUTO_HEALABLE, f"The analysis says {analysis.error_type} cannot be healed by retrying."
-    if not confidence_at_least(analysis.confidence, rule.min_confidence):
-        return Reason.CONFIDENCE_TOO_LOW, (
-            f"Analysis confidence {analysis.confidence} is below rule {rule.name}'s minimum {rule.min_confidence}.")
-    return None
+@dataclass(frozen=True)
+class _Moving:
+    """The unfinished attempt a plan is about: its name and the summary every plan for it carries."""
+
+    name: str
+    summary: RemediationSummary
+
+    def update(self, new: RemediationAttemptStatus, reason: RemediatedReason, message: str,
+               requeue: datetime | None = None) -> RemediationPlan:
+        return RemediationPlan(PlanKind.UPDATE_ATTEMPT, reason, message, attempt_name=self.name,
+                               attempt_status=new, requeue_time=requeue, summary=self.summary)
+
+    def plan(self, kind: PlanKind, reason: RemediatedReason, message: str, requeue: datetime) -> RemediationPlan:
+        return RemediationPlan(kind, reason, message, attempt_name=self.name, requeue_time=requeue,
+                               summary=self.summary)
 
 
 def _current(
@@ -259,81 +250,178 @@ def _current(
     """The newest attempt has not finished: move it along."""
     spec, status = attempt.spec, attempt.status
     name = attempt.metadata.name or attempt_name(incident.metadata.name, spec.attempt)
-    summary = (summary or RemediationSummary()).model_copy(update={
+    moving = _Moving(name, (summary or RemediationSummary()).model_copy(update={
         "current_attempt": name, "attempts_made": max(spec.attempt, summary.attempts_made if summary else 0),
-        "next_attempt_time": None})
-
-    def update(new: RemediationAttemptStatus, reason: Reason, message: str,
-               requeue: datetime | None = None) -> RemediationPlan:
-        return RemediationPlan(PlanKind.UPDATE_ATTEMPT, reason, message, attempt_name=name,
-                               attempt_status=new, requeue_time=requeue, summary=summary)
-
+        "next_attempt_time": None}))
     if status.phase is AttemptPhase.RUNNING:
-        start = status.start_time or spec.not_before_time
-        deadline = start + timedelta(seconds=spec.timeout_seconds)
-        if now >= deadline:
-            message = f"No result within {spec.timeout_seconds} s (timeout)."
-            return update(attempt_status.finished(attempt, Outcome.TIMED_OUT, message, now),
-                          Reason.ATTEMPT_RUNNING, message)
-        requeue = min(now + timedelta(seconds=settings.remediation_poll_seconds), deadline)
-        run = status.external_run
-        on = f" ({run.system} run {run.run_id})" if run else ""
-        return RemediationPlan(PlanKind.MONITOR, Reason.ATTEMPT_RUNNING,
-                               f"Attempt {spec.attempt}{on} is running.", attempt_name=name,
-                               requeue_time=requeue, summary=summary)
+        return _running(attempt, settings, now, moving)
 
     # Pending or AwaitingApproval: nothing launched yet, so switches still apply.
     if not settings.auto_remediation_enabled or policy is None or not policy.spec.enabled:
         why = ("automatic remediation is switched off" if not settings.auto_remediation_enabled
                else "its RemediationPolicy is gone or disabled")
         message = f"Attempt {spec.attempt} was not launched: {why}."
-        return update(attempt_status.finished(attempt, Outcome.REMEDIATION_DISABLED, message, now),
-                      Reason.REMEDIATION_DISABLED, message)
+        return moving.update(attempt_status.finished(attempt, Outcome.REMEDIATION_DISABLED, message, now),
+                             RemediatedReason.REMEDIATION_DISABLED, message)
     if spec.dry_run:
         would = describe(spec.action, spec.parameters, incident.spec.resource.name)
-        message = f"Dry run: nothing was done. Would have: {would}"
-        return update(attempt_status.finished(attempt, Outcome.DRY_RUN, message, now, would_have_done=would),
-                      Reason.DRY_RUN, message)
+        if spec.guardrail:
+            message = f"Observed ({spec.guardrail}): nothing was launched. Would have: {would} A human must act."
+            outcome, reason = Outcome.OBSERVED, RemediatedReason.OBSERVED
+        else:
+            message = f"Dry run: nothing was done. Would have: {would}"
+            outcome, reason = Outcome.DRY_RUN, RemediatedReason.DRY_RUN
+        return moving.update(attempt_status.finished(attempt, outcome, message, now, would_have_done=would),
+                             reason, message)
     if spec.approval_required:
-        approval = status.approval
-        if approval is not None and approval.via is ApprovalChannel.SLACK and not attempt_status.approval_recorded(
-                attempt):
-            # The receiver wrote status.approval from a verified Slack click: the operator records the
-            # Approved condition (and the Incident's history) before acting on it.
-            return update(attempt_status.with_approval(attempt, approval, now), Reason.AWAITING_APPROVAL,
-                          f"{approval.decision} by {approval.by} via Slack.")
-        if approval is None and observed is not None:
-            return update(attempt_status.with_approval(attempt, observed, now), Reason.AWAITING_APPROVAL,
-                          f"{observed.decision} by {observed.by}.")
-        if approval is None:
-            waiting_since = max(attempt.metadata.creation_timestamp or spec.not_before_time, spec.not_before_time)
-            deadline = waiting_since + timedelta(seconds=spec.approval_timeout_seconds)
-            if now >= deadline:
-                message = f"No approval within {spec.approval_timeout_seconds} s."
-                return update(attempt_status.finished(attempt, Outcome.APPROVAL_TIMED_OUT, message, now),
-                              Reason.APPROVAL_TIMED_OUT, message)
-            message = f"Attempt {spec.attempt} ({spec.action}) waits for approval until {deadline.isoformat()}."
-            if status.phase is not AttemptPhase.AWAITING_APPROVAL:
-                return update(attempt_status.awaiting_approval(attempt, deadline, now), Reason.AWAITING_APPROVAL,
-                              message, requeue=deadline)
-            return RemediationPlan(PlanKind.WAIT, Reason.AWAITING_APPROVAL, message, attempt_name=name,
-                                   requeue_time=deadline, summary=summary)
-        if approval.decision is ApprovalDecision.DENIED:
-            message = f"Denied by {approval.by}" + (f": {approval.reason}" if approval.reason else ".")
-            return update(attempt_status.finished(attempt, Outcome.APPROVAL_DENIED, message, now),
-                          Reason.APPROVAL_DENIED, message)
+        waiting = _approval_step(attempt, now, observed, moving)
+        if waiting is not None:
+            return waiting
     if now < spec.not_before_time:
-        return RemediationPlan(PlanKind.WAIT, Reason.BACKING_OFF,
-                               f"Attempt {spec.attempt} starts at {spec.not_before_time.isoformat()}.",
-                               attempt_name=name, requeue_time=spec.not_before_time, summary=summary)
+        return moving.plan(PlanKind.WAIT, RemediatedReason.BACKING_OFF,
+                           f"Attempt {spec.attempt} starts at {spec.not_before_time.isoformat()}.",
+                           spec.not_before_time)
     launch_deadline = spec.not_before_time + timedelta(seconds=spec.timeout_seconds)
     if now >= launch_deadline:
         message = f"Could not launch within {spec.timeout_seconds} s."
-        return update(attempt_status.finished(attempt, Outcome.TIMED_OUT, message, now),
-                      Reason.ATTEMPT_PENDING, message)
-    return RemediationPlan(PlanKind.LAUNCH, Reason.ATTEMPT_PENDING,
-                           f"Launching attempt {spec.attempt}: {spec.action}.", attempt_name=name,
-                           requeue_time=launch_deadline, summary=summary)
+        return moving.update(attempt_status.finished(attempt, Outcome.TIMED_OUT, message, now),
+                             RemediatedReason.ATTEMPT_PENDING, message)
+    return moving.plan(PlanKind.LAUNCH, RemediatedReason.ATTEMPT_PENDING,
+                       f"Launching attempt {spec.attempt}: {spec.action}.", launch_deadline)
+
+
+def _running(attempt: RemediationAttempt, settings: DecisionSettings, now: datetime,
+             moving: _Moving) -> RemediationPlan:
+    """The external run is in flight: poll it until its timeout."""
+    spec, status = attempt.spec, attempt.status
+    start = status.start_time or spec.not_before_time
+    deadline = start + timedelta(seconds=spec.timeout_seconds)
+    if now >= deadline:
+        message = f"No result within {spec.timeout_seconds} s (timeout)."
+        return moving.update(attempt_status.finished(attempt, Outcome.TIMED_OUT, message, now),
+                             RemediatedReason.ATTEMPT_RUNNING, message)
+    requeue = min(now + timedelta(seconds=settings.remediation_poll_seconds), deadline)
+    run = status.external_run
+    on = f" ({run.system} run {run.run_id})" if run else ""
+    return moving.plan(PlanKind.MONITOR, RemediatedReason.ATTEMPT_RUNNING, f"Attempt {spec.attempt}{on} is running.",
+                       requeue)
+
+
+def _approval_step(attempt: RemediationAttempt, now: datetime, observed: Approval | None,
+                   moving: _Moving) -> RemediationPlan | None:
+    """An attempt that needs approval: record a decision, ask or wait for one; None once approved."""
+    spec, status = attempt.spec, attempt.status
+    approval = status.approval
+    if approval is not None and approval.via is ApprovalChannel.SLACK and not attempt_status.approval_recorded(
+            attempt):
+        # The receiver wrote status.approval from a verified Slack click: the operator records the
+        # Approved condition (and the Incident's history) before acting on it.
+        return moving.update(attempt_status.with_approval(attempt, approval, now), RemediatedReason.AWAITING_APPROVAL,
+                             f"{approval.decision} by {approval.by} via Slack.")
+    if approval is None and observed is not None:
+        return moving.update(attempt_status.with_approval(attempt, observed, now), RemediatedReason.AWAITING_APPROVAL,
+                             f"{observed.decision} by {observed.by}.")
+    if approval is None:
+        waiting_since = max(attempt.metadata.creation_timestamp or spec.not_before_time, spec.not_before_time)
+        deadline = waiting_since + timedelta(seconds=spec.approval_timeout_seconds)
+        if now >= deadline:
+            message = f"No approval within {spec.approval_timeout_seconds} s."
+            return moving.update(attempt_status.finished(attempt, Outcome.APPROVAL_TIMED_OUT, message, now),
+                                 RemediatedReason.APPROVAL_TIMED_OUT, message)
+        message = f"Attempt {spec.attempt} ({spec.action}) waits for approval until {deadline.isoformat()}."
+        if spec.guardrail:
+            message += f" Approval is needed because {spec.guardrail}."
+        if status.phase is not AttemptPhase.AWAITING_APPROVAL:
+            return moving.update(attempt_status.awaiting_approval(attempt, deadline, now),
+                                 RemediatedReason.AWAITING_APPROVAL, message, requeue=deadline)
+        return moving.plan(PlanKind.WAIT, RemediatedReason.AWAITING_APPROVAL, message, deadline)
+    if approval.decision is ApprovalDecision.DENIED:
+        message = f"Denied by {approval.by}" + (f": {approval.reason}" if approval.reason else ".")
+        return moving.update(attempt_status.finished(attempt, Outcome.APPROVAL_DENIED, message, now),
+                             RemediatedReason.APPROVAL_DENIED, message)
+    return None
+
+
+@dataclass(frozen=True)
+class Launches:
+    """Launch times the budgets count, from the RemediationAttempts (`guardrails.launch_time`)."""
+
+    target: tuple[datetime, ...] = ()
+    """Of attempts for the same pipeline, job or cluster, under any policy of the namespace."""
+    policy: tuple[datetime, ...] = ()
+    """Of attempts under this policy."""
+    reset_time: datetime | None = None
+    """The policy's aiops-rca.io/budget-reset annotation: earlier launches no longer count."""
+
+
+def budget_verdicts(policy: RemediationPolicy, launches: Launches, now: datetime) -> list[BudgetVerdict]:
+    """How much of each of the policy's budgets is used at `now`."""
+    verdicts = []
+    budgets = policy.spec.budgets
+    if budgets.per_target is not None:
+        verdicts.append(budget_verdict("target", launches.target, budget(budgets.per_target), now,
+                                       launches.reset_time))
+    if budgets.per_policy is not None:
+        verdicts.append(budget_verdict("policy", launches.policy, budget(budgets.per_policy), now,
+                                       launches.reset_time))
+    return verdicts
+
+
+def guard(plan: RemediationPlan, incident: Incident, policy: RemediationPolicy | None, rule: PolicyRule | None,
+          launches: Launches, now: datetime) -> RemediationPlan:
+    """A CreateAttempt plan under the policy's run modes, freeze windows and budgets (other plans unchanged).
+
+    Observe: the attempt is created as a record (dryRun, with the guardrail named) and spends no budget.
+    Otherwise an exhausted budget escalates with BudgetExhausted before any attempt exists; Review makes
+    the attempt wait for approval."""
+    spec = plan.attempt_spec
+    if plan.kind is not PlanKind.CREATE_ATTEMPT or spec is None or policy is None or rule is None:
+        return plan
+    mode = effective_mode(policy.spec, rule, now)
+    if mode.mode is RunMode.OBSERVE:
+        if spec.dry_run:
+            return plan
+        return _with_spec(plan, spec.model_copy(update={"dry_run": True, "guardrail": mode.why}),
+                          f" Observe only: {mode.why}.")
+    exhausted = first_exhausted(budget_verdicts(policy, launches, now))
+    if exhausted is not None:
+        summary = plan.summary.model_copy(update={
+            "attempts_made": spec.attempt - 1, "next_attempt_time": None,
+            "current_attempt": attempt_name(incident.metadata.name, spec.attempt - 1) if spec.attempt > 1 else None,
+        }) if plan.summary else None
+        return RemediationPlan(
+            PlanKind.ESCALATE, RemediatedReason.BUDGET_EXHAUSTED,
+            f"Not launched: the launch budget of policy {policy.metadata.name} is used up: {exhausted.message}"
+            f" Reset by hand: {budget_reset_command(policy.metadata.name, policy.metadata.namespace or 'default')}",
+            summary=summary,
+        )
+    if mode.mode is RunMode.REVIEW and not spec.approval_required:
+        return _with_spec(plan, spec.model_copy(update={"approval_required": True, "guardrail": mode.why}),
+                          f" Needs approval: {mode.why}.")
+    return plan
+
+
+def _with_spec(plan: RemediationPlan, spec: RemediationAttemptSpec, note: str) -> RemediationPlan:
+    return RemediationPlan(plan.kind, plan.reason, plan.message + note, attempt_name=plan.attempt_name,
+                           attempt_spec=spec, summary=plan.summary)
+
+
+THROTTLE_SECONDS = 15.0
+"""How soon an attempt held back by REMEDIATION_MAX_RUNNING looks again."""
+
+
+def throttle(plan: RemediationPlan, running: int, max_running: int, now: datetime) -> RemediationPlan:
+    """A Launch plan waits (BackingOff) while `running` attempts are in flight and the cap is reached."""
+    if plan.kind is not PlanKind.LAUNCH or running < max_running:
+        return plan
+    requeue = now + timedelta(seconds=THROTTLE_SECONDS)
+    if plan.requeue_time is not None:
+        requeue = min(requeue, plan.requeue_time)
+    return RemediationPlan(
+        PlanKind.WAIT, RemediatedReason.BACKING_OFF,
+        f"Waiting to launch: {running} attempts are running, the cap is {max_running} (REMEDIATION_MAX_RUNNING).",
+        attempt_name=plan.attempt_name, requeue_time=requeue, summary=plan.summary,
+    )
 
 
 def _base_time(incident: Incident, latest: RemediationAttempt | None) -> datetime:

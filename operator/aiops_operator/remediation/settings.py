@@ -10,12 +10,20 @@ Credentials for ADF and Databricks are the operator's own (`AZURE_*`,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aiops_operator.remediation.library_fallback import DEFAULT_FALLBACK_VERSIONS
+DEFAULT_FALLBACK_VERSIONS: Mapping[str, tuple[str, ...]] = {
+    "pandas": ("2.1.4", "2.1.0", "2.0.3", "1.5.3"),
+    "numpy": ("1.26.3", "1.24.3", "1.23.5", "1.22.4"),
+    "pyspark": ("3.5.0", "3.4.1", "3.4.0", "3.3.2"),
+    "scikit-learn": ("1.4.0", "1.3.2", "1.3.0", "1.2.2"),
+    "pyarrow": ("14.0.2", "14.0.1", "13.0.0", "12.0.1"),
+}
+"""Known-good versions per library, newest first (LIBRARY_FALLBACK_VERSIONS overrides)."""
 
 
 class RemediationSettings(BaseSettings):
@@ -39,6 +47,9 @@ class RemediationSettings(BaseSettings):
     """PLAYBOOK_ATTEMPTS: POSTs to a playbook before giving up on a 5xx/429/connection error."""
     playbook_retry_initial_seconds: float = Field(default=1.0, ge=0)
     """PLAYBOOK_RETRY_INITIAL_SECONDS: first wait between playbook POSTs; doubles each time."""
+    remediation_max_running: int = Field(default=20, ge=1, le=10_000)
+    """REMEDIATION_MAX_RUNNING: attempts with an external run in flight at once, across the operator; an
+    attempt due to launch over this cap waits (reason BackingOff) instead of launching."""
     executor_timeout_seconds: float = Field(default=30.0, gt=0)
     """EXECUTOR_TIMEOUT_SECONDS: timeout of one call to ADF, Databricks or a playbook."""
     executor_ca_bundle: Path | None = None

@@ -103,9 +103,10 @@ def test_receiver_spool_survives_pod_deletion_with_the_api_server_cut_off(
     volume = local_node.layout.root / "volumes" / release.namespace
     volume.mkdir(parents=True, exist_ok=True)
     volume.chmod(0o777)  # hostPath volumes get no fsGroup; the receiver runs as uid 10001
-    pv = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": f"{release.namespace}-spool"},
-          "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteMany"], "storageClassName": "",
-                   "persistentVolumeReclaimPolicy": "Retain", "hostPath": {"path": str(volume)}}}
+    pv: dict[str, Any] = {
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": f"{release.namespace}-spool"},
+        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteMany"], "storageClassName": "",
+                 "persistentVolumeReclaimPolicy": "Retain", "hostPath": {"path": str(volume)}}}
     incluster.kubectl(release.kubeconfig, "apply", "-f", "-", stdin=json.dumps(pv))
     try:
         # Port 9 of loopback is closed: the receiver cannot reach the API server and spools.

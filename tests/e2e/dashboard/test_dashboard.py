@@ -7,9 +7,9 @@ import io
 import urllib.request
 from datetime import UTC, datetime
 
+from aiops_operator.api.labels import approve_command
 from playwright.sync_api import Page, expect
 
-from dashboard.viewmodel import APPROVE_COMMAND
 from devtools.samples import sample_incident
 from tests.e2e.conftest import REPO, Kubectl
 from tests.e2e.dashboard.conftest import Dashboard, Watched
@@ -133,7 +133,7 @@ def test_detail_shows_attempts_timeline_history_and_approval(dashboard: Dashboar
 
     page.locator(card(page, waiting.name, dashboard)).click()
     attempt = waiting.attempts[-1][0]["metadata"]["name"]
-    expected = APPROVE_COMMAND.format(name=attempt, namespace=dashboard.namespace)
+    expected = approve_command(attempt, dashboard.namespace)
     expect(detail.locator(".approval .approve-command")).to_have_text(expected)
     expect(page.locator(f'{card(page, waiting.name, dashboard)} .badge.awaiting-approval')).to_be_visible()
 

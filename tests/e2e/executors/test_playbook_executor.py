@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from aiops_operator.api import IncidentSource, PlaybookCallback, RemediationAction
@@ -16,42 +13,14 @@ from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation.attempt_status import ProgressState
 
 from tests.e2e.executors.conftest import make_attempt, make_incident
-
-
-class LogicApp:
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+from tests.support.logic_app import LogicApp, serve_logic_app
 
 
 @pytest.fixture
 def logic_app() -> Iterator[tuple[LogicApp, str]]:
-    app = LogicApp(failures=2)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            app.requests.append((dict(self.headers), json.loads(self.rfile.read(length))))
-            if len(app.requests) <= app.failures:
-                self.send_response(503)
-                self.end_headers()
-                return
-            body = json.dumps({"runId": "logic-run-42"}).encode()
-            self.send_response(202)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_address[1]}/workflows/heal/triggers/manual?sig=s3cret"
-    server.shutdown()
-    server.server_close()
+    with serve_logic_app(LogicApp(failures=2, run_id=lambda n: "logic-run-42"),
+                         path="/workflows/heal/triggers/manual?sig=s3cret") as app:
+        yield app, app.url
 
 
 def test_playbook_post_carries_the_callback_and_retries_5xx(

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from aiops_operator.api import GROUP, VERSION
 from kubernetes import client
 
 from sandbox.testing import RunningSandbox
+from tests.support.crash import CRASH_AT_ENV
+from tests.support.kube_objects import as_object
 
 REPO = Path(__file__).resolve().parents[3]
 CLI = REPO / ".venv" / "bin" / "aiops-rca"
@@ -92,11 +95,19 @@ def start_operator(
             "NOTIFY_RETRY_MAX_SECONDS": "2",
             "DASHBOARD_URL": "http://dashboard.example",
             "SSL_CERT_FILE": str(sandbox.endpoints.ca_file),
+            # Every test runs the election (its Lease in the test's namespace), on a short lease: a process
+            # restarted after a SIGKILL takes over within 3 s. test_failover uses client-go's defaults.
+            "LEADER_ELECTION_LEASE_DURATION_SECONDS": "3",
+            "LEADER_ELECTION_RENEW_DEADLINE_SECONDS": "2",
+            "LEADER_ELECTION_RETRY_PERIOD_SECONDS": "0.5",
         })
         env.update(overrides)
         env = {k: v for k, v in env.items() if v != ""}
+        # A crash test runs the operator through the test-only entry point that injects the crash hook.
+        entry = [sys.executable, "-m", "tests.support.crashing_operator"] if CRASH_AT_ENV in env \
+            else [str(CLI), "operator"]
         op = OperatorProcess(
-            args=[str(CLI), "operator", "--namespace", namespace, "--port", str(port)],
+            args=[*entry, "--namespace", namespace, "--port", str(port)],
             env=env, log_path=tmp_path / f"operator-{len(started)}.log",
         )
         op.start()
@@ -125,8 +136,8 @@ def apply_default_policy(custom_api: client.CustomObjectsApi, namespace: str) ->
         body = yaml.safe_load(POLICY_SAMPLE.read_text())
         if routing:
             body["spec"]["routing"].update(routing)
-        result: dict[str, Any] = custom_api.create_namespaced_custom_object(
-            GROUP, VERSION, namespace, "remediationpolicies", body)
+        result: dict[str, Any] = as_object(custom_api.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, "remediationpolicies", body))
         return result
 
     return apply

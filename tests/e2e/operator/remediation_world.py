@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
@@ -16,6 +13,8 @@ from kubernetes import client
 
 from tests.e2e.conftest import Kubectl
 from tests.e2e.operator.conftest import OperatorProcess, wait_for
+from tests.support.kube_objects import as_object
+from tests.support.logic_app import LogicApp, serve_logic_app
 
 RG, FACTORY = "rg-data-platform-prod", "adf-contoso-prod-weu"
 
@@ -106,21 +105,19 @@ class Api:
         self.namespace = namespace
 
     def create(self, plural: str, body: dict[str, Any]) -> str:
-        self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, body)
+        as_object(self.custom.create_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, body))
         return str(body["metadata"]["name"])
 
     def get(self, plural: str, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, plural,
-                                                                          name)
-        return result
+        return as_object(self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, name))
 
     def incident(self, name: str) -> dict[str, Any]:
         return self.get("incidents", name)
 
     def attempts(self, incident: str) -> list[dict[str, Any]]:
-        items = self.custom.list_namespaced_custom_object(
+        items = as_object(self.custom.list_namespaced_custom_object(
             GROUP, VERSION, self.namespace, "remediationattempts",
-            label_selector=f"aiops-rca.io/incident={incident}")["items"]
+            label_selector=f"aiops-rca.io/incident={incident}"))["items"]
         return sorted(items, key=lambda a: a["spec"]["attempt"])
 
     def wait_phase(self, name: str, phases: set[str], op: OperatorProcess | None, timeout: float = 90,
@@ -157,41 +154,10 @@ def history(obj: dict[str, Any]) -> list[str]:
     return [h["action"] for h in obj.get("status", {}).get("history", [])]
 
 
-class LogicApp:
-    """A Logic App stand-in: records POSTs (body and headers) and answers 202 with a run id."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
-        self.url = ""
-
-
 @contextmanager
 def logic_app() -> Iterator[LogicApp]:
-    app = LogicApp()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            app.requests.append((dict(self.headers), json.loads(self.rfile.read(length))))
-            body = json.dumps({"runId": f"logic-run-{len(app.requests)}"}).encode()
-            self.send_response(202)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.url = f"http://127.0.0.1:{server.server_address[1]}/workflows/heal/triggers/manual/run?sig=s3cret"
-    try:
+    with serve_logic_app(LogicApp()) as app:
         yield app
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def wait_for_events(kubectl: Kubectl, namespace: str, name: str, patterns: list[str],

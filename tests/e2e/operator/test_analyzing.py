@@ -13,6 +13,7 @@ from kubernetes import client
 from sandbox.testing import RunningSandbox
 from tests.e2e.conftest import Kubectl
 from tests.e2e.operator.conftest import OperatorProcess, StartOperator, free_port, wait_for
+from tests.support.kube_objects import as_object
 
 ADF_RUN = "7d1b6f0a-3c2e-4d8b-9a51-2f6c8e4b1a90"
 ADF_TIMEOUT = (
@@ -87,13 +88,12 @@ def databricks_incident() -> dict[str, Any]:
 
 
 def create(custom_api: client.CustomObjectsApi, namespace: str, body: dict[str, Any]) -> str:
-    custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", body)
+    as_object(custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", body))
     return str(body["metadata"]["name"])
 
 
 def get(custom_api: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
-    result: dict[str, Any] = custom_api.get_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", name)
-    return result
+    return as_object(custom_api.get_namespaced_custom_object(GROUP, VERSION, namespace, "incidents", name))
 
 
 def condition(incident: dict[str, Any], type_: str) -> dict[str, Any]:
@@ -206,7 +206,7 @@ def test_databricks_incident_uncovered_rule_escalates_with_task_named_error(
     sandbox.control.load(SCENARIO)
     apply_default_policy()
     # A more specific, higher-priority policy owns nightly-* jobs but has no rule for missing inputs.
-    custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "remediationpolicies", {
+    as_object(custom_api.create_namespaced_custom_object(GROUP, VERSION, namespace, "remediationpolicies", {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": "RemediationPolicy",
         "metadata": {"name": "ml-nightly"},
         "spec": {
@@ -216,7 +216,7 @@ def test_databricks_incident_uncovered_rule_escalates_with_task_named_error(
                         "slackChannel": "#ml-alerts", "jiraProject": "ML"},
             "rules": [{"name": "oom", "errorType": "DatabricksResourceExhausted", "action": "ResizeCluster"}],
         },
-    })
+    }))
     op = start_operator()
     name = create(custom_api, namespace, databricks_incident())
     inc = settled(custom_api, namespace, name, op)

@@ -36,7 +36,6 @@ from tests.e2e.operator.remediation_world import (
     SCHEMA,
     THROTTLED,
     Api,
-    LogicApp,
     adf_incident,
     cluster_incident,
     condition,
@@ -47,6 +46,7 @@ from tests.e2e.operator.remediation_world import (
     rule,
     wait_for_events,
 )
+from tests.support.logic_app import LogicApp
 
 THROTTLE_BACKOFF = [1, 3, 5, 5, 5]
 CHANNEL = "data-incidents"

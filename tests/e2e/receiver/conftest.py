@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 import pytest
-import yaml
 from aiops_operator.kube import KubeClient, load_config
 from pydantic import SecretStr
 
-from tests.e2e.receiver.tcp_proxy import TcpProxy, free_port
+from tests.e2e.receiver.tcp_proxy import TcpProxy, free_port, kubeconfig_via_proxy
 from webhook_receiver.app import Receiver, build_app, make_receiver
 from webhook_receiver.settings import ReceiverSettings
 
@@ -82,14 +79,7 @@ def receiver_url(kubeconfig: Path, namespace: str, tmp_path: Path, api_keys_file
 @pytest.fixture
 def proxied_kubeconfig(kubeconfig: Path, tmp_path: Path) -> Iterator[tuple[Path, TcpProxy]]:
     """A copy of the kubeconfig whose server is a local TCP proxy to the real API server (started)."""
-    doc = yaml.safe_load(kubeconfig.read_text())
-    server = urlparse(doc["clusters"][0]["cluster"]["server"])
-    proxy = TcpProxy(server.hostname or "127.0.0.1", server.port or 443)
-    for cluster in doc["clusters"]:
-        cluster["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
-    path = tmp_path / "kubeconfig-via-proxy"
-    path.write_text(json.dumps(doc))
-    path.chmod(0o600)
+    path, proxy = kubeconfig_via_proxy(kubeconfig, tmp_path)
     proxy.start()
     try:
         yield path, proxy

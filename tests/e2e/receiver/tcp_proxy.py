@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
 
 
 def free_port() -> int:
@@ -72,3 +77,16 @@ class TcpProxy:
 
         await asyncio.gather(pipe(client_r, upstream_w), pipe(upstream_r, client_w))
         self._writers.difference_update((client_w, upstream_w))
+
+
+def kubeconfig_via_proxy(kubeconfig: Path, workdir: Path) -> tuple[Path, TcpProxy]:
+    """A copy of `kubeconfig` in `workdir` whose server is a new (not yet started) proxy to the real one."""
+    doc = yaml.safe_load(kubeconfig.read_text())
+    server = urlparse(doc["clusters"][0]["cluster"]["server"])
+    proxy = TcpProxy(server.hostname or "127.0.0.1", server.port or 443)
+    for cluster in doc["clusters"]:
+        cluster["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
+    path = workdir / "kubeconfig-via-proxy"
+    path.write_text(json.dumps(doc))
+    path.chmod(0o600)
+    return path, proxy

@@ -46,7 +46,7 @@ def jira(sandbox: RunningSandbox) -> Iterator[JIRA]:
     e = sandbox.endpoints
     client = JIRA(server=e.jira_url, basic_auth=(e.credentials.jira_user, e.credentials.jira_api_token))
     yield client
-    client.close()
+    client.close()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture

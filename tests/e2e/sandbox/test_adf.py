@@ -54,9 +54,11 @@ def test_runs_follow_the_scripted_outcomes(sandbox: RunningSandbox, adf: DataFac
     activities = adf.activity_runs.query_by_pipeline_run(
         RG, FACTORY, first, RunFilterParameters(last_updated_after=after, last_updated_before=before)).value
     assert [(a.activity_name, a.status) for a in activities] == [("CopySales", "Failed")]
-    assert activities[0].error["errorCode"] == "2200"
-    assert activities[0].error["message"] == BLOB_MISSING
-    assert activities[0].error["failureType"] == "UserError"
+    error = activities[0].error
+    assert error is not None
+    assert error["errorCode"] == "2200"
+    assert error["message"] == BLOB_MISSING
+    assert error["failureType"] == "UserError"
 
     second = adf.pipelines.create_run(RG, FACTORY, "ingest_sales", reference_pipeline_run_id=first,
                                       is_recovery=True, start_from_failure=True).run_id
@@ -87,7 +89,7 @@ def test_seeded_failure_is_readable_and_queryable(sandbox: RunningSandbox,
         RG, FACTORY, seeded, RunFilterParameters(last_updated_after=window()[0], last_updated_before=window()[1],
                                                  filters=[RunQueryFilter(operand="Status", operator="Equals",
                                                                          values_property=["Failed"])])).value
-    assert [(a.activity_name, a.error["errorCode"]) for a in activities] == [("CopyToDw", "2011")]
+    assert [(a.activity_name, (a.error or {})["errorCode"]) for a in activities] == [("CopyToDw", "2011")]
 
     after, before = window()
     succeeded_upstream = adf.pipeline_runs.query_by_factory(RG, FACTORY, RunFilterParameters(

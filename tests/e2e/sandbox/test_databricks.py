@@ -26,9 +26,10 @@ def eventually(check: Callable[[], bool], timeout: float = 10) -> None:
 
 def test_run_now_is_idempotent_per_token(sandbox: RunningSandbox, databricks: WorkspaceClient) -> None:
     sandbox.control.load({"databricks": {"jobs": {"42": {"runs": [{"result": "SUCCESS", "duration_seconds": 0}]}}}})
-    first = databricks.jobs.run_now(42, idempotency_token="incident-abc-1").run_id
-    again = databricks.jobs.run_now(42, idempotency_token="incident-abc-1").run_id
-    other = databricks.jobs.run_now(42, idempotency_token="incident-abc-2").run_id
+    # The SDK's Wait[...] leaves its attributes untyped: name the type the API documents.
+    first: int = databricks.jobs.run_now(42, idempotency_token="incident-abc-1").run_id
+    again: int = databricks.jobs.run_now(42, idempotency_token="incident-abc-1").run_id
+    other: int = databricks.jobs.run_now(42, idempotency_token="incident-abc-2").run_id
     assert first == again != other
     assert len(sandbox.control.databricks_runs()) == 2
     assert len(sandbox.control.calls(service="databricks", op="jobs/run-now")) == 3
@@ -68,14 +69,15 @@ def test_seeded_failure_output_and_repair(sandbox: RunningSandbox, databricks: W
     assert output.error == OOM
     assert output.error_trace == "at org.apache.spark.Executor..."
 
-    repair_1 = databricks.jobs.repair_run(555, rerun_all_failed_tasks=True).response.repair_id
+    repaired_wait = databricks.jobs.repair_run(555, rerun_all_failed_tasks=True)
+    repair_1: int = repaired_wait.response.repair_id  # type: ignore[attr-defined]
     repaired = databricks.jobs.get_run(555, include_history=True)
     assert repaired.state is not None
     assert repaired.state.result_state == RunResultState.FAILED
     with pytest.raises(InvalidParameterValue, match="latest_repair_id"):
         databricks.jobs.repair_run(555, rerun_tasks=["transform"])
     repair_2 = databricks.jobs.repair_run(555, rerun_tasks=["transform"], latest_repair_id=repair_1)
-    assert repair_2.response.repair_id != repair_1
+    assert repair_2.response.repair_id != repair_1  # type: ignore[attr-defined]
 
     def succeeded() -> bool:
         state = databricks.jobs.get_run(555).state

@@ -45,7 +45,7 @@ def test_adf_descriptions_through_api_v3(sandbox: RunningSandbox) -> None:
     view = sandbox.control.jira_issue(issue.key)
     assert view["description"] == "Cluster ran out of memory."
     assert view["comments"] == ["Resized the cluster."]
-    v3.close()
+    v3.close()  # type: ignore[no-untyped-call]
 
 
 def test_unknown_project_and_bad_credentials(sandbox: RunningSandbox, jira: JIRA) -> None:

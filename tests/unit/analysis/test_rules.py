@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiops_operator.analysis.request import AnalysisRequest, bound_text
-from aiops_operator.analysis.rules import analyze_with_rules, classify, normalize
+from aiops_operator.analysis.rules import analyze_with_rules, classify, clean_characters, normalize
 from aiops_operator.api import (
     Confidence,
     Enrichment,
@@ -425,3 +425,23 @@ def test_bound_text_keeps_head_and_tail() -> None:
     assert len(out) == 1000
     assert out.startswith("HEAD")
     assert out.endswith("Caused by: TAIL")
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        pytest.param("\x1b[31mLogin failed\x1b[0m", "Login failed", id="ansi-colour"),
+        pytest.param("\x1b]8;;https://x\x07link\x1b]8;;\x07", "link", id="ansi-hyperlink"),
+        pytest.param("Exe\u200bcution Time\u200dout Ex\ufeffpired", "Execution Timeout Expired", id="zero-width"),
+        pytest.param("\u202eBlobNotFound\u202c\u200e", "BlobNotFound", id="bidi"),
+        pytest.param("a\r\nb\rc\x00d\x07e", "a\nb\nc d e", id="controls"),
+        pytest.param("\uff25\uff52\uff52\uff4f\uff52\uff1a\uff14\uff12\uff19", "Error:429", id="full-width"),
+    ],
+)
+def test_clean_characters(raw: str, clean: str) -> None:
+    assert clean_characters(raw) == clean
+
+
+def test_noisy_text_classifies_like_clean_text() -> None:
+    noisy = "\x1b[31mExe\u200bcution Time\u200bout Ex\u200bpired.\x1b[0m\u202e"
+    assert classify(_req(ADF, noisy)).error_type is E.GATEWAY_TIMEOUT

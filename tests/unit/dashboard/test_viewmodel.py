@@ -123,6 +123,7 @@ def test_badges(record: vm.IncidentRecord, attempts: list[vm.AttemptRecord], exp
         pytest.param(rec(sla_state="Met", sla_deadline=T - 10), "Met", id="met-stays-met"),
         pytest.param(rec(sla_state="Pending", sla_deadline=T - 1), "Breached", id="pending-past-deadline"),
         pytest.param(rec(sla_state="Pending", sla_deadline=T + 1), "Pending", id="pending"),
+        pytest.param(rec(sla_state="Pending", sla_deadline=T), "Pending", id="at-the-deadline-still-in-time"),
         pytest.param(rec(), "", id="no-sla"),
     ],
 )
@@ -174,7 +175,7 @@ def test_csv_has_header_quotes_and_neutralizes_formulas() -> None:
         rec("a", root_cause='=HYPERLINK("http://evil")', pipeline="pl, with comma", sla_deadline=T, fired=T - 60),
         rec("b", root_cause='line1\nline2 "quoted"'),
     ]
-    text = vm.incidents_csv(records, T)
+    text = vm.incidents_csv(records, T + 1)  # a second past the deadline: breached
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == list(vm.INCIDENT_CSV_COLUMNS)
     assert rows[1][rows[0].index("rootCause")] == "'=HYPERLINK(\"http://evil\")"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ REPO = Path(__file__).resolve().parents[3]
 def test_dev_subcommand_without_a_checkout_says_where_it_lives(
     command: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     monkeypatch.setattr(cli, "repo_root", lambda: tmp_path)
     assert cli.main([command, "status"]) == 2
     assert "only available from a source checkout" in capsys.readouterr().err

@@ -16,12 +16,12 @@ from aiops_operator.api import (
     RemediationAttempt,
 )
 from aiops_operator.executors import adf, databricks
-from aiops_operator.executors.base import ExecutorError, TransientExecutorError
+from aiops_operator.executors.base import ExecutorError, TransientExecutorError, launch_marker
 from aiops_operator.executors.databricks import _target_of
+from aiops_operator.executors.databricks_resize import ClusterSize
 from aiops_operator.executors.factory import Executors
 from aiops_operator.executors.playbook import PlaybookExecutor
 from aiops_operator.remediation.attempt_status import Progress, ProgressState
-from aiops_operator.remediation.resize import ClusterSize
 
 from tests.unit.remediation.builders import attempt, incident, rule
 
@@ -163,3 +163,21 @@ def test_resize_target_is_read_back_from_the_detail(detail: str, target: Cluster
 
 def test_now() -> None:
     assert datetime.now(UTC).tzinfo is not None
+
+
+@pytest.mark.parametrize(("created", "not_before", "marker"), [
+    # The API server stamps creation to the second: attempt 2 created at 12:00:05.900 reads 12:00:05,
+    # before attempt 1's run that started at 12:00:05.300. Its exact not-before time keeps that run out.
+    pytest.param(datetime(2026, 12, 6, 12, 0, 5, tzinfo=UTC), datetime(2026, 12, 6, 12, 0, 5, 700000, tzinfo=UTC),
+                 datetime(2026, 12, 6, 12, 0, 5, 700000, tzinfo=UTC), id="truncated-creation-uses-not-before"),
+    pytest.param(datetime(2026, 12, 6, 12, 1, 0, tzinfo=UTC), datetime(2026, 12, 6, 12, 0, 5, tzinfo=UTC),
+                 datetime(2026, 12, 6, 12, 1, 0, tzinfo=UTC), id="created-after-not-before"),
+    pytest.param(None, datetime(2026, 12, 6, 12, 0, 5, tzinfo=UTC), datetime(2026, 12, 6, 12, 0, 5, tzinfo=UTC),
+                 id="not-yet-stamped"),
+])
+def test_launch_marker_is_the_later_of_creation_and_not_before(
+    created: datetime | None, not_before: datetime, marker: datetime,
+) -> None:
+    a = attempt(2, not_before=not_before)
+    a = a.model_copy(update={"metadata": a.metadata.model_copy(update={"creation_timestamp": created})})
+    assert launch_marker(a) == marker

@@ -12,17 +12,21 @@ from aiops_operator.api import (
     IncidentPhase,
     JiraRef,
     SlackRef,
+    conditions,
     find_condition,
+    history,
 )
-from aiops_operator.incident import analyzing
-from aiops_operator.incident.analyzing import AnalyzingConfig, Channel, Observed, Step, decide
+from aiops_operator.incident import analyzing, notifying
+from aiops_operator.incident.analyzing import AnalyzingConfig, decide
+from aiops_operator.incident.notifying import Channel
+from aiops_operator.incident.plan import Observed, Step
 from aiops_operator.ownership import OwnershipDefaults
 
-from tests.unit.incident.fixtures import NOW, analysis, incident, policy
+from tests.support.builders import NOW, analysis, incident, policy
 
 CONFIG = AnalyzingConfig(ownership=OwnershipDefaults(team="fallback", slack_channel="#default",
                                                      jira_project="OPS"))
-BOTH = {"slack_enabled": True, "jira_enabled": True}
+BOTH: dict[str, Any] = {"slack_enabled": True, "jira_enabled": True}
 
 
 def with_status(inc: Incident, **update: Any) -> Incident:
@@ -114,7 +118,7 @@ def test_analyzing_until_notifications_attempted() -> None:
     plan = decide(analyzed(), Observed(policies=(policy(),), **BOTH), CONFIG, NOW)
     assert plan.status.phase is IncidentPhase.ANALYZING
     assert find_condition(plan.status.conditions, "Notified") is None
-    failed = analyzing.fold_notification_failure(plan.status, Channel.JIRA, "HTTP 500", NOW, 1)
+    failed = notifying.fold_notification_failure(plan.status, Channel.JIRA, "HTTP 500", NOW, 1)
     plan = decide(put(analyzed(), failed), Observed(policies=(policy(),), **BOTH,
                   jira_retry_time=NOW + timedelta(seconds=5)), CONFIG, NOW)
     assert plan.status.phase is IncidentPhase.REMEDIATING
@@ -129,14 +133,14 @@ def test_everything_sent_sets_notified_and_a_settled_status_is_a_fixed_point() -
     status = decide(inc, observed, CONFIG, NOW).status
     assert status.ownership is not None
     assert status.ownership.team == "sales"
-    status = analyzing.fold_jira_created(status, JiraRef(key="SAL-1"), IncidentPhase.ANALYZING, NOW)
-    status = analyzing.fold_slack_posted(status, SlackRef(channel="C1", ts="1.0"), IncidentPhase.ANALYZING, NOW)
+    status = notifying.fold_jira_created(status, JiraRef(key="SAL-1"), IncidentPhase.ANALYZING, NOW)
+    status = notifying.fold_slack_posted(status, SlackRef(channel="C1", ts="1.0"), IncidentPhase.ANALYZING, NOW)
     plan = decide(put(inc, status), observed, CONFIG, NOW)
     assert reason(plan.status, "Notified") == ("True", "NotificationsSent")
     assert plan.status.phase is IncidentPhase.REMEDIATING
     # The message was posted while Analyzing: it is edited to show Remediating.
     assert plan.step is Step.UPDATE_SLACK
-    status = analyzing.fold_slack_updated(plan.status, IncidentPhase.REMEDIATING, NOW)
+    status = notifying.fold_slack_updated(plan.status, IncidentPhase.REMEDIATING, NOW)
     settled = decide(put(inc, status), observed, CONFIG, NOW + timedelta(minutes=1))
     assert settled.step is None
     again = decide(put(inc, settled.status), observed, CONFIG, NOW + timedelta(minutes=2))
@@ -158,18 +162,18 @@ def test_escalation_later_comments_in_jira_once_per_phase() -> None:
     observed = Observed(policies=(policy(),), **BOTH)
     inc = analyzed()
     status = decide(inc, observed, CONFIG, NOW).status
-    status = analyzing.fold_jira_created(status, JiraRef(key="OPS-1"), IncidentPhase.ANALYZING, NOW)
-    status = analyzing.fold_slack_posted(status, SlackRef(channel="C1", ts="1.0"), IncidentPhase.REMEDIATING, NOW)
+    status = notifying.fold_jira_created(status, JiraRef(key="OPS-1"), IncidentPhase.ANALYZING, NOW)
+    status = notifying.fold_slack_posted(status, SlackRef(channel="C1", ts="1.0"), IncidentPhase.REMEDIATING, NOW)
     # The remediation phase gives up: it sets Escalated=True.
-    status = analyzing._set(status, analyzing.condition("Escalated", ConditionStatus.TRUE, "AttemptsExhausted",
+    status = analyzing._set(status, conditions.condition("Escalated", ConditionStatus.TRUE, "AttemptsExhausted",
                                                         "3 attempts failed.", NOW, 1))
     plan = decide(put(inc, status), observed, CONFIG, NOW)
     assert plan.status.phase is IncidentPhase.ESCALATED
     assert plan.step is Step.UPDATE_SLACK
-    status = analyzing.fold_slack_updated(plan.status, IncidentPhase.ESCALATED, NOW)
+    status = notifying.fold_slack_updated(plan.status, IncidentPhase.ESCALATED, NOW)
     plan = decide(put(inc, status), observed, CONFIG, NOW)
     assert plan.step is Step.UPDATE_JIRA
-    status = analyzing.fold_jira_updated(plan.status, IncidentPhase.ESCALATED, NOW)
+    status = notifying.fold_jira_updated(plan.status, IncidentPhase.ESCALATED, NOW)
     assert decide(put(inc, status), observed, CONFIG, NOW).step is None
 
 
@@ -177,7 +181,7 @@ def test_history_is_bounded_and_starts_with_the_alert() -> None:
     inc = analyzed()
     status = inc.status
     for i in range(80):
-        status = analyzing.record(status, "SlackUpdated", f"update {i}", NOW)
+        status = history.record(status, "SlackUpdated", f"update {i}", NOW)
     assert len(status.history) == 50
     assert status.history[-1].message == "update 79"
     fresh = decide(incident(), Observed(), CONFIG, NOW).status
@@ -206,5 +210,17 @@ def test_fallback_analysis_is_recorded_in_the_condition() -> None:
     status = decide(inc, Observed(policies=(policy(),)), CONFIG, NOW).status
     assert reason(status, "Analyzed") == ("True", "AnalysisFellBack")
     assert "AnalysisFellBack" in [h.action for h in status.history]
-    assert "WARNING" not in analyzing.WARNING_ACTIONS
-    assert "AnalysisFellBack" in analyzing.WARNING_ACTIONS
+    assert "WARNING" not in history.WARNING_ACTIONS
+    assert "AnalysisFellBack" in history.WARNING_ACTIONS
+
+
+def test_a_covered_failure_without_the_factory_escalates_at_the_hand_off_naming_what_is_missing() -> None:
+    bare = incident(resource={"kind": "Pipeline", "name": "pl_copy_sales_daily"})
+    inc = bare.model_copy(update={"status": analyzing.fold_analysis(bare.status, analysis(), NOW)})
+    status = decide(inc, Observed(policies=(policy(),)), CONFIG, NOW).status
+    assert reason(status, "Remediated") == ("False", "CannotRemediate")
+    assert reason(status, "Escalated") == ("True", "CannotRemediate")
+    assert status.phase is IncidentPhase.ESCALATED
+    assert status.escalation_reason is not None
+    assert "factory" in status.escalation_reason
+    assert "_ResourceId" in status.escalation_reason

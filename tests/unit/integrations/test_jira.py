@@ -12,7 +12,7 @@ from aiops_operator.integrations.jira import (
     identity_label,
 )
 
-from tests.unit.incident.fixtures import NOW, analysis, incident
+from tests.support.builders import NOW, analysis, incident
 
 
 def analyzed() -> object:

@@ -33,8 +33,8 @@ from aiops_operator.api import (
     Risk,
     Severity,
 )
+from aiops_operator.api.conditions import Outcome
 from aiops_operator.remediation import attempt_status
-from aiops_operator.remediation.attempt_status import Outcome
 from aiops_operator.remediation.attempts import attempt_spec
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

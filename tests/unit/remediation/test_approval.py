@@ -4,11 +4,11 @@ from typing import Any
 
 import pytest
 from aiops_operator.api import ApprovalChannel, ApprovalDecision
+from aiops_operator.api.approval import slack_approval
 from aiops_operator.remediation.approval import (
     decision_problem,
     observe_approval,
     parse_decision,
-    slack_approval,
 )
 
 from tests.unit.remediation.builders import at

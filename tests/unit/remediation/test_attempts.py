@@ -9,8 +9,10 @@ from aiops_operator.api import (
     Risk,
     idempotency_key,
 )
+from aiops_operator.api.conditions import Outcome
+from aiops_operator.api.labels import target_hash
 from aiops_operator.remediation import attempt_status
-from aiops_operator.remediation.attempt_status import Outcome, Progress, ProgressState
+from aiops_operator.remediation.attempt_status import Progress, ProgressState
 from aiops_operator.remediation.attempts import approval_required, attempt_body, attempt_spec
 
 from tests.unit.remediation.builders import at, attempt, incident, params, rule
@@ -38,7 +40,8 @@ def test_attempt_body() -> None:
     assert meta["name"] == "adf-ingest-sales-0123456789-2"
     assert meta["namespace"] == "ns"
     assert meta["labels"] == {"aiops-rca.io/incident": "adf-ingest-sales-0123456789", "aiops-rca.io/attempt": "2",
-                              "aiops-rca.io/policy": "default", "aiops-rca.io/rule": "gateway-timeout"}
+                              "aiops-rca.io/policy": "default", "aiops-rca.io/rule": "gateway-timeout",
+                              "aiops-rca.io/target-hash": target_hash(str(inc.spec.source), inc.spec.resource.name)}
     assert meta["ownerReferences"] == [{"apiVersion": API_VERSION, "kind": "Incident",
                                         "name": "adf-ingest-sales-0123456789", "uid": "uid-1",
                                         "controller": True, "blockOwnerDeletion": True}]

@@ -17,9 +17,11 @@ from aiops_operator.api import (
     Risk,
     find_condition,
 )
+from aiops_operator.api.conditions import Outcome, RemediatedReason
 from aiops_operator.remediation import attempt_status
-from aiops_operator.remediation.attempt_status import Outcome, Progress, ProgressState
-from aiops_operator.remediation.decision import PlanKind, Reason, confidence_at_least, decide
+from aiops_operator.remediation.attempt_status import Progress, ProgressState
+from aiops_operator.remediation.decision import PlanKind, decide
+from aiops_operator.remediation.eligibility import confidence_at_least
 
 from tests.unit.remediation.builders import (
     Settings,
@@ -36,7 +38,7 @@ ON = Settings()
 OFF = Settings(auto_remediation_enabled=False)
 HIGH_RISK = rule(risk=Risk.HIGH)
 DRY = rule(dry_run=True)
-RUNNING = {"started": at(10)}
+RUNNING: dict[str, Any] = {"started": at(10)}
 
 SLACK_APPROVED = approval(by="ana (Slack user U04ANA1234)", via=ApprovalChannel.SLACK)
 SLACK_DENIED = approval(ApprovalDecision.DENIED, by="bob (Slack user U0BOB56789)", via=ApprovalChannel.SLACK)
@@ -44,118 +46,120 @@ SLACK_DENIED = approval(ApprovalDecision.DENIED, by="bob (Slack user U0BOB56789)
 CASES = [
     # --- before any attempt ---------------------------------------------------------------
     pytest.param(incident(phase=IncidentPhase.RESOLVED), policy(), rule(), [], ON, at(60), None,
-                 PlanKind.NOTHING, Reason.FINISHED, id="resolved-nothing"),
+                 PlanKind.NOTHING, RemediatedReason.FINISHED, id="resolved-nothing"),
     pytest.param(incident(phase=IncidentPhase.ESCALATED), policy(), rule(), [], ON, at(60), None,
-                 PlanKind.NOTHING, Reason.FINISHED, id="escalated-nothing"),
+                 PlanKind.NOTHING, RemediatedReason.FINISHED, id="escalated-nothing"),
     pytest.param(incident(analyzed=False), policy(), rule(), [], ON, at(60), None,
-                 PlanKind.NOTHING, Reason.AWAITING_ANALYSIS, id="no-analysis-yet"),
+                 PlanKind.NOTHING, RemediatedReason.AWAITING_ANALYSIS, id="no-analysis-yet"),
     pytest.param(incident(), policy(), rule(), [], OFF, at(60), None,
-                 PlanKind.ESCALATE, Reason.REMEDIATION_DISABLED, id="global-kill-switch"),
+                 PlanKind.ESCALATE, RemediatedReason.REMEDIATION_DISABLED, id="global-kill-switch"),
     pytest.param(incident(), None, None, [], ON, at(60), None,
-                 PlanKind.ESCALATE, Reason.NO_MATCHING_POLICY, id="no-policy"),
+                 PlanKind.ESCALATE, RemediatedReason.NO_MATCHING_POLICY, id="no-policy"),
     pytest.param(incident(), policy(enabled=False), rule(), [], ON, at(60), None,
-                 PlanKind.ESCALATE, Reason.POLICY_DISABLED, id="policy-disabled"),
+                 PlanKind.ESCALATE, RemediatedReason.POLICY_DISABLED, id="policy-disabled"),
     pytest.param(incident(), policy(), None, [], ON, at(60), None,
-                 PlanKind.ESCALATE, Reason.NO_MATCHING_RULE, id="no-rule"),
+                 PlanKind.ESCALATE, RemediatedReason.NO_MATCHING_RULE, id="no-rule"),
     pytest.param(incident(), policy(), rule(max_attempts=0), [], ON, at(60), None,
-                 PlanKind.ESCALATE, Reason.RULE_DISABLED, id="max-attempts-zero"),
+                 PlanKind.ESCALATE, RemediatedReason.RULE_DISABLED, id="max-attempts-zero"),
     pytest.param(incident(source=IncidentSource.DATABRICKS_JOB), policy(), rule(), [], ON, at(60), None,
-                 PlanKind.ESCALATE, Reason.ACTION_NOT_APPLICABLE, id="adf-action-on-databricks-incident"),
+                 PlanKind.ESCALATE, RemediatedReason.ACTION_NOT_APPLICABLE, id="adf-action-on-databricks-incident"),
     pytest.param(incident(auto_heal=False), policy(), rule(), [], ON, at(60), None,
-                 PlanKind.ESCALATE, Reason.NOT_AUTO_HEALABLE, id="analysis-says-not-healable"),
+                 PlanKind.ESCALATE, RemediatedReason.NOT_AUTO_HEALABLE, id="analysis-says-not-healable"),
     pytest.param(incident(confidence=Confidence.LOW), policy(), rule(), [], ON, at(60), None,
-                 PlanKind.ESCALATE, Reason.CONFIDENCE_TOO_LOW, id="low-below-default-medium"),
+                 PlanKind.ESCALATE, RemediatedReason.CONFIDENCE_TOO_LOW, id="low-below-default-medium"),
     pytest.param(incident(confidence=Confidence.MEDIUM), policy(), rule(min_confidence=Confidence.HIGH), [], ON,
-                 at(60), None, PlanKind.ESCALATE, Reason.CONFIDENCE_TOO_LOW, id="medium-below-high"),
+                 at(60), None, PlanKind.ESCALATE, RemediatedReason.CONFIDENCE_TOO_LOW, id="medium-below-high"),
     pytest.param(incident(confidence=Confidence.MEDIUM), policy(), rule(), [], ON, at(60), None,
-                 PlanKind.CREATE_ATTEMPT, Reason.ATTEMPT_PENDING, id="medium-meets-medium"),
+                 PlanKind.CREATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, id="medium-meets-medium"),
     pytest.param(incident(confidence=Confidence.LOW), policy(), rule(min_confidence=Confidence.LOW), [], ON,
-                 at(60), None, PlanKind.CREATE_ATTEMPT, Reason.ATTEMPT_PENDING, id="low-meets-low"),
+                 at(60), None, PlanKind.CREATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, id="low-meets-low"),
     pytest.param(incident(), policy(), rule(), [], ON, at(5), None,
-                 PlanKind.WAIT, Reason.BACKING_OFF, id="backoff-before-attempt-1"),
+                 PlanKind.WAIT, RemediatedReason.BACKING_OFF, id="backoff-before-attempt-1"),
     pytest.param(incident(), policy(), rule(), [], ON, at(10), None,
-                 PlanKind.CREATE_ATTEMPT, Reason.ATTEMPT_PENDING, id="attempt-1-when-due"),
+                 PlanKind.CREATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, id="attempt-1-when-due"),
     # --- the newest attempt has not finished ------------------------------------------------
     pytest.param(incident(), policy(), rule(), [attempt(1)], ON, at(11), None,
-                 PlanKind.LAUNCH, Reason.ATTEMPT_PENDING, id="pending-due-launch"),
+                 PlanKind.LAUNCH, RemediatedReason.ATTEMPT_PENDING, id="pending-due-launch"),
     pytest.param(incident(), policy(), rule(), [attempt(1, AttemptPhase.PENDING, not_before=at(50))], ON, at(11),
-                 None, PlanKind.WAIT, Reason.BACKING_OFF, id="pending-not-due-wait"),
+                 None, PlanKind.WAIT, RemediatedReason.BACKING_OFF, id="pending-not-due-wait"),
     pytest.param(incident(), policy(), rule(), [attempt(1)], OFF, at(11), None,
-                 PlanKind.UPDATE_ATTEMPT, Reason.REMEDIATION_DISABLED, id="pending-kill-switch-skips"),
+                 PlanKind.UPDATE_ATTEMPT, RemediatedReason.REMEDIATION_DISABLED, id="pending-kill-switch-skips"),
     pytest.param(incident(), None, None, [attempt(1)], ON, at(11), None,
-                 PlanKind.UPDATE_ATTEMPT, Reason.REMEDIATION_DISABLED, id="pending-policy-gone-skips"),
+                 PlanKind.UPDATE_ATTEMPT, RemediatedReason.REMEDIATION_DISABLED, id="pending-policy-gone-skips"),
     pytest.param(incident(), policy(enabled=False), rule(), [attempt(1)], ON, at(11), None,
-                 PlanKind.UPDATE_ATTEMPT, Reason.REMEDIATION_DISABLED, id="pending-policy-disabled-skips"),
+                 PlanKind.UPDATE_ATTEMPT, RemediatedReason.REMEDIATION_DISABLED, id="pending-policy-disabled-skips"),
     pytest.param(incident(), policy(DRY), DRY, [attempt(1, the_rule=DRY)], ON, at(11), None,
-                 PlanKind.UPDATE_ATTEMPT, Reason.DRY_RUN, id="dry-run-skipped"),
+                 PlanKind.UPDATE_ATTEMPT, RemediatedReason.DRY_RUN, id="dry-run-skipped"),
     pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK, [attempt(1, the_rule=HIGH_RISK)], ON, at(11), None,
-                 PlanKind.UPDATE_ATTEMPT, Reason.AWAITING_APPROVAL, id="high-risk-awaits-approval"),
+                 PlanKind.UPDATE_ATTEMPT, RemediatedReason.AWAITING_APPROVAL, id="high-risk-awaits-approval"),
     pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK)], ON, at(600), None,
-                 PlanKind.WAIT, Reason.AWAITING_APPROVAL, id="still-awaiting-approval"),
+                 PlanKind.WAIT, RemediatedReason.AWAITING_APPROVAL, id="still-awaiting-approval"),
     pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK)], ON, at(10 + 3600), None,
-                 PlanKind.UPDATE_ATTEMPT, Reason.APPROVAL_TIMED_OUT, id="approval-timeout"),
+                 PlanKind.UPDATE_ATTEMPT, RemediatedReason.APPROVAL_TIMED_OUT, id="approval-timeout"),
     pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK)], ON, at(600), approval(),
-                 PlanKind.UPDATE_ATTEMPT, Reason.AWAITING_APPROVAL, id="observed-approval-recorded"),
+                 PlanKind.UPDATE_ATTEMPT, RemediatedReason.AWAITING_APPROVAL, id="observed-approval-recorded"),
     pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=approval())], ON,
-                 at(600), None, PlanKind.LAUNCH, Reason.ATTEMPT_PENDING, id="approved-launch"),
+                 at(600), None, PlanKind.LAUNCH, RemediatedReason.ATTEMPT_PENDING, id="approved-launch"),
     pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=approval())], ON,
-                 at(10 + 4000), None, PlanKind.LAUNCH, Reason.ATTEMPT_PENDING,
+                 at(10 + 4000), None, PlanKind.LAUNCH, RemediatedReason.ATTEMPT_PENDING,
                  id="approved-before-timeout-launches-after-it"),
     pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK,
                           approval=approval(ApprovalDecision.DENIED))], ON, at(600), None,
-                 PlanKind.UPDATE_ATTEMPT, Reason.APPROVAL_DENIED, id="denied-skipped"),
+                 PlanKind.UPDATE_ATTEMPT, RemediatedReason.APPROVAL_DENIED, id="denied-skipped"),
     pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=SLACK_APPROVED)], ON,
-                 at(600), None, PlanKind.UPDATE_ATTEMPT, Reason.AWAITING_APPROVAL, id="slack-approval-recorded"),
+                 at(600), None, PlanKind.UPDATE_ATTEMPT,
+                 RemediatedReason.AWAITING_APPROVAL, id="slack-approval-recorded"),
     pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=SLACK_DENIED)], ON,
-                 at(600), None, PlanKind.UPDATE_ATTEMPT, Reason.AWAITING_APPROVAL, id="slack-denial-recorded"),
+                 at(600), None, PlanKind.UPDATE_ATTEMPT,
+                 RemediatedReason.AWAITING_APPROVAL, id="slack-denial-recorded"),
     pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=SLACK_APPROVED)], ON,
-                 at(600), approval(ApprovalDecision.DENIED), PlanKind.UPDATE_ATTEMPT, Reason.AWAITING_APPROVAL,
-                 id="slack-click-wins-over-a-later-annotation"),
+                 at(600), approval(ApprovalDecision.DENIED), PlanKind.UPDATE_ATTEMPT,
+                 RemediatedReason.AWAITING_APPROVAL, id="slack-click-wins-over-a-later-annotation"),
     pytest.param(incident(), policy(), rule(), [attempt(1, AttemptPhase.PENDING)], ON, at(10 + 7200), None,
-                 PlanKind.UPDATE_ATTEMPT, Reason.ATTEMPT_PENDING, id="never-launched-times-out"),
+                 PlanKind.UPDATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, id="never-launched-times-out"),
     pytest.param(incident(), policy(), rule(), [attempt(1, AttemptPhase.RUNNING, **RUNNING)], ON, at(60), None,
-                 PlanKind.MONITOR, Reason.ATTEMPT_RUNNING, id="running-monitor"),
+                 PlanKind.MONITOR, RemediatedReason.ATTEMPT_RUNNING, id="running-monitor"),
     pytest.param(incident(), policy(), rule(), [attempt(1, AttemptPhase.RUNNING, **RUNNING)], OFF, at(60), None,
-                 PlanKind.MONITOR, Reason.ATTEMPT_RUNNING, id="running-finishes-despite-kill-switch"),
+                 PlanKind.MONITOR, RemediatedReason.ATTEMPT_RUNNING, id="running-finishes-despite-kill-switch"),
     pytest.param(incident(), policy(), rule(), [attempt(1, AttemptPhase.RUNNING, **RUNNING)], ON, at(10 + 7200),
-                 None, PlanKind.UPDATE_ATTEMPT, Reason.ATTEMPT_RUNNING, id="running-times-out"),
+                 None, PlanKind.UPDATE_ATTEMPT, RemediatedReason.ATTEMPT_RUNNING, id="running-times-out"),
     # --- the newest attempt finished ------------------------------------------------------
     pytest.param(incident(), policy(), rule(), [attempt(1, outcome=Outcome.SUCCEEDED)], ON, at(200), None,
-                 PlanKind.RESOLVE, Reason.AUTO_HEALED, id="succeeded-resolve"),
+                 PlanKind.RESOLVE, RemediatedReason.AUTO_HEALED, id="succeeded-resolve"),
     pytest.param(incident(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], ON, at(110), None,
-                 PlanKind.WAIT, Reason.BACKING_OFF, id="failed-backoff-before-attempt-2"),
+                 PlanKind.WAIT, RemediatedReason.BACKING_OFF, id="failed-backoff-before-attempt-2"),
     pytest.param(incident(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], ON, at(130), None,
-                 PlanKind.CREATE_ATTEMPT, Reason.ATTEMPT_PENDING, id="failed-attempt-2-when-due"),
+                 PlanKind.CREATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, id="failed-attempt-2-when-due"),
     pytest.param(incident(), policy(), rule(),
                  [attempt(1, outcome=Outcome.RUN_FAILED), attempt(2, outcome=Outcome.TIMED_OUT)], ON, at(160), None,
-                 PlanKind.CREATE_ATTEMPT, Reason.ATTEMPT_PENDING, id="timed-out-counts-as-failed"),
+                 PlanKind.CREATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, id="timed-out-counts-as-failed"),
     pytest.param(incident(), policy(), rule(),
                  [attempt(3, outcome=Outcome.RUN_FAILED), attempt(1, outcome=Outcome.RUN_FAILED),
                   attempt(2, outcome=Outcome.RUN_FAILED)], ON, at(500), None,
-                 PlanKind.ESCALATE, Reason.ATTEMPTS_EXHAUSTED, id="exhausted-any-order"),
+                 PlanKind.ESCALATE, RemediatedReason.ATTEMPTS_EXHAUSTED, id="exhausted-any-order"),
     pytest.param(incident(), policy(), rule(max_attempts=1), [attempt(1, outcome=Outcome.LAUNCH_FAILED)], ON,
-                 at(500), None, PlanKind.ESCALATE, Reason.ATTEMPTS_EXHAUSTED, id="single-attempt-exhausted"),
+                 at(500), None, PlanKind.ESCALATE, RemediatedReason.ATTEMPTS_EXHAUSTED, id="single-attempt-exhausted"),
     pytest.param(incident(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], OFF, at(500), None,
-                 PlanKind.ESCALATE, Reason.REMEDIATION_DISABLED, id="kill-switch-stops-retries"),
+                 PlanKind.ESCALATE, RemediatedReason.REMEDIATION_DISABLED, id="kill-switch-stops-retries"),
     pytest.param(incident(), policy(DRY), DRY, [attempt(1, the_rule=DRY, outcome=Outcome.DRY_RUN)], ON, at(200),
-                 None, PlanKind.ESCALATE, Reason.DRY_RUN, id="dry-run-escalates"),
+                 None, PlanKind.ESCALATE, RemediatedReason.DRY_RUN, id="dry-run-escalates"),
     pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, the_rule=HIGH_RISK, outcome=Outcome.APPROVAL_DENIED)], ON, at(200), None,
-                 PlanKind.ESCALATE, Reason.APPROVAL_DENIED, id="denied-escalates"),
+                 PlanKind.ESCALATE, RemediatedReason.APPROVAL_DENIED, id="denied-escalates"),
     pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, the_rule=HIGH_RISK, outcome=Outcome.APPROVAL_TIMED_OUT)], ON, at(200), None,
-                 PlanKind.ESCALATE, Reason.APPROVAL_TIMED_OUT, id="approval-timeout-escalates"),
+                 PlanKind.ESCALATE, RemediatedReason.APPROVAL_TIMED_OUT, id="approval-timeout-escalates"),
     pytest.param(incident(), policy(), rule(), [attempt(1, outcome=Outcome.REMEDIATION_DISABLED)], ON, at(200),
-                 None, PlanKind.ESCALATE, Reason.REMEDIATION_DISABLED, id="skipped-disabled-escalates"),
+                 None, PlanKind.ESCALATE, RemediatedReason.REMEDIATION_DISABLED, id="skipped-disabled-escalates"),
 ]
 
 
@@ -163,7 +167,7 @@ CASES = [
     ("inc", "pol", "the_rule", "attempts", "settings", "now", "observed", "kind", "reason"), CASES,
 )
 def test_decide(inc: Any, pol: Any, the_rule: Any, attempts: list[RemediationAttempt], settings: Settings,
-                now: datetime, observed: Any, kind: PlanKind, reason: Reason) -> None:
+                now: datetime, observed: Any, kind: PlanKind, reason: RemediatedReason) -> None:
     plan = decide(inc, pol, the_rule, attempts, settings, now, observed_approval=observed)
     assert (plan.kind, plan.reason) == (kind, reason), plan.message
     assert plan.message
@@ -204,6 +208,7 @@ def test_create_attempt_spec_comes_from_the_rule() -> None:
     assert spec.parameters == r.parameters
     assert spec.not_before_time == at(100 + 30)
     assert (spec.approval_required, spec.approval_timeout_seconds, spec.timeout_seconds) == (True, 600, 900)
+    assert plan.attempt_spec is not None
     assert spec.idempotency_key == plan.attempt_spec.idempotency_key
     assert plan.summary is not None
     assert (plan.summary.attempts_made, plan.summary.max_attempts, plan.summary.current_attempt) == (
@@ -261,7 +266,7 @@ def test_slack_decision_from_status_is_recorded_then_acted_on(decision: Approval
     second = decide(incident(), policy(r), r, [a], ON, at(601))
     assert second.kind is then
     if then is PlanKind.UPDATE_ATTEMPT:
-        assert second.reason is Reason.APPROVAL_DENIED
+        assert second.reason is RemediatedReason.APPROVAL_DENIED
         assert "ana (Slack user U04ANA1234)" in second.message
 
 
@@ -351,5 +356,29 @@ def test_story_throttling_healed_on_attempt_3_with_the_configured_backoffs() -> 
 
 def test_story_exhausted() -> None:
     log, plan = _run([False, False], rule(max_attempts=2))
-    assert plan.reason is Reason.ATTEMPTS_EXHAUSTED
+    assert plan.reason is RemediatedReason.ATTEMPTS_EXHAUSTED
     assert [w for _, w in log if w.startswith("create")] == ["create 1", "create 2"]
+
+
+def _without_factory() -> Any:
+    inc = incident()
+    resource = inc.spec.resource.model_copy(update={"factory": None, "resource_group": None, "subscription_id": None})
+    return inc.model_copy(update={"spec": inc.spec.model_copy(update={"resource": resource})})
+
+
+def test_no_factory_escalates_at_once_without_an_attempt() -> None:
+    plan = decide(_without_factory(), policy(), rule(), [], ON, at(60))
+    assert plan.kind is PlanKind.ESCALATE
+    assert plan.reason is RemediatedReason.CANNOT_REMEDIATE
+    assert plan.attempt_spec is None
+    assert "factory" in plan.message
+
+
+def test_an_attempt_the_executor_could_not_launch_escalates_and_is_not_retried() -> None:
+    # The executor found a setting missing (CannotRemediate): no second attempt, no backoff.
+    skipped = attempt(1, outcome=Outcome.CANNOT_REMEDIATE, failure="Cannot remediate: No Databricks workspace")
+    assert skipped.status.phase is AttemptPhase.SKIPPED
+    plan = decide(incident(), policy(), rule(max_attempts=3), [skipped], ON, at(500))
+    assert plan.kind is PlanKind.ESCALATE
+    assert plan.reason is RemediatedReason.CANNOT_REMEDIATE
+    assert "No Databricks workspace" in plan.message

@@ -40,4 +40,21 @@ def test_the_documented_example_parses() -> None:
     scenario = parse_scenario_text(example)
     assert scenario.databricks.jobs[123].tasks == ["ingest", "transform"]
     assert scenario.databricks.clusters["0101-120000-abcd"].start_outcomes == ["TERMINATED", "RUNNING"]
-    assert len(scenario.faults) == 7
+    assert len(scenario.faults) == 9
+    assert scenario.faults[-2].kind == "obedient"
+    assert scenario.faults[-1].probability == 0.1
+
+
+@pytest.mark.parametrize("probability", [pytest.param(0.1, id="ten-percent"), pytest.param(0.3, id="thirty-percent")])
+def test_a_probable_fault_hits_about_that_share_of_requests_reproducibly(probability: float) -> None:
+    from sandbox.faults import FaultBook
+    from sandbox.scenario import Fault
+
+    def hits() -> list[bool]:
+        book = FaultBook()
+        book.add(Fault(service="adf", kind="status", status=503, probability=probability))
+        return [book.take("adf", "createRun") is not None for _ in range(2000)]
+
+    first = hits()
+    assert abs(sum(first) / len(first) - probability) < 0.04
+    assert hits() == first  # seeded: the same run sees the same faults

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from tests.unit.webhook_receiver.fake_apiserver import FakeApiServer
+from tests.support.apiserver import FakeApiServer
 from tests.unit.webhook_receiver.goldens import NOW, golden
 from webhook_receiver.app import Receiver, build_app, make_receiver
 from webhook_receiver.settings import ReceiverSettings
@@ -294,3 +294,37 @@ json_junk = st.recursive(
 async def test_no_input_makes_a_500(client: httpx.AsyncClient, path: str, body: bytes) -> None:
     response = await client.post(path, content=body, headers=keyed({"content-type": "application/json"}))
     assert response.status_code in ALLOWED, (response.status_code, response.text)
+
+
+VENDOR_SHAPES = sorted((Path(__file__).resolve().parents[2] / "data" / "webhooks" / "vendor").rglob("*.expected.json"))
+VENDOR_CASES = [
+    pytest.param(json.loads(p.read_text()), p.with_name(p.name.replace(".expected", "")).read_bytes(),
+                 id=p.name.split(".")[0])
+    for p in VENDOR_SHAPES
+]
+
+
+@pytest.mark.parametrize(("expected", "payload"), VENDOR_CASES)
+async def test_vendor_shapes_answer_what_was_done(
+    expected: dict[str, Any], payload: bytes, tmp_path: Path, api: FakeApiServer
+) -> None:
+    """Failures 201 and an Incident each; non-failures 200 saying why nothing opened; unknown shapes 422."""
+    fields = expected.get("settings", {}).get("custom_payload_fields")
+    overrides = {"custom_payload_fields": json.dumps(fields)} if fields else {}
+    r = make_receiver(settings_for(tmp_path, **overrides), api.client(), "ns", now=lambda: NOW)
+    r.store.spool.open()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(r)), base_url="http://receiver") as c:
+        response = await c.post(expected["endpoint"], content=payload,
+                                headers=keyed({"content-type": "application/json"}))
+    body = response.json()
+    if expected.get("status") == 422:
+        assert response.status_code == 422
+        assert expected["error"] in body["error"]
+    elif expected["incidents"]:
+        assert response.status_code == 201, body
+        assert len(body["incidents"]) == len(expected["incidents"])
+    else:
+        assert response.status_code == 200, body
+        assert body["incidents"] == []
+        assert body.get("ignored") or body.get("resolved") is not None, body
+    assert len([k for k in api.objects if k[0] == "incidents"]) == len(expected.get("incidents", []))

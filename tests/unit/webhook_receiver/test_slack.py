@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from aiops_operator.api import ApprovalDecision
-from aiops_operator.remediation.approval import SLACK_APPROVE_ACTION, SLACK_DENY_ACTION
+from aiops_operator.api.approval import SLACK_APPROVE_ACTION, SLACK_DENY_ACTION
 from pydantic import ValidationError
 
-from tests.unit.webhook_receiver.fake_apiserver import FakeApiServer
+from tests.support.apiserver import FakeApiServer
 from tests.unit.webhook_receiver.goldens import NOW, WEBHOOKS
 from tests.unit.webhook_receiver.test_app import settings_for
 from webhook_receiver.app import Receiver, build_app, make_receiver

@@ -18,8 +18,6 @@ OPTIONS = ParseOptions()
     [
         pytest.param("databricks/generic-on-failure.json", IncidentSource.DATABRICKS_JOB, "912873465501234",
                      "FAILED", None, id="generic-on-failure"),
-        pytest.param("databricks/generic-on-duration-warning-threshold-exceeded.json", IncidentSource.DATABRICKS_JOB,
-                     "912873465501234", "DURATION_WARNING_THRESHOLD_EXCEEDED", None, id="generic-duration-warning"),
         pytest.param("databricks/generic-task-failure.json", IncidentSource.DATABRICKS_JOB, "912873465501234",
                      "FAILED", "build_features", id="generic-task-failure-uses-parent-run"),
         pytest.param("databricks/legacy-job-run-failed.json", IncidentSource.DATABRICKS_JOB, "912873465501234",
@@ -63,6 +61,7 @@ def test_legacy_run_carries_its_url_and_failed_task_message() -> None:
     [
         pytest.param("databricks/generic-on-success.json", id="generic-success"),
         pytest.param("databricks/generic-on-start.json", id="generic-start"),
+        pytest.param("databricks/generic-on-duration-warning-threshold-exceeded.json", id="duration-warning"),
         pytest.param("databricks/legacy-job-run-succeeded.json", id="legacy-succeeded"),
         pytest.param("databricks/legacy-cluster-terminated-inactivity.json", id="cluster-inactivity-benign"),
     ],

@@ -9,10 +9,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.webhook_receiver.goldens import NOW, golden
-from webhook_receiver.parsing import ParseOptions, Unrecognized, azure_monitor, callback, cluster_logs, databricks, jira
+from tests.unit.webhook_receiver.goldens import NOW, WEBHOOKS, golden
+from webhook_receiver.parsing import ParseOptions, Unrecognized, azure_alerts, callback, databricks, jira
 
 OPTIONS = ParseOptions()
+MAPPED = ParseOptions(custom_payload_fields={"pipeline": "/data/0/name", "runId": "run.id", "message": "/a~1b",
+                                             "factoryResourceId": "data.factory", "alertRule": "/"})
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=300)
 json_values = st.recursive(
     scalars, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=20), inner, max_size=5),
@@ -21,7 +23,11 @@ json_values = st.recursive(
 KEYS = ["schemaId", "data", "essentials", "alertContext", "condition", "allOf", "dimensions", "SearchResults",
         "tables", "columns", "rows", "event_type", "event", "run", "job", "task", "cluster", "issue", "changelog",
         "items", "webhookEvent", "ticket_id", "attempt_number", "success", "PipelineName", "RunId", "ClusterId",
-        "TerminationCode", "monitorCondition", "firedDateTime", "name", "value"]
+        "TerminationCode", "monitorCondition", "firedDateTime", "name", "value", "AlertRuleName", "SearchQuery",
+        "SearchResult", "IncludeSearchResults", "Dimensions", "AffectedConfigurationItems", "configurationItems",
+        "alertTargetIDs", "signalType", "monitoringService", "eventSource", "conditionType", "event", "context",
+        "activityLog", "status", "RequestParams", "Response", "ActionName", "Category", "statusCode", "result",
+        "termination_reason", "code", "state", "run_id", "cluster_id", "type", "details", "_ResourceId", "Error"]
 shaped = st.recursive(
     scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=6),
     max_leaves=40,
@@ -29,9 +35,9 @@ shaped = st.recursive(
 
 
 def _all_parsers(payload: Any) -> None:
-    for parse in (azure_monitor.parse, databricks.parse, cluster_logs.parse):
+    for parse, options in ((azure_alerts.parse, OPTIONS), (azure_alerts.parse, MAPPED), (databricks.parse, OPTIONS)):
         try:
-            result = parse(payload, NOW, OPTIONS)
+            result = parse(payload, NOW, options)
         except Unrecognized:
             continue
         for spec in [*result.incidents, *result.resolved]:
@@ -85,7 +91,9 @@ def _mutations(value: Any) -> st.SearchStrategy[Any]:
 GOLDENS = ["azure-monitor/log-v2-pipeline-failed.json", "azure-monitor/log-v1-activity-runs.json",
            "azure-monitor/metric-pipeline-failed-runs.json", "databricks/legacy-job-run-failed.json",
            "databricks/generic-task-failure.json", "cluster-logs/log-v1-terminations.json",
-           "jira/issue-updated-done.json", "callback/succeeded.json"]
+           "jira/issue-updated-done.json", "callback/succeeded.json",
+           *sorted(str(p.relative_to(WEBHOOKS)) for p in (WEBHOOKS / "vendor").rglob("*.json")
+                   if not p.name.endswith(".expected.json"))]
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None)

@@ -1,0 +1,181 @@
+"""The remediation stage's loop (`Remediator.step`) against the in-memory API server: create, launch once,
+monitor, resolve; a write from a stale copy is a conflict that is refolded on the next call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from aiops_operator.api import (
+    ConditionStatus,
+    ExternalRun,
+    ExternalSystem,
+    Incident,
+    IncidentPhase,
+    RemediationAttempt,
+    RemediationPolicy,
+    RemediationSummary,
+    find_condition,
+)
+from aiops_operator.api.conditions import (
+    AnalyzedReason,
+    IncidentCondition,
+    NotifiedReason,
+    RemediatedReason,
+    condition,
+)
+from aiops_operator.executors.base import CannotRemediate
+from aiops_operator.incident.remediating import Remediator
+from aiops_operator.remediation.attempt_status import Progress, ProgressState
+
+from tests.support.apiserver import FakeApiServer
+from tests.unit.remediation.builders import Settings, at, incident, policy, rule
+
+ATTEMPT = "adf-ingest-sales-0123456789-1"
+
+
+class Executors:
+    """A fake executor port: counts launches, answers polls with what the test sets."""
+
+    def __init__(self) -> None:
+        self.launches: list[str] = []
+        self.progress = Progress(ProgressState.RUNNING, external_state="InProgress")
+        self.refuse: Exception | None = None
+
+    def launch(self, incident: Incident, attempt: RemediationAttempt) -> ExternalRun:
+        self.launches.append(attempt.metadata.name)
+        if self.refuse is not None:
+            raise self.refuse
+        return ExternalRun(system=ExternalSystem.AZURE_DATA_FACTORY, run_id="run-2", state="InProgress")
+
+    def poll(self, incident: Incident, attempt: RemediationAttempt) -> Progress:
+        return self.progress
+
+
+class Policies:
+    async def get(self, namespace: str) -> tuple[RemediationPolicy, ...]:
+        return (policy(rule(backoff={"seconds": [10]})),)
+
+
+@pytest.fixture
+def api() -> FakeApiServer:
+    return FakeApiServer()
+
+
+@pytest.fixture
+def executors() -> Executors:
+    return Executors()
+
+
+@pytest.fixture
+def stage(api: FakeApiServer, executors: Executors) -> Iterator[Remediator]:
+    remediator = Remediator(api.client(), executors, Settings(), Policies())
+    yield remediator
+    remediator.close()
+
+
+def handed_off() -> Incident:
+    inc = incident(phase=IncidentPhase.REMEDIATING)
+    inc.status.conditions = [
+        condition(IncidentCondition.ANALYZED, ConditionStatus.TRUE, AnalyzedReason.ANALYSIS_SUCCEEDED, "ok", at(0), 1),
+        condition(IncidentCondition.NOTIFIED, ConditionStatus.TRUE, NotifiedReason.NOTIFICATIONS_SKIPPED, "-",
+                  at(0), 1),
+        condition(IncidentCondition.REMEDIATED, ConditionStatus.UNKNOWN, RemediatedReason.AWAITING_REMEDIATION,
+                  "handed off", at(0), 1),
+    ]
+    inc.status.remediation = RemediationSummary(policy="default", rule="gateway-timeout", action="RerunPipeline",
+                                                max_attempts=3)
+    return inc
+
+
+def moved(inc: Incident, status: object) -> Incident:
+    return inc.model_copy(update={"status": status})
+
+
+def remediated(inc: Incident) -> tuple[str, str]:
+    found = find_condition(inc.status.conditions, "Remediated")
+    assert found is not None
+    return found.status.value, found.reason
+
+
+async def test_create_launch_once_monitor_and_resolve(api: FakeApiServer, executors: Executors,
+                                                      stage: Remediator) -> None:
+    inc = handed_off()
+    first = await stage.step(inc, at(60))
+    inc = moved(inc, first.status)
+    assert ("remediationattempts", "ns", ATTEMPT) in api.objects
+    assert executors.launches == [ATTEMPT]
+    assert inc.status.phase is IncidentPhase.MONITORING
+    assert remediated(inc) == ("Unknown", "AttemptRunning")
+    assert first.requeue_after is not None
+
+    again = await stage.step(inc, at(61))  # polled a second ago: nothing to do but wait
+    assert executors.launches == [ATTEMPT]
+    assert again.requeue_after is not None
+    assert again.requeue_after > 0
+
+    executors.progress = Progress(ProgressState.SUCCEEDED, "Pipeline run succeeded.", external_state="Succeeded")
+    done = await stage.step(moved(inc, again.status), at(200))
+    assert done.status.phase is IncidentPhase.RESOLVED
+    assert remediated(moved(inc, done.status)) == ("True", "AutoHealed")
+    assert done.requeue_after is None
+    assert executors.launches == [ATTEMPT]  # never a second launch
+    assert api.objects[("remediationattempts", "ns", ATTEMPT)]["status"]["phase"] == "Succeeded"
+
+
+async def test_a_write_from_a_stale_copy_conflicts_and_the_next_call_refolds(
+    api: FakeApiServer, executors: Executors, stage: Remediator,
+) -> None:
+    inc = handed_off()
+    inc = moved(inc, (await stage.step(inc, at(60))).status)
+    # Someone else writes the attempt (a callback, a human): the stage's cached copy is now stale.
+    stored = api.objects[("remediationattempts", "ns", ATTEMPT)]
+    stored["metadata"]["annotations"] = {"note": "touched"}
+    api.revision += 1
+    stored["metadata"]["resourceVersion"] = str(api.revision)
+
+    executors.progress = Progress(ProgressState.SUCCEEDED, "Pipeline run succeeded.", external_state="Succeeded")
+    conflicted = await stage.step(inc, at(200))
+    assert conflicted.status.phase is IncidentPhase.MONITORING  # nothing recorded from the stale copy
+    assert conflicted.requeue_after == pytest.approx(0.5)
+    assert api.conflicts == 1
+    assert stored["status"]["phase"] == "Running"
+
+    refolded = await stage.step(moved(inc, conflicted.status), at(201))
+    assert refolded.status.phase is IncidentPhase.RESOLVED
+    assert stored["status"]["phase"] == "Succeeded"
+    assert stored["metadata"]["annotations"] == {"note": "touched"}  # the other writer's change survives
+    assert executors.launches == [ATTEMPT]
+
+
+async def test_an_existing_attempt_is_adopted_not_created_twice(api: FakeApiServer, executors: Executors,
+                                                                 stage: Remediator) -> None:
+    inc = handed_off()
+    await stage.step(inc, at(60))
+    # A restarted operator: a fresh stage and the incident as it was before the first status write.
+    other = Remediator(api.client(), executors, Settings(), Policies())
+    try:
+        result = await other.step(inc, at(61))
+    finally:
+        other.close()
+    assert [k for k in api.objects if k[0] == "remediationattempts"] == [("remediationattempts", "ns", ATTEMPT)]
+    assert executors.launches == [ATTEMPT]  # the adopted attempt records its run: not launched again
+    assert result.status.phase is IncidentPhase.MONITORING
+
+
+async def test_a_launch_missing_its_configuration_escalates_at_once_and_counts_no_failed_attempt(
+    api: FakeApiServer, executors: Executors, stage: Remediator,
+) -> None:
+    executors.refuse = CannotRemediate("No Databricks workspace: set DATABRICKS_HOST or send the workspace URL")
+    inc = handed_off()
+    first = await stage.step(inc, at(60))
+    inc = moved(inc, first.status)
+    stored = api.objects[("remediationattempts", "ns", ATTEMPT)]
+    assert stored["status"]["phase"] == "Skipped"  # not a failed try
+    if inc.status.phase is not IncidentPhase.ESCALATED:  # the escalation may take the next step
+        inc = moved(inc, (await stage.step(inc, at(61))).status)
+    assert inc.status.phase is IncidentPhase.ESCALATED
+    assert remediated(inc) == ("False", "CannotRemediate")
+    assert "DATABRICKS_HOST" in (inc.status.escalation_reason or "")
+    assert executors.launches == [ATTEMPT]  # one try, no retry after a backoff
+    assert ("remediationattempts", "ns", ATTEMPT[:-1] + "2") not in api.objects
