@@ -18,7 +18,7 @@ help:
 	@echo "make cluster-test   the chart on a real local node (kubelet + containerd; needs root): tests/e2e/cluster"
 	@echo "make demo-cluster   the demo against the chart on the local node (aiops-rca demo --in-cluster)"
 
-test: provision browser lint typecheck crds-check unit e2e
+test: provision browser lint typecheck crds-check unit e2e cluster-test
 
 venv: $(STAMP)
 
@@ -86,7 +86,7 @@ e2e: provision browser
 
 # The chart as users install it, on a real node of the local control plane: kubelet and kube-scheduler
 # built from the same cached source, containerd/runc/CNI and podman/mmdebstrap from Debian (installed by
-# the suite's provisioning), the image built from the unchanged Dockerfile. Opt-in for now (not in `make test`).
+# the suite's provisioning), the image built from the unchanged Dockerfile. Last step of `make test`.
 cluster-test: provision browser
 	@echo "==> cluster suite (the chart on a local node)"
 	$(BIN)/pytest tests/e2e/cluster $(PYTEST_ARGS)

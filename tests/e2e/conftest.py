@@ -44,8 +44,14 @@ def _progress(message: str) -> None:
 @pytest.fixture(scope="session")
 def kubeconfig() -> Iterator[Path]:
     """Path of a kubeconfig for a reachable cluster with the aiops-rca CRDs installed."""
+    yield from session_cluster(allow_external=True)
+
+
+def session_cluster(allow_external: bool) -> Iterator[Path]:
+    """$KUBECONFIG's cluster when allowed and reachable, else the local control plane (stopped afterwards
+    if this session started it)."""
     layout = controlplane.Layout.default()
-    external = os.environ.get("KUBECONFIG")
+    external = os.environ.get("KUBECONFIG") if allow_external else None
     use_external = bool(external) and controlplane.cluster_reachable(str(external))
     was_running = all(controlplane.status(layout).values())
     path = Path(str(external)) if use_external else controlplane.start(layout, _progress)

@@ -35,6 +35,7 @@ from devtools.demo import incluster
 from devtools.demo.scenarios import sandbox_scenario
 from devtools.localcluster import controlplane
 from devtools.localcluster import node as node_mod
+from tests.e2e.conftest import session_cluster
 
 NAMESPACE_PREFIX = "e2e-cluster-"
 _NO_PEER = {"*", "0.0.0.0", "::", ""}  # noqa: S104 - what ss shows for a listening or unconnected socket
@@ -84,6 +85,12 @@ class LocalNode:
     layout: node_mod.NodeLayout
     kernel_before: dict[str, str]
     egress: EgressSampler
+
+
+@pytest.fixture(scope="session")
+def kubeconfig() -> Iterator[Path]:
+    """The local control plane whatever $KUBECONFIG says: the node joins that one only."""
+    yield from session_cluster(allow_external=False)
 
 
 @pytest.fixture(scope="session")
