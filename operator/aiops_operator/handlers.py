@@ -78,11 +78,12 @@ def connection_info(config: KubeConfig) -> kopf.ConnectionInfo:
     """Kopf talks to the same cluster, the same way, as our own client."""
     return kopf.ConnectionInfo(
         server=config.server,
-        ca_path=str(config.ca_file) if config.ca_file else None,
+        ca_path=str(config.ca_file) if config.ca_file and not config.ca_data else None,
+        ca_data=config.ca_data,
         insecure=config.insecure_skip_tls_verify,
         token=config.bearer_token(),
-        certificate_path=str(config.client_cert_file) if config.client_cert_file else None,
-        private_key_path=str(config.client_key_file) if config.client_key_file else None,
+        certificate_data=config.client_cert_pem(),
+        private_key_data=config.client_key_pem() if config.client_cert_pem() else None,
         default_namespace=config.namespace,
         expiration=None,
     )

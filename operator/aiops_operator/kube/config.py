@@ -34,6 +34,11 @@ class KubeConfig:
     ca_file: Path | None = None
     client_cert_file: Path | None = None
     client_key_file: Path | None = None
+    # Inline PEM from a kubeconfig's *-data fields, kept in memory: a temp file per load would leave
+    # the cluster's CA and a client key behind in /tmp for every process and test that loads one.
+    ca_data: bytes | None = field(default=None, repr=False)
+    client_cert_data: bytes | None = field(default=None, repr=False)
+    client_key_data: bytes | None = field(default=None, repr=False)
     insecure_skip_tls_verify: bool = False
     namespace: str = "default"
 
@@ -49,18 +54,37 @@ class KubeConfig:
     def ssl_context(self) -> ssl.SSLContext | bool:
         if self.insecure_skip_tls_verify:
             return False
-        ctx = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
-        if self.client_cert_file is not None:
+        ctx = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None,
+                                         cadata=self.ca_data.decode() if self.ca_data else None)
+        if self.client_cert_data is not None or self.client_key_data is not None:
+            _load_chain_from_memory(ctx, self.client_cert_pem(), self.client_key_pem())
+        elif self.client_cert_file is not None:
             ctx.load_cert_chain(str(self.client_cert_file), str(self.client_key_file or self.client_cert_file))
         return ctx
 
+    def client_cert_pem(self) -> bytes | None:
+        if self.client_cert_data is not None:
+            return self.client_cert_data
+        return self.client_cert_file.read_bytes() if self.client_cert_file else None
 
-def _materialize(data_b64: str, suffix: str) -> Path:
-    """Write inline base64 PEM data to a private temp file (ssl wants file paths)."""
-    fd, name = tempfile.mkstemp(prefix="aiops-rca-", suffix=suffix)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(base64.b64decode(data_b64))
-    return Path(name)
+    def client_key_pem(self) -> bytes | None:
+        if self.client_key_data is not None:
+            return self.client_key_data
+        return self.client_key_file.read_bytes() if self.client_key_file else self.client_cert_pem()
+
+
+def _load_chain_from_memory(ctx: ssl.SSLContext, cert: bytes | None, key: bytes | None) -> None:
+    """ssl loads a certificate chain only from files: they live in a private (0700) directory for the
+    length of the load and are gone afterwards."""
+    with tempfile.TemporaryDirectory(prefix="aiops-rca-") as private:
+        cert_path, key_path = Path(private, "client.crt"), Path(private, "client.key")
+        cert_path.write_bytes(cert or b"")
+        key_path.write_bytes(key or b"")
+        ctx.load_cert_chain(cert_path, key_path)
+
+
+def _decoded(data_b64: str | None) -> bytes | None:
+    return base64.b64decode(data_b64) if data_b64 else None
 
 
 def _named(items: list[dict[str, Any]], name: str, what: str) -> dict[str, Any]:
@@ -94,22 +118,16 @@ def from_kubeconfig(path: Path, context: str | None = None) -> KubeConfig:
             f"kubeconfig user {ctx.get('user')!r} uses an exec/auth-provider plugin; "
             "use a token or client-certificate kubeconfig (e.g. a service account's)"
         )
-    ca_file = _relative(path, cluster.get("certificate-authority"))
-    if cluster.get("certificate-authority-data"):
-        ca_file = _materialize(cluster["certificate-authority-data"], ".crt")
-    cert = _relative(path, user.get("client-certificate"))
-    key = _relative(path, user.get("client-key"))
-    if user.get("client-certificate-data"):
-        cert = _materialize(user["client-certificate-data"], ".crt")
-    if user.get("client-key-data"):
-        key = _materialize(user["client-key-data"], ".key")
     return KubeConfig(
         server=str(cluster.get("server", "")).rstrip("/"),
         token=user.get("token"),
         token_file=_relative(path, user.get("tokenFile")),
-        ca_file=ca_file,
-        client_cert_file=cert,
-        client_key_file=key,
+        ca_file=_relative(path, cluster.get("certificate-authority")),
+        client_cert_file=_relative(path, user.get("client-certificate")),
+        client_key_file=_relative(path, user.get("client-key")),
+        ca_data=_decoded(cluster.get("certificate-authority-data")),
+        client_cert_data=_decoded(user.get("client-certificate-data")),
+        client_key_data=_decoded(user.get("client-key-data")),
         insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify", False)),
         namespace=ctx.get("namespace") or "default",
     )

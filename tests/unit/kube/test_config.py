@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import base64
+import ssl
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 from aiops_operator.kube import KubeConfigError, load_config
 from aiops_operator.kube.config import in_cluster
+
+from sandbox.tls import ensure_tls
 
 
 def write_kubeconfig(tmp_path: Path, user: dict[str, object], cluster: dict[str, object]) -> Path:
@@ -28,9 +32,30 @@ def test_token_kubeconfig_with_inline_ca(tmp_path: Path) -> None:
     assert config.server == "https://127.0.0.1:6443"
     assert config.bearer_token() == "abc"
     assert config.namespace == "team-a"
-    assert config.ca_file is not None
-    assert config.ca_file.read_bytes() == b"-----BEGIN CERTIFICATE-----\n"
+    assert config.ca_data == b"-----BEGIN CERTIFICATE-----\n"
+    assert config.ca_file is None
     assert "abc" not in repr(config)
+
+
+def test_inline_pem_data_is_used_and_leaves_no_file_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tls = ensure_tls(tmp_path / "tls")  # a real CA and a certificate with its key, as a kubeconfig inlines them
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    def inline(p: Path) -> str:
+        return base64.b64encode(p.read_bytes()).decode()
+
+    user: dict[str, object] = {"client-certificate-data": inline(tls.server_cert),
+                               "client-key-data": inline(tls.server_key)}
+    path = write_kubeconfig(tmp_path, user,
+                            {"server": "https://a", "certificate-authority-data": inline(tls.ca_cert)})
+    config = load_config(path, env={})
+    ctx = config.ssl_context()
+    assert isinstance(ctx, ssl.SSLContext)
+    assert [c["subject"] for c in ctx.get_ca_certs()], "the inline CA is trusted"
+    assert list(scratch.iterdir()) == []
+    assert tls.server_key.read_text() not in repr(config)
 
 
 def test_kubeconfig_env_wins_over_in_cluster(tmp_path: Path) -> None:
