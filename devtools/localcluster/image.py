@@ -180,6 +180,9 @@ def build(repo: Path, progress: Progress = print, image: str = IMAGE, dockerfile
             "-f", str(dockerfile or repo / "Dockerfile"), "-t", image, *extra_args, str(repo),
             progress=progress,
         )
+        # Without the layer cache every build leaves the previous image and the build stage dangling:
+        # ~300 MB a build, 8 GB in the cache after a few days of test runs.
+        _podman("image", "prune", "--force", timeout=300)
     finally:
         release_storage()
     progress(f"image {image} built in {time.monotonic() - started:.0f}s")

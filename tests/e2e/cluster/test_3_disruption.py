@@ -69,15 +69,23 @@ def _heal_across_an_operator_restart(
     release: incluster.Installation, control: SandboxControl, gateway: Scenario, slow: dict[str, Any]
 ) -> None:
     control.load(slow)
+    first_call = max((c["seq"] for c in control.calls()), default=0)
     with httpx.Client(base_url=release.receiver_url, headers={"x-api-key": release.api_key}, timeout=10) as http:
         assert http.post(gateway.endpoint, json=gateway.payload).status_code == 201
 
     attempt = attempt_name(gateway.incident, 1)
     wait_for(f"{attempt} Running", lambda: ((get(release, "remediationattempt", attempt) or {})
                                             .get("status", {}).get("phase") == "Running"), 120)
+    lease = release.deployment("operator")  # the chart's default Lease name: one per release
+    assert _holder(release, lease).startswith(pods(release, "operator")[0]["metadata"]["name"] + "_")
     old, _ = delete_pod(release, "operator")
+    deleted = time.monotonic()
     wait_ready(release, release.deployment("operator"))
-    assert pods(release, "operator")[0]["metadata"]["name"] != old
+    new_pod = pods(release, "operator")[0]["metadata"]["name"]
+    assert new_pod != old
+    # The old leader released the Lease on SIGTERM, so the new pod leads as soon as it runs.
+    wait_for(f"{new_pod} holding the Lease", lambda: _holder(release, lease).startswith(new_pod + "_"), 20)
+    print(f"leader {old} -> {new_pod} in {time.monotonic() - deleted:.1f}s after the delete")
 
     def resolved() -> bool:
         inc = get(release, "incident", gateway.incident) or {}
@@ -87,6 +95,14 @@ def _heal_across_an_operator_restart(
     creates = [c for c in control.calls(service="adf", op="createRun") if "pl_copy_sales_daily" in c["path"]]
     assert len(creates) == 1, creates
     assert get(release, "remediationattempt", attempt_name(gateway.incident, 2)) is None
+    about = [c for c in control.calls(since=first_call) if "pl_copy_sales_daily" in json.dumps(c["body"])]
+    posts = [c for c in about if c["op"] == "chat.postMessage" and not (c["body"] or {}).get("thread_ts")]
+    assert len(posts) == 1, posts
+    assert len([c for c in about if c["op"] == "createIssue"]) == 1, about
+
+
+def _holder(release: incluster.Installation, lease: str) -> str:
+    return str(((get(release, "lease", lease) or {}).get("spec") or {}).get("holderIdentity") or "")
 
 def _spool_values(inst: incluster.Installation, *, api_port: int, persistent: bool) -> dict[str, Any]:
     values = incluster.values(inst, controlplane.Layout.default(), fast=True)
