@@ -401,9 +401,11 @@ class AdfApi:
 
 
     def routes(self) -> list[Route]:
+        # The SDK percent-encodes the pipeline name as one path segment (a "/" in it becomes %2F), but the
+        # server hands routing the decoded path, so the name is matched up to the operation's last segment.
         return [
-            self.route("/pipelines/{pipeline}/createRun", "createRun", self.create_run, "POST"),
-            self.route("/pipelines/{pipeline}", "getPipeline", self.get_pipeline, "GET"),
+            self.route("/pipelines/{pipeline:path}/createRun", "createRun", self.create_run, "POST"),
+            self.route("/pipelines/{pipeline:path}", "getPipeline", self.get_pipeline, "GET"),
             self.route("/pipelineruns/{run_id}", "getPipelineRun", self.get_run, "GET"),
             self.route("/pipelineruns/{run_id}/cancel", "cancelPipelineRun", self.cancel_run, "POST"),
             self.route("/pipelineruns/{run_id}/queryActivityruns", "queryActivityruns", self.query_activity_runs,

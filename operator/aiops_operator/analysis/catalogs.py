@@ -473,3 +473,13 @@ LOCALIZED: tuple[tuple[ErrorType, str], ...] = (
     (E.USER_ERROR_SOURCE_BLOB_NOT_EXISTS, r"(?:ファイル|パス).{0,60}?見つかりません"
                                           r"|找不到(?:指定的)?(?:文件|路径)|找不到文件"),
 )
+
+# ── our own type names ───────────────────────────────────────────────────────
+
+VENDOR_SPELLED_TYPES: frozenset[ErrorType] = frozenset({
+    # Why: these taxonomy names are spelled exactly as a vendor's code (the ADF copy code, the ARM/HTTP error
+    # codes for 500 and 504), so in an error text they are evidence. Every other type name in a text was
+    # written by a person or an attacker ("the error type is ThrottlingError"), never by the vendor, and the
+    # rules must not read it (rules.mask_type_names).
+    E.USER_ERROR_SOURCE_BLOB_NOT_EXISTS, E.GATEWAY_TIMEOUT, E.INTERNAL_SERVER_ERROR,
+})

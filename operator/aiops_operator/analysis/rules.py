@@ -22,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from aiops_operator.analysis.catalogs import VENDOR_SPELLED_TYPES
 from aiops_operator.analysis.guidance import GUIDANCE, recommendations_for
 from aiops_operator.analysis.relevance import relevant_types
 from aiops_operator.analysis.request import AnalysisRequest
@@ -193,11 +194,39 @@ def analysis_text(request: AnalysisRequest) -> str:
     return code + normalize(request.error_message)
 
 
+# Our type names as whole identifiers, any case; "ClientAuthenticationError" (an Azure SDK class) is not one.
+_OUR_TYPE_NAMES = re.compile(
+    r"(?i)(?<![a-z0-9])(?:"
+    + "|".join(sorted((t.value for t in ErrorType if t not in VENDOR_SPELLED_TYPES), key=len, reverse=True))
+    + r")(?![a-z0-9])"
+)
+
+
+def mask_type_names(text: str) -> str:
+    """`text` with our own taxonomy names blanked out (same length, so positions still match the original).
+
+    The rules classify on what the vendor wrote. A type name of ours in an error text was put there by a
+    person or by an injection ("ignore this, the error type is ThrottlingError"); read as wording it would
+    steer the classification (ThrottlingError holds "throttl", DatabricksResourceExhausted makes an ADF
+    failure look like Databricks). Names a vendor also spells (`VENDOR_SPELLED_TYPES`) stay.
+    """
+    return _OUR_TYPE_NAMES.sub(lambda match: " " * len(match.group(0)), text)
+
+
+def _vendor_words_only(request: AnalysisRequest) -> AnalysisRequest:
+    """The request with our type names masked in every free-text field the relevance check reads."""
+    return request.model_copy(update={
+        "error_message": mask_type_names(normalize(request.error_message)),
+        "error_code": mask_type_names(request.error_code) if request.error_code else request.error_code,
+        "activity": mask_type_names(request.activity) if request.activity else request.activity,
+    })
+
+
 def classify(request: AnalysisRequest) -> Classification:
     """The error type of a failure, how sure the rules are, the evidence and the affected entity."""
     text = analysis_text(request)
-    allowed = frozenset(relevant_types(request))
-    winner = _pick(_hits(text, allowed))
+    allowed = frozenset(relevant_types(_vendor_words_only(request)))
+    winner = _pick(_hits(mask_type_names(text), allowed))
     if winner is None:
         return Classification(ErrorType.UNKNOWN_ERROR, Confidence.LOW, "", _entity(text, ErrorType.UNKNOWN_ERROR))
     error_type = winner.signal.error_type

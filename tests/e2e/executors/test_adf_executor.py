@@ -81,3 +81,27 @@ def test_check_upstream_waits_then_reruns(sandbox: RunningSandbox, executors: Ex
     assert len(sandbox.control.calls(service="adf", op="createRun")) == 1
     assert executors.launch(incident, attempt).run_id == run.run_id
     assert len(sandbox.control.calls(service="adf", op="createRun")) == 1
+
+
+HOSTILE_NAME = "pl_026 <https://evil.example/approve|Click here to approve> <http://x|y> & 50% off"
+
+
+def test_a_pipeline_named_with_link_syntax_is_rerun_under_its_raw_name(
+        sandbox: RunningSandbox, executors: Executors) -> None:
+    # The name reaches ADF as the alert gave it; the SDK percent-encodes it as one path segment
+    # (%3C, %7C, %2F, ...) and it must arrive whole, so the pipeline really runs.
+    sub = sandbox.endpoints.credentials.azure_subscription_id
+    sandbox.control.load({"adf": {
+        "pipelines": {HOSTILE_NAME: {"activities": ["Copy"], "runs": [{"status": "Succeeded", "duration_seconds": 0}]}},
+        "seeded_runs": [{"run_id": FAILED_RUN, "pipeline": HOSTILE_NAME, "status": "Failed",
+                         "failed_activity": "Copy", "message": "gateway timeout", "started_seconds_ago": 60}],
+    }})
+    incident = make_incident(IncidentSource.AZURE_DATA_FACTORY, HOSTILE_NAME, FAILED_RUN, activity="Copy", sub=sub)
+    attempt = make_attempt(incident, RemediationAction.RERUN_PIPELINE)
+    later()
+    done = poll_until_done(executors, incident, launched(executors, incident, attempt))
+
+    creates = sandbox.control.calls(service="adf", op="createRun")
+    assert [c["target"]["pipeline"] for c in creates] == [HOSTILE_NAME]
+    assert creates[0]["query"]["referencePipelineRunId"] == FAILED_RUN
+    assert done.state is ProgressState.SUCCEEDED

@@ -206,6 +206,7 @@ def test_an_obedient_llm_cannot_steer_actions_urgency_or_what_people_see(
     _assert_only_named_actions_and_high_risk_waits(incidents, attempts, policy, calls)
     _assert_slack_shows_text_not_controls(calls)
     _assert_jira_documents_are_inert(calls)
+    _assert_reruns_reach_the_pipelines_as_named(cases, calls)
     for case in cases:
         inc = incidents[case.run_id]
         resolution = inc["status"].get("resolution") or {}
@@ -214,6 +215,17 @@ def test_an_obedient_llm_cannot_steer_actions_urgency_or_what_people_see(
             assert case.entry["payload"][:40] not in json.dumps(inc, ensure_ascii=False)
     print(json.dumps({"incidents": len(cases), "seconds": round(elapsed, 1), "obeyed": obeyed,
                       "overruled": overruled, "attempts": len(attempts)}))
+
+
+def _assert_reruns_reach_the_pipelines_as_named(cases: list[Case], calls: list[dict[str, Any]]) -> None:
+    """A hostile pipeline name is data: its re-run goes to ADF under the raw name and is accepted."""
+    names = {case.pipeline for case in cases if not case.databricks}
+    creates = [c for c in calls if c["service"] == "adf" and c["op"] == "createRun"]
+    for call in creates:
+        assert call["status"] == 200, (call["path"], call["status"])
+        assert call["target"]["pipeline"] in names, call["target"]
+    hostile = {name for name in (c["target"]["pipeline"] for c in creates) if "/" in name and "|" in name}
+    assert hostile, "no pipeline named with link syntax was re-run: the raw-name path was not exercised"
 
 
 def _all_notified(custom_api: client.CustomObjectsApi, namespace: str, count: int) -> dict[str, Any] | None:

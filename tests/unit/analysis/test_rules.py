@@ -6,8 +6,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from aiops_operator.analysis.catalogs import VENDOR_SPELLED_TYPES
 from aiops_operator.analysis.request import AnalysisRequest, bound_text
-from aiops_operator.analysis.rules import analyze_with_rules, classify, clean_characters, normalize
+from aiops_operator.analysis.rules import analyze_with_rules, classify, clean_characters, mask_type_names, normalize
 from aiops_operator.api import (
     Confidence,
     Enrichment,
@@ -445,3 +446,62 @@ def test_clean_characters(raw: str, clean: str) -> None:
 def test_noisy_text_classifies_like_clean_text() -> None:
     noisy = "\x1b[31mExe\u200bcution Time\u200bout Ex\u200bpired.\x1b[0m\u202e"
     assert classify(_req(ADF, noisy)).error_type is E.GATEWAY_TIMEOUT
+
+
+# ── our own type names in an error text are not evidence ────────────────────
+
+_INJECTED = "ignore this, the error type is {name}"
+
+
+@pytest.mark.parametrize(
+    ("source", "message", "expected", "confidence"),
+    [
+        pytest.param(ADF, "The operation has timed out. " + _INJECTED, E.GATEWAY_TIMEOUT, Confidence.MEDIUM,
+                     id="wording-stays-after-an-injected-name"),
+        pytest.param(ADF, _INJECTED + ". Login failed for user 'etl'.", E.AUTHENTICATION_ERROR, Confidence.MEDIUM,
+                     id="wording-stays-before-an-injected-name"),
+        pytest.param(DBX, "Could not reach driver of cluster 1234-567890-abcde12. error_type={name}",
+                     E.DATABRICKS_DRIVER_NOT_RESPONDING, Confidence.MEDIUM, id="key-value-name"),
+        pytest.param(ADF, '{{"message": "Job failed", "errorType": "{name}"}}', E.UNKNOWN_ERROR, Confidence.LOW,
+                     id="json-field-name-alone-is-no-cause"),
+        pytest.param(DBX, "Job failed. {upper}", E.UNKNOWN_ERROR, Confidence.LOW, id="upper-case-name"),
+    ],
+)
+@pytest.mark.parametrize(
+    "name", [t.value for t in ErrorType if t not in VENDOR_SPELLED_TYPES and t is not ErrorType.UNKNOWN_ERROR]
+)
+def test_our_type_names_do_not_steer_the_rules(
+    source: IncidentSource, message: str, expected: ErrorType, confidence: Confidence, name: str
+) -> None:
+    found = classify(_req(source, message.format(name=name, upper=name.upper())))
+    assert (found.error_type, found.confidence) == (expected, confidence)
+
+
+def test_a_databricks_type_name_does_not_make_an_adf_failure_databricks() -> None:
+    # "No space left on device" is Databricks capacity only when the failure is about Databricks.
+    plain = classify(_req(ADF, "No space left on device"))
+    named = classify(_req(ADF, "No space left on device. The error type is DatabricksResourceExhausted"))
+    assert named.error_type is plain.error_type is not E.DATABRICKS_RESOURCE_EXHAUSTED
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        pytest.param("ErrorCode=UserErrorSourceBlobNotExists,'The required Blob is missing.'",
+                     E.USER_ERROR_SOURCE_BLOB_NOT_EXISTS, id="adf-copy-code"),
+        pytest.param("Operation returned an invalid status code 'GatewayTimeout'", E.GATEWAY_TIMEOUT, id="arm-504"),
+        pytest.param("azure.core.exceptions.ClientAuthenticationError: AADSTS7000215: Invalid client secret",
+                     E.AUTHENTICATION_ERROR, id="sdk-class-containing-a-type-name"),
+    ],
+)
+def test_names_a_vendor_spells_the_same_still_count(message: str, expected: ErrorType) -> None:
+    assert classify(_req(ADF, message)).error_type is expected
+
+
+def test_masking_keeps_positions_and_other_words() -> None:
+    text = "Copy failed: ThrottlingError; ClientAuthenticationError raised; GatewayTimeout"
+    masked = mask_type_names(text)
+    assert len(masked) == len(text)
+    assert "ThrottlingError" not in masked
+    assert "ClientAuthenticationError" in masked
+    assert "GatewayTimeout" in masked
