@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiops_operator.api import (
+    Condition,
+    ConditionStatus,
     EndedAs,
     HealedBy,
     Incident,
@@ -66,10 +68,21 @@ def ended_as(incident: Incident) -> tuple[EndedAs, str | None, str | None]:
     if resolution is not None and resolution.resolved_by is ResolvedBy.AUTO_HEAL:
         return EndedAs.AUTO_HEALED, status.remediation.action if status.remediation else None, None
     if escalated is not None:
-        return EndedAs.ESCALATED, None, escalated.reason
+        return EndedAs.ESCALATED, None, _escalation_reason(status.conditions, escalated)
     if resolution is not None:
         return EndedAs.RESOLVED, None, None
     return EndedAs.OPEN, None, None
+
+
+def _escalation_reason(conditions: list[Condition], escalated: Condition) -> str:
+    """Why it was escalated: a resolution since turns Escalated False with its own reason; the escalation's
+    reason stays on the Remediated condition (False), which the resolution leaves alone."""
+    if escalated.status is ConditionStatus.TRUE:
+        return escalated.reason
+    remediated = find_condition(conditions, IncidentCondition.REMEDIATED)
+    if remediated is not None and remediated.status is ConditionStatus.FALSE:
+        return remediated.reason
+    return escalated.reason
 
 
 def entry_of(incident: Incident) -> Entry:
