@@ -27,6 +27,7 @@ from aiops_operator.api import Incident, IncidentPhase, IncidentStatus
 from aiops_operator.api.history import WARNING_ACTIONS
 from aiops_operator.api.labels import ERROR_TYPE_LABEL, JIRA_KEY_LABEL, TARGET_LABEL
 from aiops_operator.api.naming import dashboard_incident_url
+from aiops_operator.api.phase import TERMINAL_PHASES
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.enrichment import Enricher
 from aiops_operator.events import EventRecorder
@@ -37,6 +38,7 @@ from aiops_operator.incident.plan import NOTIFICATION_STEPS, Observed, Step
 from aiops_operator.incident.ports import Analyzer, JiraPort, RecurrenceSource, RemediationStage, SlackPort
 from aiops_operator.kube import INCIDENTS, Conflict, KubeClient, NotFound
 from aiops_operator.policy.cache import PolicyCache
+from aiops_operator.recurrence.summary import History
 from aiops_operator.remediation.attempts import target_for
 from aiops_operator.remediation.incident_status import resolution_note, retry_replies
 
@@ -190,9 +192,16 @@ class Reconciler:
             jira_enabled=self.integrations.jira is not None,
             slack_retry_time=slack_retry.retry_time if slack_retry else None,
             jira_retry_time=jira_retry.retry_time if jira_retry else None,
-            recurrence=(await self.recurrence.history(incident)
-                        if self.recurrence is not None and incident.status.recurrence is None else None),
+            recurrence=await self._recurrence(incident),
         )
+
+    async def _recurrence(self, incident: Incident) -> History | None:
+        """The history the hand-off records, until it is recorded. Incidents that settled before recurrence
+        existed are left as they were: an upgrade is not a status write for every incident kept."""
+        status = incident.status
+        if self.recurrence is None or status.recurrence is not None or status.phase in TERMINAL_PHASES:
+            return None
+        return await self.recurrence.history(incident)
 
     async def _run(self, incident: Incident, memory: _Memory) -> float | None:
         persisted = incident
