@@ -21,7 +21,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiops_operator.api import AttemptPhase, IncidentPhase, Priority, ResolvedBy, Severity, SlaState, labels, sla
+from aiops_operator.api import (
+    AttemptPhase,
+    IncidentPhase,
+    Priority,
+    Recurrence,
+    ResolvedBy,
+    Severity,
+    SlaState,
+    labels,
+    sla,
+)
+from aiops_operator.api.recurrence import lineage_notes
 
 PHASES: tuple[str, ...] = tuple(p.value for p in IncidentPhase)
 OPEN = "Open"
@@ -128,6 +139,10 @@ class IncidentRecord:
     resolved_by: str = ""
     resolved_actor: str = ""
     history: tuple[HistoryItem, ...] = ()
+    previous_incident: str = ""
+    recurrences: int = 0
+    lineage: tuple[str, ...] = ()
+    """The re-fire and recurrence sentences (api.recurrence.lineage_notes), as Slack and Jira show them."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -211,6 +226,10 @@ def parse_incident(obj: Mapping[str, Any]) -> IncidentRecord:
         )
         for h in map(_dict, _list(status.get("history")))
     )
+    recurrence = _recurrence(status.get("recurrence"))
+    previous = _str(spec.get("previousIncidentRef"))
+    lineage = tuple(lineage_notes(previous or None, _int(spec.get("occurrence")) or 1, recurrence,
+                                  _str(analysis.get("errorType")) or None))
     return IncidentRecord(
         namespace=_str(meta.get("namespace")),
         name=_str(meta.get("name")),
@@ -261,7 +280,20 @@ def parse_incident(obj: Mapping[str, Any]) -> IncidentRecord:
         resolved_by=_str(resolution.get("resolvedBy")),
         resolved_actor=_str(resolution.get("actor")),
         history=history,
+        previous_incident=previous,
+        recurrences=recurrence.count if recurrence else 0,
+        lineage=lineage,
     )
+
+
+def _recurrence(value: Any) -> Recurrence | None:
+    """status.recurrence, or None when absent or not what the operator writes (the view never fails on it)."""
+    if not isinstance(value, Mapping):
+        return None
+    try:
+        return Recurrence.model_validate(value)
+    except ValueError:
+        return None
 
 
 def parse_attempt(obj: Mapping[str, Any]) -> AttemptRecord:
@@ -734,6 +766,9 @@ def incident_detail(rec: IncidentRecord, attempts: Sequence[AttemptRecord]) -> d
         "escalationReason": rec.escalation_reason,
         "resolvedBy": rec.resolved_by,
         "resolvedActor": rec.resolved_actor,
+        "previousIncident": rec.previous_incident,
+        "recurrences": rec.recurrences,
+        "lineage": list(rec.lineage),
         "history": [
             {"time": _ms(h.time), "action": h.action, "message": h.message, "actor": h.actor} for h in rec.history
         ],

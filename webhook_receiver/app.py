@@ -223,8 +223,8 @@ async def _apply(receiver: Receiver, parsed: ParsedAlert) -> tuple[int, dict[str
     resolved: list[dict[str, Any]] = []
     for spec in parsed.resolved:
         name = incident_object(spec)["metadata"]["name"]
-        recorded = await receiver.updates.record_resolved(name, parsed.resolved_time or receiver.now())
-        resolved.append({"name": name, "recorded": recorded})
+        newest = await receiver.updates.record_resolved(name, parsed.resolved_time or receiver.now())
+        resolved.append({"name": newest or name, "recorded": newest is not None})
     outcomes = {r.outcome for r in results}
     if Outcome.SPOOLED in outcomes:
         status, outcome = 202, "spooled"

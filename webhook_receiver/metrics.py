@@ -28,6 +28,10 @@ class ReceiverMetrics:
             f"{_PREFIX}_duplicates", "Alerts for an Incident that already existed, by how that was known "
             "(cache, inflight, api, spool).", ["via"], registry=self.registry,
         )
+        self.refires = Counter(
+            f"{_PREFIX}_refires", "Alerts that re-fired after their run's Incident was resolved: a new occurrence "
+            "linked to it was created.", registry=self.registry,
+        )
         self.spooled = Counter(
             f"{_PREFIX}_spooled", "Alerts written to the spool because the API server was unreachable or slow.",
             registry=self.registry,

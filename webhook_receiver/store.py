@@ -2,8 +2,12 @@
 
 The API server's `409 AlreadyExists` is the truth about duplicates. Two things
 keep duplicates cheap without replacing it: a bounded cache of names this
-process created (or saw exist) recently, and coalescing of concurrent creates
-of the same name (one API call; everyone waits for its answer). When a create
+process created (or saw open) recently, and coalescing of concurrent creates
+of the same name (one API call; everyone waits for its answer). A 409 for a
+run whose Incident was resolved before the alert fired is a re-fire, not a
+duplicate: `refire` reads the run's occurrences and the next one is created,
+linked to the resolved one. The cache answers only for alerts that fired
+before the time the Incident was last seen open, so it never hides a re-fire. When a create
 fails because the API server is unreachable, overloaded or slow, the Incident
 goes to the durable spool and a background task replays it later.
 """
@@ -16,11 +20,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from aiops_operator.kube import INCIDENTS, Conflict, Invalid, KubeApiError, KubeClient, KubeUnavailable
 
+from webhook_receiver import refire
+from webhook_receiver.labels import refire_object
 from webhook_receiver.metrics import ReceiverMetrics
 from webhook_receiver.spool import Spool, SpoolFull
 
@@ -40,30 +47,37 @@ class CreateResult:
 
 
 class RecentNames:
-    """Bounded TTL set of Incident names known to exist."""
+    """Bounded TTL map of Incident names known to exist, each with when it was last known to be open."""
 
     def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._size, self._ttl, self._clock = size, ttl, clock
-        self._expiry: OrderedDict[str, float] = OrderedDict()
+        self._expiry: OrderedDict[str, tuple[float, datetime | None]] = OrderedDict()
 
-    def add(self, name: str) -> None:
+    def add(self, name: str, open_at: datetime | None = None) -> None:
+        """`name` exists; `open_at`: a time it was open (an alert fired by then is a duplicate of it)."""
         if self._size <= 0 or self._ttl <= 0:
             return
-        self._expiry[name] = self._clock() + self._ttl
+        self._expiry[name] = (self._clock() + self._ttl, open_at)
         self._expiry.move_to_end(name)
         while len(self._expiry) > self._size:
             self._expiry.popitem(last=False)
 
-    def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        expiry = self._expiry.get(name)
-        if expiry is None:
-            return False
-        if expiry < self._clock():
+    def _entry(self, name: str) -> tuple[float, datetime | None] | None:
+        entry = self._expiry.get(name)
+        if entry is None:
+            return None
+        if entry[0] < self._clock():
             del self._expiry[name]
-            return False
-        return True
+            return None
+        return entry
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._entry(name) is not None
+
+    def covers(self, name: str, fired: datetime) -> bool:
+        """Whether an alert for `name` that fired at `fired` is surely a duplicate: the Incident was open after."""
+        entry = self._entry(name)
+        return entry is not None and entry[1] is not None and fired <= entry[1]
 
     def discard(self, name: str) -> None:
         self._expiry.pop(name, None)
@@ -84,6 +98,7 @@ class IncidentStore:
         max_background: int = 64,
         recent: RecentNames | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.kube = kube
         self.namespace = namespace
@@ -92,6 +107,7 @@ class IncidentStore:
         self.timeout = timeout
         self.recent = recent or RecentNames(10000, 300.0, clock)
         self._clock = clock
+        self._wall = wall
         self._inflight: dict[str, asyncio.Future[CreateResult]] = {}
         self.ack_budget = ack_budget
         self.max_background = max_background
@@ -109,7 +125,7 @@ class IncidentStore:
     async def create(self, body: dict[str, Any]) -> CreateResult:
         """Create the Incident (or find it is a duplicate, or spool it). SpoolFull and Invalid propagate."""
         name: str = body["metadata"]["name"]
-        if name in self.recent:
+        if self.recent.covers(name, refire.alert_time(body)):
             self.metrics.duplicates.labels("cache").inc()
             return CreateResult(name, Outcome.DUPLICATE)
         running = self._inflight.get(name)
@@ -117,7 +133,8 @@ class IncidentStore:
             leader = await asyncio.shield(running)
             via = "spool" if leader.outcome is Outcome.SPOOLED else "inflight"
             self.metrics.duplicates.labels(via).inc()
-            return CreateResult(name, Outcome.SPOOLED if leader.outcome is Outcome.SPOOLED else Outcome.DUPLICATE)
+            outcome = Outcome.SPOOLED if leader.outcome is Outcome.SPOOLED else Outcome.DUPLICATE
+            return CreateResult(leader.name, outcome)
         future: asyncio.Future[CreateResult] = asyncio.get_running_loop().create_future()
         self._inflight[name] = future
         try:
@@ -151,9 +168,17 @@ class IncidentStore:
                 self._in_flight -= 1
             if not done:
                 return await self._spool_while_creating(name, body, create)
-            result = self._created(name, body, create)
-            if result is not None:
-                return result
+            exc = create.exception()
+            if isinstance(exc, Conflict) and exc.already_exists:
+                try:
+                    return await self._after_conflict(name, body)
+                except (KubeUnavailable, TimeoutError):
+                    self._api_down = True
+                    log.warning("API server unavailable while reading the occurrences of %s; spooling it", name)
+            else:
+                result = self._created(name, body, create)
+                if result is not None:
+                    return result
         await asyncio.to_thread(self.spool.put, self.namespace, name, body)
         self.metrics.spooled.inc()
         self.metrics.spool_depth.set(self.spool.depth)
@@ -181,7 +206,7 @@ class IncidentStore:
         """The result of a finished create; None when the alert must be spooled. Invalid propagates."""
         exc = create.exception()
         if exc is None:
-            self.recent.add(name)
+            self.recent.add(name, self._wall())
             self.metrics.incidents_created.labels(_source(body)).inc()
             return CreateResult(name, Outcome.CREATED)
         if isinstance(exc, Conflict) and exc.already_exists:
@@ -200,10 +225,46 @@ class IncidentStore:
             raise exc
         return None
 
+    async def _after_conflict(self, name: str, body: dict[str, Any]) -> CreateResult:
+        """The run's first name is taken: a duplicate of its newest occurrence, or a re-fire that opens the next.
+
+        A racing replica that creates the same next occurrence first makes ours a 409: read the chain again
+        (bounded). KubeUnavailable and TimeoutError propagate (the caller spools the alert)."""
+        fired = refire.alert_time(body)
+        verdict = refire.Verdict(name, create=False, occurrence=1)
+        for _ in range(3):
+            chain = await asyncio.wait_for(refire.read_chain(self.kube, self.namespace, name), self.timeout)
+            verdict = refire.decide(chain, name, fired)
+            if not verdict.create:
+                break
+            next_body = refire_object(body, verdict.name, verdict.occurrence, verdict.previous)
+            try:
+                await asyncio.wait_for(self.kube.create(INCIDENTS, self.namespace, next_body), self.timeout)
+            except Conflict as exc:
+                if not exc.already_exists:
+                    raise
+                continue
+            self.recent.add(verdict.name, self._wall())
+            self.metrics.incidents_created.labels(_source(body)).inc()
+            if verdict.previous:
+                self.metrics.refires.inc()
+                log.info("alert re-fired after %s was resolved: created %s", verdict.previous, verdict.name)
+            return CreateResult(verdict.name, Outcome.CREATED)
+        if name != verdict.name:
+            self.recent.add(verdict.name, self._wall())
+        self.recent.add(name, self._wall() if name == verdict.name else None)
+        self.metrics.duplicates.labels("api").inc()
+        return CreateResult(verdict.name, Outcome.DUPLICATE)
+
     def _background_done(self, name: str, body: dict[str, Any], create: asyncio.Future[Any]) -> None:
-        """A create that outlived the ack budget finished: drop its spool file if the Incident now exists."""
+        """A create that outlived the ack budget finished: drop its spool file if the Incident now exists.
+
+        A 409 keeps the file: the replay tells a duplicate from a re-fire (`_after_conflict`)."""
         self._background.pop(name, None)
         if create.cancelled():
+            return
+        exc = create.exception()
+        if isinstance(exc, Conflict) and exc.already_exists:
             return
         try:
             result = self._created(name, body, create)
@@ -235,13 +296,7 @@ class IncidentStore:
                 if item.namespace == self.namespace and item.name in self._background:
                     continue  # its create is still running; it removes the file itself
                 try:
-                    await asyncio.wait_for(self.kube.create(INCIDENTS, item.namespace, item.body), self.timeout)
-                    result = "created"
-                    self.metrics.incidents_created.labels(_source(item.body)).inc()
-                except Conflict as exc:
-                    if not exc.already_exists:
-                        raise
-                    result = "duplicate"
+                    result = await self._replay_item(item.namespace, item.name, item.body)
                 except Invalid as exc:
                     await asyncio.to_thread(self.spool.reject, item.path, f"invalid: {exc.message[:200]}")
                     self.metrics.replayed.labels("rejected").inc()
@@ -250,8 +305,6 @@ class IncidentStore:
                     log.info("spool replay paused, API server still unavailable: %s", type(exc).__name__)
                     self._api_down = True
                     break
-                if item.namespace == self.namespace:
-                    self.recent.add(item.name)
                 await asyncio.to_thread(self.spool.remove, item.path)
                 self.metrics.replayed.labels(result).inc()
                 delivered += 1
@@ -260,6 +313,21 @@ class IncidentStore:
             if delivered:
                 log.info("replayed %d spooled alert(s); %d waiting", delivered, self.spool.depth)
             return delivered
+
+    async def _replay_item(self, namespace: str, name: str, body: dict[str, Any]) -> str:
+        """Create one spooled Incident: "created" or "duplicate" (a 409 may still be a re-fire)."""
+        try:
+            await asyncio.wait_for(self.kube.create(INCIDENTS, namespace, body), self.timeout)
+        except Conflict as exc:
+            if not exc.already_exists:
+                raise
+            if namespace != self.namespace:
+                return "duplicate"
+            return (await self._after_conflict(name, body)).outcome.value
+        self.metrics.incidents_created.labels(_source(body)).inc()
+        if namespace == self.namespace:
+            self.recent.add(name, self._wall())
+        return "created"
 
     async def replay_forever(self, interval: float) -> None:
         while True:

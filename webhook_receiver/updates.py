@@ -18,6 +18,7 @@ from aiops_operator.api import Approval, ExternalSignals, PlaybookCallback, atte
 from aiops_operator.api.labels import JIRA_KEY_LABEL, RUN_ID_HASH_LABEL
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, Conflict, KubeClient, NotFound
 
+from webhook_receiver import refire
 from webhook_receiver.labels import run_id_hash
 from webhook_receiver.parsing.jira import JIRA_KEY
 from webhook_receiver.spool import Spool
@@ -61,7 +62,9 @@ class Updates:
         """Incidents on the API server for this run id, and names of those still in the spool."""
         digest = run_id_hash(run_id)
         page = await self.kube.list_page(INCIDENTS, self.namespace, label_selector=f"{RUN_ID_HASH_LABEL}={digest}")
-        found = [_found(item) for item in page.get("items", [])]
+        # The newest occurrence of the run first: it is the one a re-fire is about.
+        items = sorted(page.get("items", []), key=lambda i: -int((i.get("spec") or {}).get("occurrence") or 1))
+        found = [_found(item) for item in items]
         spooled = [n for n in self.spool.holds_run_id_hash(digest) if n not in {f.name for f in found}]
         return found, spooled
 
@@ -88,8 +91,13 @@ class Updates:
             return False
         return True
 
-    async def record_resolved(self, incident: str, when: datetime) -> bool:
-        return await self.record_signals(incident, ExternalSignals(alert_resolved_time=when))
+    async def record_resolved(self, incident: str, when: datetime) -> str | None:
+        """Record a Resolved alert on the run's newest occurrence (`incident` is the run's first name); its name,
+        or None when the run has no Incident."""
+        chain = await refire.read_chain(self.kube, self.namespace, incident)
+        if not chain or not await self.record_signals(chain[-1].name, ExternalSignals(alert_resolved_time=when)):
+            return None
+        return chain[-1].name
 
     async def record_callback(self, incident: str, attempt: int, callback: PlaybookCallback) -> str | None:
         """Record a playbook's outcome on attempt `<incident>-<attempt>`.

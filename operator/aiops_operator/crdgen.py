@@ -88,6 +88,10 @@ KINDS: list[KindInfo] = [
             AGE,
             PrinterColumn("Jira", ".status.notifications.jira.key", priority=1),
             PrinterColumn("Team", ".status.ownership.team", priority=1),
+            PrinterColumn("Recurrences", ".status.recurrence.count", "integer", priority=1,
+                          description="Earlier failures of this target with this error type in 30 days"),
+            PrinterColumn("Previous", ".spec.previousIncidentRef", priority=1,
+                          description="The resolved incident of the same run this one re-fired after"),
         ],
     ),
     KindInfo(

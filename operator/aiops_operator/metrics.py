@@ -152,3 +152,10 @@ def _has_approved(status: RemediationAttemptStatus) -> bool:
 
     found = find_condition(status.conditions, "Approved")
     return found is not None and found.status is not ConditionStatus.UNKNOWN
+
+
+INCIDENTS_DELETED = Counter(
+    "aiops_rca_incidents_deleted_total",
+    "Resolved incidents deleted by retention (their summary kept in the recurrence record).",
+    registry=REGISTRY,
+)

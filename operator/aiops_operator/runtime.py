@@ -50,8 +50,12 @@ from aiops_operator.kube.lease import LeaderElector, LeaseLock, NotLeader
 from aiops_operator.ownership import OwnershipDefaults
 from aiops_operator.policy.cache import PolicyCache
 from aiops_operator.policy.controller import PolicyController
+from aiops_operator.recurrence.index import RecurrenceIndex
+from aiops_operator.recurrence.lookup import Recurrences
+from aiops_operator.recurrence.record import RecordStore
 from aiops_operator.remediation.attempt_status import Progress
 from aiops_operator.remediation.settings import RemediationSettings
+from aiops_operator.retention.sweeper import RetentionSweeper
 from aiops_operator.settings import OperatorSettings
 
 if TYPE_CHECKING:
@@ -251,6 +255,13 @@ class Runtime:
                                                       self.policy_controller.mark_dirty, fence=self._fence)
             self._closers.append(close)
             remediation = self.remediator
+        # Every replica keeps the index (standbys too: a new leader counts recurrences at once); only the
+        # leader writes the recurrence record and deletes.
+        self.recurrence_index = RecurrenceIndex()
+        self.records = RecordStore(self.kube)
+        self.retention = RetentionSweeper(self.kube, self.recurrence_index, self.records,
+                                          retention_seconds=settings.incident_retention_seconds, clock=utcnow,
+                                          batch=settings.retention_batch, fence=self._fence)
         self.reconciler = Reconciler(
             self.kube,
             integrations or build_integrations(settings),
@@ -263,6 +274,7 @@ class Runtime:
             crash_hook=crash_hook,
             jira_done_transition=settings.jira_done_transition,
             fence=self._fence,
+            recurrence=Recurrences(self.recurrence_index, self.records),
         )
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -295,6 +307,7 @@ class Runtime:
     def _started_leading(self) -> None:
         """Level-based takeover: reconcile everything the warm watches showed, as after a restart."""
         log.info("leading: reconciling %d incidents and %d policies", len(self._known), len(self._policy_bodies))
+        self.records.clear()  # the previous leader may have written records since this replica read them
         for uid, (namespace, name) in list(self._known.items()):
             self._schedule(uid, namespace, name, 0.0)
         loop = asyncio.get_running_loop()
@@ -312,6 +325,7 @@ class Runtime:
     # --- incidents ---------------------------------------------------------------------
 
     async def on_incident_event(self, event_type: str, body: Mapping[str, Any]) -> None:
+        self.recurrence_index.observe(event_type, body)
         meta = body.get("metadata") or {}
         uid = str(meta.get("uid") or "")
         if event_type == "DELETED" or meta.get("deletionTimestamp"):
@@ -485,6 +499,7 @@ class Runtime:
 
     def start_background(self) -> None:
         self.policy_controller.start()
+        self.retention.start(self.settings.retention_sweep_seconds, self.acting)
         if self.elector is not None:
             self.elector.start()
 
@@ -494,6 +509,7 @@ class Runtime:
             await self.elector.stop(release=True)
             await self.elector.lock.kube.close()
         await self.policy_controller.stop()
+        await self.retention.stop()
         for uid in list(self._timers):
             self._cancel(uid)
         for task in list(self._tasks):

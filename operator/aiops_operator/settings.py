@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -52,6 +52,23 @@ class OperatorSettings(BaseSettings):
     """Base URL of the dashboard, for the Slack button and links (unset: no button)."""
     policy_stats_seconds: float = Field(default=30.0, gt=0)
     """How often RemediationPolicy rule counts are recounted (only in namespaces where something happened)."""
+
+    # --- retention ---------------------------------------------------------------
+    incident_retention_seconds: int = Field(default=14 * 86400, ge=0)
+    """INCIDENT_RETENTION_SECONDS: delete a Resolved incident (its attempts go with it) this long after it was
+    resolved, its summary kept in the recurrence record; 0 keeps incidents forever. At least 3600."""
+    retention_sweep_seconds: float = Field(default=300.0, gt=0)
+    """RETENTION_SWEEP_SECONDS: how often the leader looks for incidents past their retention."""
+    retention_batch: int = Field(default=200, ge=1, le=10_000)
+    """RETENTION_BATCH: most incidents deleted per sweep (the rest follow at the next one)."""
+
+    @field_validator("incident_retention_seconds")
+    @classmethod
+    def _retention_at_least_an_hour(cls, value: int) -> int:
+        # Slack and Jira retry for minutes: an incident is not deleted before its last update could go out.
+        if 0 < value < 3600:
+            raise ValueError("INCIDENT_RETENTION_SECONDS must be 0 (keep forever) or at least 3600")
+        return value
 
     # --- high availability (leader election) -------------------------------------
     leader_election: bool = True

@@ -131,6 +131,26 @@ def test_one_operator_replica_without_election_is_recreated_and_has_no_pdb() -> 
                         "operator.replicas=1")["LEADER_ELECTION"] == "false"
 
 
+def operator_rules(*args: str) -> list[dict[str, Any]]:
+    docs = render(*args)
+    role = next(r for r in by_kind(docs, "ClusterRole") + by_kind(docs, "Role")
+                if r["metadata"]["name"] == "rel-aiops-rca-operator")
+    return list(role["rules"])
+
+
+def test_the_running_cap_and_retention_reach_the_operator() -> None:
+    env = operator_env()
+    assert (env["REMEDIATION_MAX_RUNNING"], env["INCIDENT_RETENTION_SECONDS"], env["RETENTION_SWEEP_SECONDS"]) == (
+        "20", "1209600", "300")
+    assert {"apiGroups": ["aiops-rca.io"], "resources": ["incidents"], "verbs": ["delete"]} in operator_rules()
+    assert {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "update"]} in operator_rules()
+    full = operator_env("-f", str(FULL_VALUES))
+    assert (full["REMEDIATION_MAX_RUNNING"], full["INCIDENT_RETENTION_SECONDS"]) == ("50", "0")
+    # Retention off: the operator cannot delete Incidents at all.
+    kept = operator_rules("-f", str(FULL_VALUES))
+    assert not [r for r in kept if "delete" in r["verbs"]], kept
+
+
 def test_full_values_render_every_optional_object() -> None:
     docs = render("-f", str(FULL_VALUES))
     kinds = {d["kind"] for d in docs}
@@ -221,6 +241,10 @@ def test_custom_payload_fields_render_as_one_json_setting() -> None:
         pytest.param(["--set", "operator.leaderElection.enabled=false"], "needs operator.leaderElection.enabled",
                      id="replicas-without-election"),
         pytest.param(["--set", "operator.podAntiAffinity=hard"], "operator.podAntiAffinity", id="bad-anti-affinity"),
+        pytest.param(["--set", "operator.remediation.maxRunning=0"], "operator.remediation.maxRunning",
+                     id="zero-running-cap"),
+        pytest.param(["--set", "operator.retention.incidentSeconds=60"], "operator.retention.incidentSeconds",
+                     id="retention-under-an-hour"),
     ],
 )
 def test_bad_values_fail_with_a_clear_message(values: list[str], message: str) -> None:
@@ -273,7 +297,10 @@ def test_install_creates_every_object(installed: tuple[str, str], kubectl: Kubec
         pytest.param("operator", "watch", "namespaces", True, id="operator-kopf-namespaces"),
         pytest.param("operator", "delete", "namespaces", False, id="operator-no-namespace-delete"),
         pytest.param("operator", "get", "secrets", False, id="operator-no-secrets"),
-        pytest.param("operator", "delete", "incidents.aiops-rca.io", False, id="operator-no-delete"),
+        pytest.param("operator", "delete", "incidents.aiops-rca.io", True, id="operator-retention-deletes"),
+        pytest.param("operator", "delete", "remediationattempts.aiops-rca.io", False, id="operator-no-attempt-delete"),
+        pytest.param("operator", "update", "configmaps", True, id="operator-recurrence-record"),
+        pytest.param("operator", "delete", "configmaps", False, id="operator-no-configmap-delete"),
         pytest.param("operator", "update", "remediationpolicies.aiops-rca.io", False, id="operator-no-policy-edit"),
         pytest.param("operator", "update", "leases.coordination.k8s.io", True, id="operator-lease"),
         pytest.param("operator", "create", "leases.coordination.k8s.io", True, id="operator-lease-create"),

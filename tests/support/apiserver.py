@@ -78,6 +78,22 @@ class FakeApiServer:
             merge(obj, patch)
             self._bump(obj)
             return respond(200, obj)
+        if request.method == "PUT":
+            body = json.loads(request.body or b"{}")
+            if body["metadata"].get("resourceVersion") != obj["metadata"].get("resourceVersion"):
+                self.conflicts += 1
+                return respond(409, {"kind": "Status", "reason": "Conflict", "message": "the object has been modified"})
+            body["metadata"]["uid"] = obj["metadata"].get("uid")
+            self._bump(body)
+            self.objects[(plural, namespace, name or "")] = body
+            return respond(200, body)
+        if request.method == "DELETE":
+            options = json.loads(request.body or b"{}")
+            uid = (options.get("preconditions") or {}).get("uid")
+            if uid is not None and uid != obj["metadata"].get("uid"):
+                return respond(409, {"kind": "Status", "reason": "Conflict", "message": "precondition failed: uid"})
+            del self.objects[(plural, namespace, name or "")]
+            return respond(200, {"kind": "Status", "status": "Success"})
         return respond(405)
 
 

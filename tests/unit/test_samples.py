@@ -109,4 +109,9 @@ def test_default_policy_covers_the_healable_types_only() -> None:
     by_type = {rule.error_type: rule for rule in policy.spec.rules}
     throttling = by_type[ErrorType.THROTTLING_ERROR]
     assert (throttling.max_attempts, throttling.backoff.seconds) == (5, [30, 60, 120, 300, 600])
+    # The 4th failure of a target in 7 days escalates; throttling, which comes and goes with load, the 8th.
+    assert policy.spec.recurrence is not None
+    assert (policy.spec.recurrence.escalate_after, policy.spec.recurrence.window_seconds) == (3, 7 * 86400)
+    assert throttling.recurrence is not None
+    assert throttling.recurrence.escalate_after == 7
     assert by_type[ErrorType.DATABRICKS_RESOURCE_EXHAUSTED].risk == "High"

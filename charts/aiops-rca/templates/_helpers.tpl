@@ -97,6 +97,16 @@ dnsConfig:
 - apiGroups: ["aiops-rca.io"]
   resources: ["incidents", "remediationattempts"]
   verbs: ["get", "list", "watch", "create", "patch", "update"]
+{{- if gt (int .Values.operator.retention.incidentSeconds) 0 }}
+# Retention deletes resolved Incidents (their attempts go with them, by owner reference).
+- apiGroups: ["aiops-rca.io"]
+  resources: ["incidents"]
+  verbs: ["delete"]
+{{- end }}
+# The recurrence record: summaries of the incidents retention deleted.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "create", "update"]
 - apiGroups: ["aiops-rca.io"]
   resources: ["incidents/status", "remediationattempts/status", "remediationpolicies/status"]
   verbs: ["get", "patch", "update"]

@@ -363,6 +363,7 @@ function renderDetail(d) {
   body.push(section("Root cause",
     h("p", { class: "pre root-cause" }, d.rootCause || "Not analyzed yet."),
     d.recommendations.length ? h("ol", { class: "recs" }, ...d.recommendations.map((r) => h("li", {}, r))) : null));
+  if (d.lineage && d.lineage.length) body.push(section("Recurrence", ...d.lineage.map((l) => h("p", { class: "lineage" }, l))));
   body.push(section("Error",
     kv([["Error type", d.errorType], ["Code", d.errorCode], ["Activity / task", d.activity], ["Source", SOURCE_LABEL[d.source] || d.source], ["Where", d.location], ["Run id", d.runId]]),
     h("pre", { class: "errmsg" }, d.errorMessage || "")));

@@ -46,6 +46,7 @@ from aiops_operator.api.incident import (
     SlaState,
 )
 from aiops_operator.api.naming import attempt_name, idempotency_key, incident_name
+from aiops_operator.api.recurrence import EndedAs, HealedBy, PastIncident, Recurrence
 from aiops_operator.api.remediation import (
     AlertResolution,
     Approval,
@@ -62,6 +63,7 @@ from aiops_operator.api.remediation import (
     PlaybookCallback,
     PolicyRule,
     PolicySelector,
+    RecurrenceLimit,
     RemediationAction,
     RemediationAttempt,
     RemediationAttemptSpec,
@@ -94,6 +96,7 @@ __all__ = [
     "Condition",
     "ConditionStatus",
     "Confidence",
+    "EndedAs",
     "Enrichment",
     "ErrorDetail",
     "ErrorType",
@@ -102,6 +105,7 @@ __all__ = [
     "ExternalSystem",
     "FailedResource",
     "FreezeWindowSpec",
+    "HealedBy",
     "HistoryEntry",
     "Incident",
     "IncidentPhase",
@@ -115,10 +119,13 @@ __all__ = [
     "Ownership",
     "OwnershipOrigin",
     "Parameter",
+    "PastIncident",
     "PlaybookCallback",
     "PolicyRule",
     "PolicySelector",
     "Priority",
+    "Recurrence",
+    "RecurrenceLimit",
     "RemediationAction",
     "RemediationAttempt",
     "RemediationAttemptSpec",

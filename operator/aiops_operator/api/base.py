@@ -122,5 +122,7 @@ def set_condition(conditions: list[Condition], new: Condition) -> list[Condition
     old = find_condition(conditions, new.type)
     if old is not None and old.status == new.status:
         new = new.model_copy(update={"last_transition_time": old.last_transition_time})
-    others = [c for c in conditions if c.type != new.type]
-    return [*others, new]
+    if old is None:
+        return [*conditions, new]
+    # In place: a reorder would be a status change, and a level-based reconcile would write it again.
+    return [new if c.type == new.type else c for c in conditions]

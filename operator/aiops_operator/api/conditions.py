@@ -103,6 +103,9 @@ class RemediatedReason(StrEnum):
     BUDGET_EXHAUSTED = "BudgetExhausted"
     """A launch budget of the policy (per target or per policy) is used up; the message names it and when it
     reopens. No attempt is created."""
+    RECURRING_FAILURE = "RecurringFailure"
+    """The target failed with this error type too often recently (the policy's or rule's recurrence limit): a human
+    looks at the cause instead of another re-run. No attempt is created."""
     CANNOT_REMEDIATE = "CannotRemediate"
     """The action can never launch for this incident: an identity (factory, job, cluster) or a setting
     (workspace, credentials) is missing; the message names it and how to supply it. No attempt is counted."""

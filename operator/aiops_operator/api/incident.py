@@ -14,6 +14,7 @@ from aiops_operator.api.base import (
     Condition,
     Resource,
 )
+from aiops_operator.api.recurrence import MAX_OCCURRENCES, Recurrence
 from aiops_operator.api.taxonomy import ErrorType
 
 
@@ -151,6 +152,12 @@ class IncidentSpec(ApiModel):
     """The error as reported (and enriched later in status)."""
     received_time: datetime
     """When the receiver accepted the alert."""
+    occurrence: int = Field(default=1, ge=1, le=MAX_OCCURRENCES)
+    """1 for the first Incident of a run; n when the alert re-fired after Incident n-1 of the same run was
+    resolved (the name then ends in -r<n>)."""
+    previous_incident_ref: str | None = Field(default=None, max_length=253)
+    """The Incident of the same run this one re-fired after (same namespace; it was resolved before this alert
+    fired). Also the label aiops-rca.io/previous-incident."""
 
 
 class Analysis(ApiModel):
@@ -359,6 +366,9 @@ class IncidentStatus(ApiModel):
     """Why a human must act, when escalated."""
     resolution: Resolution | None = None
     """How it ended, when resolved."""
+    recurrence: Recurrence | None = None
+    """How often this pipeline, job or cluster failed with this error type before (last 30 days) and how those
+    incidents ended; computed once, at the hand-off after the analysis."""
     history: list[HistoryEntry] = Field(default_factory=list, max_length=MAX_HISTORY_ENTRIES)
     """Audit trail, newest last, bounded to the most recent entries."""
 

@@ -22,6 +22,13 @@ RUN_ID_ORIGIN_LABEL: Final = f"{GROUP}/run-id-origin"
 """Alert or Fingerprint."""
 JIRA_KEY_LABEL: Final = f"{GROUP}/jira-key"
 """Set by the operator once the Jira issue exists; the receiver's Jira webhook finds the Incident by it."""
+OCCURRENCE_LABEL: Final = f"{GROUP}/occurrence"
+"""On a re-fire (occurrence 2 and later): its occurrence number, as spec.occurrence."""
+PREVIOUS_INCIDENT_LABEL: Final = f"{GROUP}/previous-incident"
+"""On a re-fire: the Incident of the same run it re-fired after (spec.previousIncidentRef)."""
+ERROR_TYPE_LABEL: Final = f"{GROUP}/error-type"
+"""Set by the operator after the analysis: with TARGET_LABEL (set by the receiver) it selects the recurrences
+of one failure: `kubectl get inc -l aiops-rca.io/target-hash=...,aiops-rca.io/error-type=GatewayTimeout`."""
 
 # --- labels on RemediationAttempts (set by the operator) -----------------------------------------
 INCIDENT_LABEL: Final = f"{GROUP}/incident"
@@ -30,7 +37,11 @@ POLICY_LABEL: Final = f"{GROUP}/policy"
 RULE_LABEL: Final = f"{GROUP}/rule"
 TARGET_LABEL: Final = f"{GROUP}/target-hash"
 """First 32 hex digits of sha256("<source>/<pipeline, job or cluster name>"): the per-target launch budget
-lists the attempts by it (names do not fit label values, their hash does)."""
+lists the attempts by it (names do not fit label values, their hash does). Also on Incidents (recurrence)."""
+
+# --- the recurrence record (ConfigMaps written by the operator's retention) ----------------------
+RECURRENCE_RECORD_LABEL: Final = f"{GROUP}/recurrence-record"
+"""On the ConfigMaps that keep the summaries of incidents deleted by retention (value: the target hash)."""
 
 # --- annotations humans set ----------------------------------------------------------------------
 APPROVAL_ANNOTATION: Final = f"{GROUP}/approval"

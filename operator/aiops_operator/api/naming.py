@@ -38,6 +38,12 @@ def incident_name(source: IncidentSource, run_id: str, resource_name: str) -> st
     return f"{prefix}-{slug}-{digest}" if slug else f"{prefix}-{digest}"
 
 
+def occurrence_name(first: str, occurrence: int) -> str:
+    """Name of occurrence `occurrence` of a run's Incident: the first keeps the deterministic name, a re-fire
+    after the previous one was resolved appends `-r<n>` (at most 56 characters, attempts' `-<n>` still fit)."""
+    return first if occurrence <= 1 else f"{first}-r{occurrence}"
+
+
 def attempt_name(incident: str, attempt: int) -> str:
     """Name of attempt `attempt` (1-based) of an Incident."""
     return f"{incident}-{attempt}"

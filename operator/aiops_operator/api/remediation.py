@@ -212,6 +212,16 @@ class Backoff(ApiModel):
     """Cap on any wait."""
 
 
+class RecurrenceLimit(ApiModel):
+    """Escalate instead of remediating a failure that keeps coming back."""
+
+    escalate_after: int = Field(ge=1, le=1000)
+    """Earlier incidents of the same pipeline, job or cluster with the same error type within the window at which a
+    new one is escalated (reason RecurringFailure) instead of remediated: 3 escalates the 4th failure."""
+    window_seconds: int = Field(default=7 * 86400, ge=3600, le=30 * 86400)
+    """The look-back window (at most 30 days, what the recurrence record keeps)."""
+
+
 class PolicyRule(ApiModel):
     """What to do about one error type."""
 
@@ -242,6 +252,8 @@ class PolicyRule(ApiModel):
     mode: RunMode | None = None
     """Run mode for this rule: Observe, Review or Auto; unset uses the policy's mode. The strictest of the
     policy's mode, this and an open freeze window's mode applies."""
+    recurrence: RecurrenceLimit | None = None
+    """Escalate instead of remediating after this many recent recurrences; unset uses the policy's."""
 
 
 class FreezeWindowSpec(ApiModel):
@@ -325,6 +337,9 @@ class RemediationPolicySpec(ApiModel):
     """Recurring windows during which launches need approval (Review) or are only recorded (Observe)."""
     budgets: Budgets = Field(default_factory=Budgets)
     """Caps on launches per rolling window, per target and per policy."""
+    recurrence: RecurrenceLimit | None = None
+    """Escalate (reason RecurringFailure) instead of remediating when the same pipeline, job or cluster already
+    failed with the same error type this often within the window; a rule's own recurrence wins."""
     alert_resolution: AlertResolution = AlertResolution.RESOLVE
     """What the alert source reporting the condition as resolved does: Resolve (the incident is resolved with
     reason AlertResolved, Slack and Jira updated; while an attempt's run is in flight it is only recorded as

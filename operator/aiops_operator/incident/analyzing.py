@@ -62,6 +62,7 @@ from aiops_operator.incident.notifying import (
 from aiops_operator.incident.plan import Observed, Plan, Step
 from aiops_operator.ownership import OwnershipDefaults, resolve_ownership
 from aiops_operator.policy.matching import find_rule, select_policy
+from aiops_operator.recurrence.summary import History, failed_time, limit_reached, recurrence_limit, summarize
 from aiops_operator.remediation.eligibility import ineligible
 
 
@@ -131,7 +132,8 @@ def fold_analysis(status: IncidentStatus, analysis: Analysis, now: datetime) -> 
 
 
 def _routing_decision(
-    incident: Incident, analysis: Analysis, policies: tuple[RemediationPolicy, ...], remediation_enabled: bool
+    incident: Incident, analysis: Analysis, policies: tuple[RemediationPolicy, ...], remediation_enabled: bool,
+    history: History | None = None,
 ) -> tuple[str, str, RemediationSummary | None]:
     """(reason, message, summary): AwaitingRemediation with the rule, or why a human must act."""
     policy = select_policy(policies, incident.spec)
@@ -141,6 +143,11 @@ def _routing_decision(
         return blocked[0], blocked[1].rstrip(".") + ": a human is needed.", None
     assert policy is not None  # ineligible checked both
     assert rule is not None
+    recurring = limit_reached(recurrence_limit(policy, rule), history or History(),
+                              incident.metadata.uid or incident.metadata.name, failed_time(incident),
+                              analysis.error_type.value)
+    if recurring is not None:
+        return RemediatedReason.RECURRING_FAILURE, recurring + ".", None
     summary = RemediationSummary(
         policy=policy.metadata.name, rule=rule.name, action=rule.action.value, max_attempts=rule.max_attempts
     )
@@ -176,10 +183,15 @@ def _settle_analyzed(
         policy = select_policy(observed.policies, incident.spec)
         status = status.model_copy(update={"ownership": resolve_ownership(incident.spec, policy, config.ownership)})
 
+    if status.recurrence is None and observed.recurrence is not None:
+        recurrence = summarize(observed.recurrence, incident.metadata.uid or incident.metadata.name,
+                               failed_time(incident), now)
+        status = status.model_copy(update={"recurrence": recurrence})
+
     # The hand-off: decided once. Afterwards the remediation phase owns Remediated/Escalated.
     if find_condition(status.conditions, IncidentCondition.REMEDIATED) is None:
         routed, message, summary = _routing_decision(incident, analysis, observed.policies,
-                                                     config.auto_remediation_enabled)
+                                                     config.auto_remediation_enabled, observed.recurrence)
         if summary is not None:
             status = _set(status, condition(IncidentCondition.REMEDIATED, ConditionStatus.UNKNOWN, routed, message,
                                             now, gen))

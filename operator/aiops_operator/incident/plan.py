@@ -10,6 +10,7 @@ from aiops_operator.api import (
     IncidentStatus,
     RemediationPolicy,
 )
+from aiops_operator.recurrence.summary import History
 
 
 class Step(StrEnum):
@@ -39,6 +40,9 @@ class Observed:
     """After a Slack failure: no Slack call before this time (the reconcile's in-memory backoff)."""
     jira_retry_time: datetime | None = None
     """After a Jira failure: no Jira call before this time."""
+    recurrence: History | None = None
+    """Earlier incidents of the same target and error type, once the incident is analyzed and until its
+    status.recurrence is recorded (None: not looked up)."""
 
 @dataclass(frozen=True)
 class Plan:

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from aiops_operator.analysis.request import AnalysisRequest
 from aiops_operator.api import Analysis, Incident, IncidentStatus, JiraRef, SlackRef
+from aiops_operator.recurrence.summary import History
 
 
 class Analyzer(Protocol):
@@ -67,3 +68,9 @@ class RemediationStage(Protocol):
     """
 
     async def step(self, incident: Incident, now: datetime) -> StageResult: ...
+
+
+class RecurrenceSource(Protocol):
+    """Earlier incidents of an analyzed incident's target and error type (`recurrence.lookup.Recurrences`)."""
+
+    async def history(self, incident: Incident) -> History | None: ...

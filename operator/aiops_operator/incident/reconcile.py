@@ -25,8 +25,9 @@ from aiops_operator import metrics
 from aiops_operator.analysis.request import AnalysisRequest
 from aiops_operator.api import Incident, IncidentPhase, IncidentStatus
 from aiops_operator.api.history import WARNING_ACTIONS
-from aiops_operator.api.labels import JIRA_KEY_LABEL
+from aiops_operator.api.labels import ERROR_TYPE_LABEL, JIRA_KEY_LABEL, TARGET_LABEL
 from aiops_operator.api.naming import dashboard_incident_url
+from aiops_operator.api.phase import TERMINAL_PHASES
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.enrichment import Enricher
 from aiops_operator.events import EventRecorder
@@ -34,9 +35,11 @@ from aiops_operator.incident import analyzing, notifying
 from aiops_operator.incident.analyzing import AnalyzingConfig
 from aiops_operator.incident.notifying import Channel
 from aiops_operator.incident.plan import NOTIFICATION_STEPS, Observed, Step
-from aiops_operator.incident.ports import Analyzer, JiraPort, RemediationStage, SlackPort
+from aiops_operator.incident.ports import Analyzer, JiraPort, RecurrenceSource, RemediationStage, SlackPort
 from aiops_operator.kube import INCIDENTS, Conflict, KubeClient, NotFound
 from aiops_operator.policy.cache import PolicyCache
+from aiops_operator.recurrence.summary import History
+from aiops_operator.remediation.attempts import target_for
 from aiops_operator.remediation.incident_status import resolution_note, retry_replies
 
 log = logging.getLogger(__name__)
@@ -113,9 +116,11 @@ class Reconciler:
         crash_hook: CrashPoint = no_crash,
         jira_done_transition: str = "Done",
         fence: Callable[[], None] = lambda: None,
+        recurrence: RecurrenceSource | None = None,
     ) -> None:
         """`fence()` raises unless this replica may act (the leader's lease); checked before every step."""
         self.kube = kube
+        self.recurrence = recurrence
         self.fence = fence
         self.integrations = integrations
         self.config = config
@@ -187,7 +192,16 @@ class Reconciler:
             jira_enabled=self.integrations.jira is not None,
             slack_retry_time=slack_retry.retry_time if slack_retry else None,
             jira_retry_time=jira_retry.retry_time if jira_retry else None,
+            recurrence=await self._recurrence(incident),
         )
+
+    async def _recurrence(self, incident: Incident) -> History | None:
+        """The history the hand-off records, until it is recorded. Incidents that settled before recurrence
+        existed are left as they were: an upgrade is not a status write for every incident kept."""
+        status = incident.status
+        if self.recurrence is None or status.recurrence is not None or status.phase in TERMINAL_PHASES:
+            return None
+        return await self.recurrence.history(incident)
 
     async def _run(self, incident: Incident, memory: _Memory) -> float | None:
         persisted = incident
@@ -273,15 +287,20 @@ class Reconciler:
                 await self.events.post(written, entry, warning=warning, now=now)
 
     async def _ensure_jira_label(self, incident: Incident) -> None:
+        """The labels other components select by: the Jira key (the receiver's Jira webhook), the target and the
+        error type (recurrences: `kubectl get inc -l ...`). One patch, only when one is missing."""
+        wanted = {TARGET_LABEL: target_for(incident)}
         notes = incident.status.notifications
-        if notes is None or notes.jira is None:
-            return
-        if incident.metadata.labels.get(JIRA_KEY_LABEL) == notes.jira.key:
-            return
+        if notes is not None and notes.jira is not None:
+            wanted[JIRA_KEY_LABEL] = notes.jira.key
+        if incident.status.analysis is not None:
+            wanted[ERROR_TYPE_LABEL] = incident.status.analysis.error_type.value
+        missing = {k: v for k, v in wanted.items() if incident.metadata.labels.get(k) != v}
+        if not missing or (JIRA_KEY_LABEL not in missing and ERROR_TYPE_LABEL not in missing):
+            return  # the target label alone (incidents from before it existed) is not worth a write
         meta = incident.metadata
-        await self.kube.patch(INCIDENTS, meta.namespace or "default", meta.name,
-                              {"metadata": {"labels": {JIRA_KEY_LABEL: notes.jira.key}}})
-        incident.metadata.labels[JIRA_KEY_LABEL] = notes.jira.key
+        await self.kube.patch(INCIDENTS, meta.namespace or "default", meta.name, {"metadata": {"labels": missing}})
+        incident.metadata.labels.update(missing)
 
     # --- steps ---------------------------------------------------------------------------
 

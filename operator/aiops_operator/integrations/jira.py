@@ -20,6 +20,7 @@ from typing import Any
 
 from aiops_operator.api import Incident, JiraRef
 from aiops_operator.api.naming import dashboard_incident_url
+from aiops_operator.api.recurrence import lineage_notes
 from aiops_operator.api.sanitize import truncate
 
 LABEL = "aiops-rca"
@@ -90,6 +91,11 @@ def build_description(incident: Incident, dashboard_url: str | None = None) -> d
             "type": "orderedList",
             "content": [{"type": "listItem", "content": [_paragraph(_text(r))]} for r in analysis.recommendations],
         })
+    lineage = lineage_notes(spec.previous_incident_ref, spec.occurrence, status.recurrence,
+                            analysis.error_type.value if analysis else None)
+    if lineage:
+        content.append(_heading("History"))
+        content.extend(_paragraph(_text(note)) for note in lineage)
     content.append(_heading("Details"))
     activity = (status.enrichment.activity if status.enrichment else None) or spec.error.activity
     error = (status.enrichment.error_message if status.enrichment else None) or spec.error.message

@@ -22,6 +22,7 @@ from aiops_operator.api import Incident, IncidentPhase, ResolvedBy, SlackRef
 from aiops_operator.api.approval import SLACK_APPROVE_ACTION, SLACK_DENY_ACTION, slack_button_value
 from aiops_operator.api.labels import approve_command
 from aiops_operator.api.naming import dashboard_incident_url
+from aiops_operator.api.recurrence import lineage_notes
 from aiops_operator.api.sanitize import truncate
 from aiops_operator.remediation.incident_status import approval_decision, attempt_awaiting_approval
 
@@ -143,6 +144,10 @@ def build_message(incident: Incident, dashboard_url: str | None = None) -> tuple
         if analysis.recommendations:
             steps = "\n".join(f"{i}. {escape(r)}" for i, r in enumerate(analysis.recommendations, 1))
             blocks.append({"type": "section", "text": _mrkdwn(f"*Recommendations:*\n{steps}")})
+    lineage = lineage_notes(spec.previous_incident_ref, spec.occurrence, status.recurrence,
+                            analysis.error_type.value if analysis else None)
+    if lineage:
+        blocks.append({"type": "section", "text": _mrkdwn("*History:* " + escape(" ".join(lineage)))})
     blocks.append({"type": "context", "elements": [_mrkdwn(status_line(incident))]})
     blocks.extend(approval_blocks(incident))
     url = incident_url(incident, dashboard_url)

@@ -2,6 +2,7 @@
 
 from aiops_operator.kube.client import (
     ATTEMPTS,
+    CONFIGMAPS,
     EVENTS,
     INCIDENTS,
     LEASES,
@@ -24,6 +25,7 @@ from aiops_operator.kube.config import KubeConfig, KubeConfigError, load_config
 
 __all__ = [
     "ATTEMPTS",
+    "CONFIGMAPS",
     "EVENTS",
     "INCIDENTS",
     "LEASES",

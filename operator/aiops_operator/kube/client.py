@@ -52,6 +52,7 @@ POLICIES = ResourceType(GROUP, VERSION, "remediationpolicies")
 EVENTS = ResourceType("", "v1", "events")
 NAMESPACES = ResourceType("", "v1", "namespaces")
 LEASES = ResourceType("coordination.k8s.io", "v1", "leases")
+CONFIGMAPS = ResourceType("", "v1", "configmaps")
 
 
 class KubeApiError(Exception):
@@ -353,10 +354,12 @@ class KubeClient:
             params={"fieldManager": self.field_manager},
         )
 
-    async def delete(self, rt: ResourceType, namespace: str | None, name: str) -> JsonObject:
-        return await self._request(
-            "DELETE", rt.path(namespace, name), json_body={"propagationPolicy": "Background"}
-        )
+    async def delete(self, rt: ResourceType, namespace: str | None, name: str, *, uid: str | None = None) -> JsonObject:
+        """Delete (dependents by the garbage collector); with `uid`, a 409 unless the object is still that one."""
+        options: JsonObject = {"propagationPolicy": "Background"}
+        if uid is not None:
+            options["preconditions"] = {"uid": uid}
+        return await self._request("DELETE", rt.path(namespace, name), json_body=options)
 
     async def ready(self) -> bool:
         """Whether the API server answers /readyz (any authenticated answer counts)."""

@@ -254,3 +254,20 @@ def test_policy_summary_names_what_stops_healing() -> None:
     assert vm.policy_summary(policies) == {
         "total": 3, "ready": 2, "disabled": ["ns/frozen"], "notReady": ["ns/broken"],
     }  # fmt: skip
+
+
+def test_the_detail_shows_the_refire_and_the_recurrence_and_survives_a_malformed_record() -> None:
+    sample = sample_incident(1, NOW, phase="Escalated")
+    obj = {**sample.body, "status": sample.status}
+    obj["spec"].update(occurrence=2, previousIncidentRef="rec-0")
+    obj["status"]["recurrence"] = {"count": 2, "autoHealed": 2, "healedBy": [{"action": "RerunPipeline", "count": 2}],
+                                   "previous": "rec-0"}
+    obj["status"]["analysis"]["errorType"] = "GatewayTimeout"
+    detail = vm.incident_detail(vm.parse_incident(obj), [])
+    assert detail["previousIncident"] == "rec-0"
+    assert detail["recurrences"] == 2
+    assert detail["lineage"][0] == "Re-fired after rec-0 was resolved (occurrence 2 of this run)."
+    assert detail["lineage"][1] == ("Recurring: 3rd GatewayTimeout failure in 30 days (2 auto-healed"
+                                    " (RerunPipeline 2x)); previous: rec-0.")
+    obj["status"]["recurrence"] = {"count": "many"}
+    assert vm.incident_detail(vm.parse_incident(obj), [])["recurrences"] == 0

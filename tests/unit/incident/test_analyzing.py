@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from aiops_operator.api import (
     ConditionStatus,
+    EndedAs,
     Enrichment,
     ErrorType,
     Incident,
@@ -21,6 +22,7 @@ from aiops_operator.incident.analyzing import AnalyzingConfig, decide
 from aiops_operator.incident.notifying import Channel
 from aiops_operator.incident.plan import Observed, Step
 from aiops_operator.ownership import OwnershipDefaults
+from aiops_operator.recurrence.summary import Entry, History
 
 from tests.support.builders import NOW, analysis, incident, policy
 
@@ -224,3 +226,42 @@ def test_a_covered_failure_without_the_factory_escalates_at_the_hand_off_naming_
     assert status.escalation_reason is not None
     assert "factory" in status.escalation_reason
     assert "_ResourceId" in status.escalation_reason
+
+
+def _recurring_history(days_before: list[float]) -> History:
+    fired = incident().spec.alert.fired_time
+    assert fired is not None
+    return History(tuple(Entry(f"u{i}", f"adf-x-{i}", fired - timedelta(days=d), EndedAs.AUTO_HEALED, "RerunPipeline")
+                         for i, d in enumerate(days_before)))
+
+
+LIMITED = policy(rules=[{"name": "gateway-timeout", "errorType": "GatewayTimeout", "action": "RerunPipeline",
+                         "maxAttempts": 3, "recurrence": {"escalateAfter": 3, "windowSeconds": 7 * 86400}}])
+
+
+@pytest.mark.parametrize(("days_before", "escalated"), [
+    pytest.param([1, 2, 3], ("True", "RecurringFailure"), id="fourth-in-7-days-escalates"),
+    pytest.param([1, 2, 10], None, id="third-in-7-days-remediates"),
+    pytest.param([], None, id="first-failure"),
+])
+def test_a_recurring_failure_escalates_instead_of_rerunning(days_before: list[float],
+                                                            escalated: tuple[str, str] | None) -> None:
+    observed = Observed(policies=(LIMITED,), recurrence=_recurring_history(days_before))
+    status = decide(analyzed(), observed, CONFIG, NOW).status
+    assert reason(status, "Escalated") == escalated
+    assert status.recurrence is not None
+    assert status.recurrence.count == len(days_before)  # the 30-day record counts the 10-day-old one too
+    if escalated:
+        assert status.remediation is None
+        assert status.escalation_reason is not None
+        assert "3 times in the last 7 days" in status.escalation_reason
+        assert status.recurrence.previous == "adf-x-0"
+    else:
+        assert reason(status, "Remediated") == ("Unknown", "AwaitingRemediation")
+
+
+def test_the_recurrence_is_computed_once() -> None:
+    first = decide(analyzed(), Observed(policies=(policy(),), recurrence=_recurring_history([1])), CONFIG, NOW).status
+    again = decide(put(analyzed(), first), Observed(policies=(policy(),), recurrence=_recurring_history([1, 2])),
+                   CONFIG, NOW + timedelta(minutes=5)).status
+    assert again.recurrence == first.recurrence

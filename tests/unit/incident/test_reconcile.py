@@ -4,15 +4,17 @@ resourceVersion, and a conflict with another writer refolded instead of repeated
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiops_operator.analysis.request import AnalysisRequest
-from aiops_operator.api import Analysis, Incident, IncidentPhase
+from aiops_operator.api import Analysis, EndedAs, Incident, IncidentPhase
 from aiops_operator.events import EventRecorder
 from aiops_operator.incident.analyzing import AnalyzingConfig
+from aiops_operator.incident.ports import RecurrenceSource
 from aiops_operator.incident.reconcile import Integrations, Reconciler
 from aiops_operator.policy.cache import PolicyCache
+from aiops_operator.recurrence.summary import Entry, History
 
 from tests.support.apiserver import FakeApiServer
 from tests.support.builders import NOW, analysis, incident
@@ -37,11 +39,12 @@ def stored(api: FakeApiServer) -> dict[str, Any]:
     return api.objects[KEY]
 
 
-def reconciler(api: FakeApiServer, analyzer: Analyzer) -> Reconciler:
+def reconciler(api: FakeApiServer, analyzer: Analyzer, recurrence: RecurrenceSource | None = None) -> Reconciler:
     kube = api.client()
     clock: Callable[[], datetime] = lambda: NOW  # noqa: E731
     return Reconciler(kube, Integrations(analyzer=analyzer), config=AnalyzingConfig(),
-                      policies=PolicyCache(kube, lambda: 0.0), events=EventRecorder(kube), clock=clock)
+                      policies=PolicyCache(kube, lambda: 0.0), events=EventRecorder(kube), clock=clock,
+                      recurrence=recurrence)
 
 
 def seed(api: FakeApiServer) -> dict[str, Any]:
@@ -86,3 +89,43 @@ async def test_a_conflicting_writer_is_refolded_not_overwritten_and_the_analysis
     assert written.status.signals is not None
     assert written.status.signals.jira_status == "In Progress"  # the other writer's change survives
     assert api.conflicts == 1  # the first write conflicted; the refold was written
+
+
+class Histories:
+    """A recurrence source with one earlier incident; counts the lookups."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def history(self, inc: Incident) -> History | None:
+        self.asked.append(inc.metadata.name)
+        if inc.status.analysis is None:
+            return None
+        return History((Entry("u0", "adf-x-0", NOW - timedelta(days=1), EndedAs.AUTO_HEALED, "RerunPipeline"),))
+
+
+async def test_the_recurrence_is_recorded_with_the_analysis_and_the_error_type_labelled() -> None:
+    api = FakeApiServer()
+    body = seed(api)
+    histories = Histories()
+    loop = reconciler(api, Analyzer(), recurrence=histories)
+    await loop.reconcile(body)
+    written = Incident.from_object(stored(api))
+    assert written.status.recurrence is not None
+    assert (written.status.recurrence.count, written.status.recurrence.previous) == (1, "adf-x-0")
+    assert written.metadata.labels["aiops-rca.io/error-type"] == "GatewayTimeout"
+    asked = len(histories.asked)
+    await loop.reconcile(stored(api))  # recorded: not looked up again
+    assert len(histories.asked) == asked
+
+
+async def test_an_incident_settled_before_recurrence_existed_is_not_rewritten() -> None:
+    api = FakeApiServer()
+    body = seed(api)
+    await reconciler(api, Analyzer()).reconcile(body)  # settled without a recurrence source
+    assert Incident.from_object(stored(api)).status.recurrence is None
+    writes = len([c for c in api.calls if c[0] == "PATCH"])
+    histories = Histories()
+    await reconciler(api, Analyzer(), recurrence=histories).reconcile(stored(api))
+    assert histories.asked == []
+    assert len([c for c in api.calls if c[0] == "PATCH"]) == writes
