@@ -51,7 +51,8 @@ from typing import Any
 from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
 from aiops_operator.kube import INCIDENTS, LEASES, NAMESPACES, KubeClient, NotFound, load_config
 from aiops_operator.kube.crds import install_crds
-from aiops_operator.localcluster import controlplane
+
+from devtools.localcluster import controlplane
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = REPO / ".venv" / "bin" / "aiops-rca"

@@ -44,11 +44,11 @@ from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
 from aiops_operator.api.labels import RECURRENCE_RECORD_LABEL
 from aiops_operator.kube import ATTEMPTS, CONFIGMAPS, EVENTS, INCIDENTS, NAMESPACES, POLICIES, KubeClient, load_config
 from aiops_operator.kube.crds import install_crds
-from aiops_operator.localcluster import controlplane
 from aiops_operator.recurrence.index import RecurrenceIndex
 from aiops_operator.recurrence.record import MAX_ENTRIES, RecordStore
 from aiops_operator.retention.sweeper import RetentionSweeper
 
+from devtools.localcluster import controlplane
 from sandbox.testing import start as start_sandbox
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from playwright.sync_api import Page, expect
 
-from dashboard.samples import sample_incident
+from devtools.samples import sample_incident
 from tests.e2e.dashboard.conftest import Dashboard
 
 
