@@ -182,7 +182,12 @@ def build(repo: Path, progress: Progress = print, image: str = IMAGE, dockerfile
         )
         # Without the layer cache every build leaves the previous image and the build stage dangling:
         # ~300 MB a build, 8 GB in the cache after a few days of test runs.
-        _podman("image", "prune", "--force", timeout=300)
+        # Best effort: an interrupted build's container still holds its image, and tidying up must
+        # never fail the build it follows.
+        try:
+            _podman("image", "prune", "--force", timeout=300)
+        except BuildError as exc:
+            progress(f"leaving dangling images for later: {str(exc).splitlines()[0]}")
     finally:
         release_storage()
     progress(f"image {image} built in {time.monotonic() - started:.0f}s")
