@@ -375,20 +375,24 @@ def ensure_binaries(progress: Progress = print) -> Binaries:
         _patch_reflect2(tree, progress)
         _patch_openapi_zero_values(tree, progress)
         _build(tree, progress)
-        for name in SERVER_BINARIES:
-            built = tree / "_output" / "bin" / name
-            if not _usable(built):
-                raise BuildError(f"build finished but {built} is missing or empty")
-            # Replace, never overwrite in place: a running API server keeps its old inode.
-            staged = dest / f".{name}.new"
-            shutil.copy2(built, staged)
-            staged.replace(dest / name)
+        _install_built(tree, SERVER_BINARIES, dest)
         _recipe_file().write_text(BUILD_RECIPE + "\n")
     found = cached_binaries()
     if found is None:
         raise BuildError(f"binaries still incomplete under {dest} after provisioning")
     progress(f"control plane binaries cached in {dest}")
     return found
+
+
+def _install_built(tree: Path, names: Sequence[str], dest: Path) -> None:
+    for name in names:
+        built = tree / "_output" / "bin" / name
+        if not _usable(built):
+            raise BuildError(f"build finished but {built} is missing or empty")
+        # Replace, never overwrite in place: a running API server or kubelet keeps its old inode.
+        staged = dest / f".{name}.new"
+        shutil.copy2(built, staged)
+        staged.replace(dest / name)
 
 
 @dataclass(frozen=True)
@@ -440,13 +444,7 @@ def ensure_node_binaries(progress: Progress = print) -> NodeBinaries:
     _patch_openapi_zero_values(tree, progress)
     _patch_kernel_tunables(tree, progress)
     _build(tree, progress, NODE_BINARIES)
-    for name in NODE_BINARIES:
-        built = tree / "_output" / "bin" / name
-        if not _usable(built):
-            raise BuildError(f"build finished but {built} is missing or empty")
-        staged = dest / f".{name}.new"
-        shutil.copy2(built, staged)
-        staged.replace(dest / name)
+    _install_built(tree, NODE_BINARIES, dest)
     _node_recipe_file().write_text(NODE_RECIPE + "\n")
     found = cached_node_binaries()
     if found is None:
