@@ -70,6 +70,16 @@ from aiops_operator.remediation.attempt_status import outcome_of
 from aiops_operator.remediation.decision import PlanKind, RemediationPlan
 
 
+@dataclass(frozen=True)
+class StageResult:
+    """What one step of the remediation stage hands back to the reconcile."""
+
+    status: IncidentStatus
+    """The incident's status after this step (conditions, remediation summary, history)."""
+    requeue_after: float | None = None
+    """Seconds until the stage wants to look again (backoff, polling), if nothing else happens."""
+
+
 def _attempt_tag(n: int) -> str:
     return f"Attempt {n}/"
 
