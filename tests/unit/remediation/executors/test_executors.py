@@ -15,13 +15,13 @@ from aiops_operator.api import (
     RemediationAction,
     RemediationAttempt,
 )
-from aiops_operator.executors import adf, databricks
-from aiops_operator.executors.base import ExecutorError, TransientExecutorError, launch_marker
-from aiops_operator.executors.databricks import _target_of
-from aiops_operator.executors.databricks_resize import ClusterSize
-from aiops_operator.executors.factory import Executors
-from aiops_operator.executors.playbook import PlaybookExecutor
 from aiops_operator.remediation.attempt_status import Progress, ProgressState
+from aiops_operator.remediation.executors import adf, databricks
+from aiops_operator.remediation.executors.base import ExecutorError, TransientExecutorError, launch_marker
+from aiops_operator.remediation.executors.databricks import _target_of
+from aiops_operator.remediation.executors.databricks_resize import ClusterSize
+from aiops_operator.remediation.executors.factory import Executors
+from aiops_operator.remediation.executors.playbook import PlaybookExecutor
 
 from tests.unit.remediation.builders import attempt, incident, rule
 

@@ -24,9 +24,9 @@ from aiops_operator.api.conditions import (
     RemediatedReason,
     condition,
 )
-from aiops_operator.executors.base import CannotRemediate
-from aiops_operator.incident.remediating import Remediator
 from aiops_operator.remediation.attempt_status import Progress, ProgressState
+from aiops_operator.remediation.executors.base import CannotRemediate
+from aiops_operator.remediation.stage import Remediator
 
 from tests.support.apiserver import FakeApiServer
 from tests.unit.remediation.builders import Settings, at, incident, policy, rule
