@@ -26,10 +26,10 @@ from aiops_operator.api import (
     ResourceKind,
     Severity,
 )
-from aiops_operator.executors.factory import Executors, build_executors
 from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation.attempt_status import Progress, ProgressState
 from aiops_operator.remediation.attempts import attempt_spec
+from aiops_operator.remediation.executors.factory import Executors, build_executors
 from aiops_operator.remediation.settings import RemediationSettings
 from aiops_operator.settings import OperatorSettings
 from pydantic import SecretStr

@@ -15,8 +15,8 @@ from aiops_operator.api import (
     RunMode,
 )
 from aiops_operator.api.conditions import Outcome, RemediatedReason
+from aiops_operator.policy.guardrails import effective_mode, launch_time, reset_time
 from aiops_operator.remediation.decision import Launches, PlanKind, RemediationPlan, decide, guard, throttle
-from aiops_operator.remediation.guardrails import effective_mode, launch_time, reset_time
 
 from tests.unit.remediation.builders import Settings, at, attempt, incident, policy, rule
 
