@@ -29,7 +29,9 @@ from aiops_operator.api import (
     Risk,
     Severity,
 )
+from aiops_operator.api.base import API_VERSION
 from aiops_operator.api.conditions import Outcome
+from aiops_operator.api.naming import incident_name
 from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation.attempts import attempt_spec
 
@@ -50,27 +52,45 @@ ADF_FACTORY = {"factory": "adf-contoso-prod", "resourceGroup": "rg-data", "subsc
 
 
 def incident(source: str = "AzureDataFactory", name: str = "pl_copy_sales_daily", *,
-             resource: dict[str, Any] | None = None, object_name: str = "adf-x-1",
-             received: datetime = FIRED, fired: datetime | None = FIRED,
-             message: str | None = "Execution Timeout Expired", **status: Any) -> Incident:
+             resource: dict[str, Any] | None = None, object_name: str = "adf-x-1", namespace: str = "ns",
+             uid: str = "uid-1", run_id: str = "run-1", received: datetime = FIRED, fired: datetime | None = FIRED,
+             message: str | None = "Execution Timeout Expired", activity: str | None = None,
+             **status: Any) -> Incident:
     """An Incident as the receiver creates it (spec), with `status` fields as given (by their JSON names)."""
     where = ADF_FACTORY if source == "AzureDataFactory" else {}
     spec: dict[str, Any] = {
         "source": source,
         "resource": resource if resource is not None else {"kind": "Pipeline", "name": name, **where},
-        "runId": "run-1",
+        "runId": run_id,
         "receivedTime": received.isoformat(),
     }
     if fired is not None:
         spec["alert"] = {"firedTime": fired.isoformat()}
     if message is not None:
-        spec["error"] = {"message": message}
+        spec["error"] = {"message": message, "activity": activity}
     return Incident.model_validate({
-        "metadata": {"name": object_name, "namespace": "ns", "uid": "uid-1", "generation": 1,
+        "metadata": {"name": object_name, "namespace": namespace, "uid": uid, "generation": 1,
                      "resourceVersion": "10"},
         "spec": spec,
         "status": status,
     })
+
+
+def incident_body(source: IncidentSource, resource: dict[str, Any], run_id: str, *, received: str,
+                  alert: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
+                  **spec: Any) -> dict[str, Any]:
+    """The JSON of a new Incident as the receiver would create it (named as it names them), for the API server;
+    `spec` adds other spec fields by their JSON names."""
+    fields: dict[str, Any] = {"source": str(source), "resource": resource, "runId": run_id}
+    if alert is not None:
+        fields["alert"] = alert
+    if error is not None:
+        fields["error"] = error
+    return {
+        "apiVersion": API_VERSION, "kind": "Incident",
+        "metadata": {"name": incident_name(source, run_id, str(resource["name"]))},
+        "spec": {**fields, "receivedTime": received, **spec},
+    }
 
 
 WATCHED_AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
