@@ -31,7 +31,6 @@ from aiops_operator.enrichment import Enricher
 from aiops_operator.enrichment.adf import AdfEnricher
 from aiops_operator.enrichment.databricks import DatabricksEnricher
 from aiops_operator.events import EventRecorder
-from aiops_operator.executors.factory import build_executors
 from aiops_operator.incident.analyzing import AnalyzingConfig
 from aiops_operator.incident.ports import Analyzer, RemediationStage
 from aiops_operator.incident.reconcile import (
@@ -42,7 +41,6 @@ from aiops_operator.incident.reconcile import (
     RetryPolicy,
     no_crash,
 )
-from aiops_operator.incident.remediating import ExecutorsPort, Remediator, RemediatorConfig, done_statuses
 from aiops_operator.integrations.jira import JiraNotifier
 from aiops_operator.integrations.slack import SlackNotifier
 from aiops_operator.kube import INCIDENTS, KubeApiError, KubeClient, KubeConfig, KubeUnavailable
@@ -54,7 +52,9 @@ from aiops_operator.recurrence.index import RecurrenceIndex
 from aiops_operator.recurrence.lookup import Recurrences
 from aiops_operator.recurrence.record import RecordStore
 from aiops_operator.remediation.attempt_status import Progress
+from aiops_operator.remediation.executors.factory import build_executors
 from aiops_operator.remediation.settings import RemediationSettings
+from aiops_operator.remediation.stage import ExecutorsPort, Remediator, RemediatorConfig, done_statuses
 from aiops_operator.retention.sweeper import RetentionSweeper
 from aiops_operator.settings import OperatorSettings
 

@@ -3,6 +3,8 @@
 The operator's message carries the buttons; the receiver verifies Slack's
 signature on a click, reads them back and records an `Approval`. Both sides
 import this module, so the action ids and the value format cannot drift.
+What the message shows (the attempt waiting, the decision taken) is read
+from the Incident's status here too.
 """
 
 from __future__ import annotations
@@ -10,6 +12,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from aiops_operator.api.base import find_condition
+from aiops_operator.api.conditions import IncidentCondition, RemediatedReason
+from aiops_operator.api.history import ATTEMPT_APPROVED, ATTEMPT_DENIED
+from aiops_operator.api.incident import IncidentStatus
+from aiops_operator.api.phase import TERMINAL_PHASES
 from aiops_operator.api.remediation import Approval, ApprovalChannel, ApprovalDecision
 from aiops_operator.api.sanitize import clean_text
 
@@ -45,3 +52,20 @@ def slack_approval(decision: ApprovalDecision, user: str, time: datetime, reason
     """An approval from a Slack button, after the receiver verified Slack's request signature."""
     return Approval(decision=decision, by=clean_text(user, 256), time=time, via=ApprovalChannel.SLACK,
                     reason=clean_text(reason, 1024) if reason else None)
+
+
+def attempt_awaiting_approval(status: IncidentStatus) -> str | None:
+    """The name of the attempt waiting for a human's approval right now, if one is."""
+    remediated = find_condition(status.conditions, IncidentCondition.REMEDIATED)
+    rem = status.remediation
+    if status.phase in TERMINAL_PHASES or remediated is None or remediated.reason != RemediatedReason.AWAITING_APPROVAL:
+        return None
+    return rem.current_attempt if rem is not None and rem.current_attempt else None
+
+
+def approval_decision(status: IncidentStatus) -> str | None:
+    """The latest approval decision, as the history tells it ('Attempt 1/2 (...) approved by ... via Slack at ...')."""
+    for entry in reversed(status.history):
+        if entry.action in (ATTEMPT_APPROVED, ATTEMPT_DENIED):
+            return entry.message
+    return None

@@ -32,7 +32,7 @@ class Risk(StrEnum):
 
 class RunMode(StrEnum):
     """How far automation may go: Observe records what would have run, Review asks before every launch,
-    Auto launches as the rule says. Observe is the strictest (`remediation.guardrails.strictest`)."""
+    Auto launches as the rule says. Observe is the strictest (`policy.guardrails.strictest`)."""
 
     OBSERVE = "Observe"
     REVIEW = "Review"

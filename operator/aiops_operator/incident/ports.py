@@ -5,13 +5,13 @@ The remediation phase (issue 7) plugs in through `RemediationStage`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from aiops_operator.analysis.request import AnalysisRequest
-from aiops_operator.api import Analysis, Incident, IncidentStatus, JiraRef, SlackRef
+from aiops_operator.api import Analysis, Incident, JiraRef, SlackRef
 from aiops_operator.recurrence.summary import History
+from aiops_operator.remediation.incident_status import StageResult
 
 
 class Analyzer(Protocol):
@@ -47,14 +47,6 @@ class JiraPort(Protocol):
         """Move the issue by the transition called `name` (or leading to a status of that name),
         unless it already has that status; whether it moved now."""
         ...
-
-
-@dataclass(frozen=True)
-class StageResult:
-    status: IncidentStatus
-    """The incident's status after this step (conditions, remediation summary, history)."""
-    requeue_after: float | None = None
-    """Seconds until the stage wants to look again (backoff, polling), if nothing else happens."""
 
 
 class RemediationStage(Protocol):

@@ -19,12 +19,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiops_operator.api import Incident, IncidentPhase, ResolvedBy, SlackRef
-from aiops_operator.api.approval import SLACK_APPROVE_ACTION, SLACK_DENY_ACTION, slack_button_value
+from aiops_operator.api.approval import (
+    SLACK_APPROVE_ACTION,
+    SLACK_DENY_ACTION,
+    approval_decision,
+    attempt_awaiting_approval,
+    slack_button_value,
+)
 from aiops_operator.api.labels import approve_command
 from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.recurrence import lineage_notes
 from aiops_operator.api.sanitize import truncate
-from aiops_operator.remediation.incident_status import approval_decision, attempt_awaiting_approval
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from aiops_operator.api.base import MAX_CONDITION_MESSAGE_CHARS
 from aiops_operator.api.conditions import BudgetReason, PolicyCondition
 from aiops_operator.api.labels import TARGET_LABEL, budget_reset_command
 from aiops_operator.api.sanitize import truncate
-from aiops_operator.remediation.guardrails import BudgetVerdict, budget, budget_verdict, launch_time, reset_time
+from aiops_operator.policy.guardrails import BudgetVerdict, budget, budget_verdict, launch_time, reset_time
 
 MAX_TARGETS_NAMED = 5
 """Exhausted targets named in the condition's message (the count says how many more)."""

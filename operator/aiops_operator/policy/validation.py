@@ -36,10 +36,10 @@ from aiops_operator.api import (
     RuleStats,
     set_condition,
 )
+from aiops_operator.api.actions import ACTIONS
 from aiops_operator.api.base import MAX_CONDITION_MESSAGE_CHARS
 from aiops_operator.api.conditions import PolicyCondition
-from aiops_operator.remediation.actions import ACTIONS
-from aiops_operator.remediation.guardrails import freeze_window, validate_window
+from aiops_operator.policy.guardrails import freeze_window, validate_window
 
 READY = "Ready"
 STALLED = "Stalled"

@@ -1,6 +1,6 @@
-"""Policy-driven remediation, the pure part: no I/O, no Kopf, no SDKs.
+"""Policy-driven remediation: the pure decisions, the stage that applies them, the executors.
 
-Entry points for the reconcile loop:
+Pure (no I/O, no Kopf, no SDKs; the import contract keeps them so):
 
 - `decision.decide(incident, policy, rule, attempts, settings, now, observed_approval=None) -> RemediationPlan`
   and the plan kinds (`decision.PlanKind`) with how to apply each;
@@ -11,6 +11,11 @@ Entry points for the reconcile loop:
 - `incident_status.apply_plan / human_resolution`: how remediation shows on the Incident;
 - `settings.RemediationSettings`: environment variables.
 
-The executors that act on ADF, Databricks and playbooks live in `aiops_operator.executors`;
-policies (validation, matching, cache, controller) in `aiops_operator.policy`.
+I/O:
+
+- `stage.Remediator.step(incident, now)`: the remediation stage the reconcile calls;
+- `executors/`: the actions on ADF, Databricks and playbooks, through the real SDKs.
+
+Policies (validation, matching, guardrails, cache, controller) live in `aiops_operator.policy`;
+the action catalog (what each action applies to and needs) in `aiops_operator.api.actions`.
 """

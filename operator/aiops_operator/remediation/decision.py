@@ -25,7 +25,7 @@ Applying a plan (the reconcile loop's side):
 conditions, an `api.conditions.RemediatedReason` (BackingOff, AwaitingApproval
 and AttemptRunning while in progress).
 
-The fleet guardrails (`remediation.guardrails`) act on two plans, so the stage
+The fleet guardrails (`policy.guardrails`) act on two plans, so the stage
 gathers their inputs only when they matter: `guard()` takes a CreateAttempt
 plan and the launch times the budgets count (listed from the attempts) and
 escalates with BudgetExhausted, or turns the attempt into a record (Observe:
@@ -58,20 +58,20 @@ from aiops_operator.api import (
     RunMode,
     attempt_name,
 )
+from aiops_operator.api.actions import describe
 from aiops_operator.api.conditions import SKIPPED_OUTCOMES, Outcome, RemediatedReason
 from aiops_operator.api.labels import budget_reset_command
-from aiops_operator.remediation import attempt_status
-from aiops_operator.remediation.actions import describe
-from aiops_operator.remediation.attempts import attempt_spec
-from aiops_operator.remediation.backoff import wait_before
-from aiops_operator.remediation.eligibility import ineligible
-from aiops_operator.remediation.guardrails import (
+from aiops_operator.policy.guardrails import (
     BudgetVerdict,
     budget,
     budget_verdict,
     effective_mode,
     first_exhausted,
 )
+from aiops_operator.remediation import attempt_status
+from aiops_operator.remediation.attempts import attempt_spec
+from aiops_operator.remediation.backoff import wait_before
+from aiops_operator.remediation.eligibility import ineligible
 
 
 class DecisionSettings(Protocol):

@@ -8,8 +8,8 @@ can change or the kill switch be thrown in between. Same inputs, same answer.
 from __future__ import annotations
 
 from aiops_operator.api import Analysis, Confidence, Incident, PolicyRule, RemediationPolicy
+from aiops_operator.api.actions import applies_to
 from aiops_operator.api.conditions import RemediatedReason
-from aiops_operator.remediation.actions import applies_to
 from aiops_operator.remediation.preflight import missing_identity
 
 CONFIDENCE_RANK = {Confidence.LOW: 1, Confidence.MEDIUM: 2, Confidence.HIGH: 3}

@@ -1,6 +1,6 @@
 """How remediation shows on the Incident (pure): conditions, summary, audit trail, resolution, human closing.
 
-The remediation stage (`incident.remediating`) applies a `RemediationPlan`
+The remediation stage (`remediation.stage`) applies a `RemediationPlan`
 to the outside world; these functions say what the Incident's status reads
 afterwards. They are level-based: the audit trail entries for an attempt are
 derived from the attempt's own status (created, approval asked/decided,
@@ -68,6 +68,16 @@ from aiops_operator.api.sanitize import clean_text
 from aiops_operator.api.sla import sla_start
 from aiops_operator.remediation.attempt_status import outcome_of
 from aiops_operator.remediation.decision import PlanKind, RemediationPlan
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What one step of the remediation stage hands back to the reconcile."""
+
+    status: IncidentStatus
+    """The incident's status after this step (conditions, remediation summary, history)."""
+    requeue_after: float | None = None
+    """Seconds until the stage wants to look again (backoff, polling), if nothing else happens."""
 
 
 def _attempt_tag(n: int) -> str:
@@ -327,23 +337,6 @@ def human_resolution(
 
 
 # --- what humans are told in Slack (pure text; the reconcile posts it once per key) -------------
-
-
-def attempt_awaiting_approval(status: IncidentStatus) -> str | None:
-    """The name of the attempt waiting for a human's approval right now, if one is."""
-    remediated = find_condition(status.conditions, IncidentCondition.REMEDIATED)
-    rem = status.remediation
-    if status.phase in TERMINAL_PHASES or remediated is None or remediated.reason != RemediatedReason.AWAITING_APPROVAL:
-        return None
-    return rem.current_attempt if rem is not None and rem.current_attempt else None
-
-
-def approval_decision(status: IncidentStatus) -> str | None:
-    """The latest approval decision, as the history tells it ('Attempt 1/2 (...) approved by ... via Slack at ...')."""
-    for entry in reversed(status.history):
-        if entry.action in (ATTEMPT_APPROVED, ATTEMPT_DENIED):
-            return entry.message
-    return None
 
 
 def success_banner(status: IncidentStatus) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiops_operator.api import Incident, Parameter, RemediationAction, ResourceKind
-from aiops_operator.remediation.actions import parameter
+from aiops_operator.api.actions import parameter
 
 
 @dataclass(frozen=True)

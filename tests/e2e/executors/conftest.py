@@ -10,13 +10,9 @@ import pytest
 from aiops_operator.api import (
     Analysis,
     Confidence,
-    ErrorDetail,
     ErrorType,
-    FailedResource,
     Incident,
     IncidentSource,
-    IncidentSpec,
-    IncidentStatus,
     ObjectMeta,
     Parameter,
     PolicyRule,
@@ -26,15 +22,16 @@ from aiops_operator.api import (
     ResourceKind,
     Severity,
 )
-from aiops_operator.executors.factory import Executors, build_executors
 from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation.attempt_status import Progress, ProgressState
 from aiops_operator.remediation.attempts import attempt_spec
+from aiops_operator.remediation.executors.factory import Executors, build_executors
 from aiops_operator.remediation.settings import RemediationSettings
 from aiops_operator.settings import OperatorSettings
 from pydantic import SecretStr
 
 from sandbox.testing import RunningSandbox
+from tests.support.builders import incident
 
 RG, FACTORY = "rg-data", "adf-prod"
 
@@ -60,17 +57,13 @@ def make_incident(source: IncidentSource, resource: str, run_id: str, *, resourc
                   error_type: ErrorType = ErrorType.GATEWAY_TIMEOUT, uid: str = "uid-e2e") -> Incident:
     kind = {IncidentSource.AZURE_DATA_FACTORY: ResourceKind.PIPELINE, IncidentSource.DATABRICKS_JOB: ResourceKind.JOB,
             IncidentSource.DATABRICKS_CLUSTER: ResourceKind.CLUSTER}.get(source, ResourceKind.OTHER)
-    return Incident(
-        metadata=ObjectMeta(name=f"inc-{resource.lower().replace('_', '-')}", namespace="e2e", uid=uid),
-        spec=IncidentSpec(
-            source=source,
-            resource=FailedResource(kind=kind, name=resource, id=resource_id, factory=FACTORY, resource_group=RG,
-                                    subscription_id=sub or None),
-            run_id=run_id, error=ErrorDetail(message=message, activity=activity),
-            received_time=datetime.now(UTC)),
-        status=IncidentStatus(analysis=Analysis(
-            root_cause="x", error_type=error_type, severity=Severity.HIGH, priority=Priority.P2,
-            confidence=Confidence.HIGH, auto_heal_possible=True, provider="Rules")),
+    where = {"kind": str(kind), "name": resource, "id": resource_id, "factory": FACTORY, "resourceGroup": RG,
+             "subscriptionId": sub or None}
+    return incident(
+        str(source), resource=where, object_name=f"inc-{resource.lower().replace('_', '-')}", namespace="e2e",
+        uid=uid, run_id=run_id, received=datetime.now(UTC), fired=None, message=message, activity=activity,
+        analysis=Analysis(root_cause="x", error_type=error_type, severity=Severity.HIGH, priority=Priority.P2,
+                          confidence=Confidence.HIGH, auto_heal_possible=True, provider="Rules"),
     )
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aiops_operator.api import IncidentSource, RemediationAction
-from aiops_operator.executors.factory import Executors
 from aiops_operator.remediation.attempt_status import ProgressState
+from aiops_operator.remediation.executors.factory import Executors
 
 from sandbox.testing import RunningSandbox
 from tests.e2e.executors.conftest import later, launched, make_attempt, make_incident, poll_until_done

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 from aiops_operator.api import IncidentSource, PlaybookCallback, RemediationAction
-from aiops_operator.executors.factory import Executors
 from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation.attempt_status import ProgressState
+from aiops_operator.remediation.executors.factory import Executors
 
 from tests.e2e.executors.conftest import make_attempt, make_incident
 from tests.support.logic_app import LogicApp, serve_logic_app

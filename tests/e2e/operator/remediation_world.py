@@ -8,11 +8,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
+from aiops_operator.api import GROUP, VERSION, IncidentSource
 from kubernetes import client
 
 from tests.e2e.conftest import Kubectl
 from tests.e2e.operator.conftest import OperatorProcess, wait_for
+from tests.support.builders import incident_body
 from tests.support.kube_objects import as_object
 from tests.support.logic_app import LogicApp, serve_logic_app
 
@@ -42,39 +43,26 @@ def parse_time(value: str) -> datetime:
 
 def adf_incident(pipeline: str, run_id: str, message: str, subscription: str) -> dict[str, Any]:
     now = datetime.now(UTC)
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Incident",
-        "metadata": {"name": incident_name(IncidentSource.AZURE_DATA_FACTORY, run_id, pipeline)},
-        "spec": {
-            "source": "AzureDataFactory",
-            "resource": {"kind": "Pipeline", "name": pipeline, "factory": FACTORY, "resourceGroup": RG,
-                         "subscriptionId": subscription},
-            "runId": run_id,
-            "alert": {"rule": "adf-pipeline-failed-runs", "severity": "Sev2", "firedTime": iso(now - timedelta(
-                seconds=60)), "signalType": "Log"},
-            "error": {"code": "2200", "activity": "Copy_Data", "message": message},
-            "receivedTime": iso(now - timedelta(seconds=30)),
-        },
-    }
+    return incident_body(
+        IncidentSource.AZURE_DATA_FACTORY,
+        {"kind": "Pipeline", "name": pipeline, "factory": FACTORY, "resourceGroup": RG, "subscriptionId": subscription},
+        run_id, received=iso(now - timedelta(seconds=30)),
+        alert={"rule": "adf-pipeline-failed-runs", "severity": "Sev2", "firedTime": iso(now - timedelta(seconds=60)),
+               "signalType": "Log"},
+        error={"code": "2200", "activity": "Copy_Data", "message": message},
+    )
 
 
 def cluster_incident(cluster_id: str, cluster_name: str, message: str, code: str = "DRIVER_NOT_RESPONDING",
                      ) -> dict[str, Any]:
     now = datetime.now(UTC)
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Incident",
-        "metadata": {"name": incident_name(IncidentSource.DATABRICKS_CLUSTER, f"{cluster_id}-{code}", cluster_name)},
-        "spec": {
-            "source": "DatabricksCluster",
-            "resource": {"kind": "Cluster", "name": cluster_name, "id": cluster_id},
-            "runId": f"{cluster_id}-{code}",
-            "runIdOrigin": "Fingerprint",
-            "alert": {"rule": "databricks-cluster-log-alert", "signalType": "Log",
-                      "firedTime": iso(now - timedelta(seconds=60))},
-            "error": {"code": code, "message": message},
-            "receivedTime": iso(now - timedelta(seconds=30)),
-        },
-    }
+    return incident_body(
+        IncidentSource.DATABRICKS_CLUSTER, {"kind": "Cluster", "name": cluster_name, "id": cluster_id},
+        f"{cluster_id}-{code}", received=iso(now - timedelta(seconds=30)),
+        alert={"rule": "databricks-cluster-log-alert", "signalType": "Log",
+               "firedTime": iso(now - timedelta(seconds=60))},
+        error={"code": code, "message": message}, runIdOrigin="Fingerprint",
+    )
 
 
 def rule(name: str, error_type: str, action: str, backoff: list[int], max_attempts: int,

@@ -7,12 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
+from aiops_operator.api import GROUP, VERSION, IncidentSource
 from kubernetes import client
 
 from sandbox.testing import RunningSandbox
 from tests.e2e.conftest import Kubectl
 from tests.e2e.operator.conftest import OperatorProcess, StartOperator, free_port, wait_for
+from tests.support.builders import incident_body
 from tests.support.kube_objects import as_object
 
 ADF_RUN = "7d1b6f0a-3c2e-4d8b-9a51-2f6c8e4b1a90"
@@ -53,38 +54,24 @@ def adf_incident(sandbox: RunningSandbox, *, with_details: bool = False) -> dict
     error: dict[str, Any] = {}
     if with_details:
         error = {"code": "2200", "activity": "Copy_SalesOrders", "message": ADF_TIMEOUT}
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Incident",
-        "metadata": {"name": incident_name(IncidentSource.AZURE_DATA_FACTORY, ADF_RUN, "pl_copy_sales_daily")},
-        "spec": {
-            "source": "AzureDataFactory",
-            "resource": {
-                "kind": "Pipeline", "name": "pl_copy_sales_daily", "factory": "adf-contoso-prod-weu",
-                "resourceGroup": "rg-data-platform-prod",
-                "subscriptionId": sandbox.endpoints.credentials.azure_subscription_id,
-            },
-            "runId": ADF_RUN,
-            "alert": {"rule": "adf-pipeline-failed-runs", "severity": "Sev1", "firedTime": fired(),
-                      "signalType": "Log"},
-            "error": error,
-            "receivedTime": fired(0.5),
-        },
-    }
+    return incident_body(
+        IncidentSource.AZURE_DATA_FACTORY,
+        {"kind": "Pipeline", "name": "pl_copy_sales_daily", "factory": "adf-contoso-prod-weu",
+         "resourceGroup": "rg-data-platform-prod",
+         "subscriptionId": sandbox.endpoints.credentials.azure_subscription_id},
+        ADF_RUN, received=fired(0.5),
+        alert={"rule": "adf-pipeline-failed-runs", "severity": "Sev1", "firedTime": fired(), "signalType": "Log"},
+        error=error,
+    )
 
 
 def databricks_incident() -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Incident",
-        "metadata": {"name": incident_name(IncidentSource.DATABRICKS_JOB, str(DBX_RUN), "nightly-customer-features")},
-        "spec": {
-            "source": "DatabricksJob",
-            "resource": {"kind": "Job", "name": "nightly-customer-features", "id": str(DBX_JOB)},
-            "runId": str(DBX_RUN),
-            "alert": {"rule": "jobs.on_failure", "signalType": "Webhook"},
-            "error": {"code": "FAILED", "message": "Run failed with error message"},
-            "receivedTime": fired(0.2),
-        },
-    }
+    return incident_body(
+        IncidentSource.DATABRICKS_JOB, {"kind": "Job", "name": "nightly-customer-features", "id": str(DBX_JOB)},
+        str(DBX_RUN), received=fired(0.2),
+        alert={"rule": "jobs.on_failure", "signalType": "Webhook"},
+        error={"code": "FAILED", "message": "Run failed with error message"},
+    )
 
 
 def create(custom_api: client.CustomObjectsApi, namespace: str, body: dict[str, Any]) -> str:

@@ -11,13 +11,9 @@ import pytest
 from dashboard.store import ATTEMPT, INCIDENT, Store
 from dashboard.stream import Broadcaster
 from devtools.samples import owned, sample_incident
+from tests.support.builders import watched_incident
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-def incident(i: int, rv: str, phase: str = "Remediating", ns: str = "ns") -> dict[str, Any]:
-    s = sample_incident(i, NOW, phase=phase)
-    return {**s.body, "metadata": {**s.body["metadata"], "namespace": ns, "resourceVersion": rv}, "status": s.status}
 
 
 def attempt(i: int, rv: str, phase: str) -> dict[str, Any]:
@@ -29,20 +25,20 @@ def attempt(i: int, rv: str, phase: str) -> dict[str, Any]:
 
 def test_changes_only_when_the_card_changes() -> None:
     store = Store()
-    first = store.apply(INCIDENT, "ADDED", incident(1, "1"))
+    first = store.apply(INCIDENT, "ADDED", watched_incident(1, "1"))
     assert len(first.upserted) == 1
-    assert not store.apply(INCIDENT, "MODIFIED", incident(1, "1")), "same resourceVersion: nothing to push"
-    moved = store.apply(INCIDENT, "MODIFIED", incident(1, "2", phase="Resolved"))
+    assert not store.apply(INCIDENT, "MODIFIED", watched_incident(1, "1")), "same resourceVersion: nothing to push"
+    moved = store.apply(INCIDENT, "MODIFIED", watched_incident(1, "2", phase="Resolved"))
     (card,) = [json.loads(c) for c in moved.upserted.values()]
     assert card["phase"] == "Resolved"
-    gone = store.apply(INCIDENT, "DELETED", incident(1, "3"))
+    gone = store.apply(INCIDENT, "DELETED", watched_incident(1, "3"))
     assert gone.deleted == {("ns", sample_incident(1, NOW).name)}
     assert not store.incidents
 
 
 def test_attempt_changes_update_the_incident_card() -> None:
     store = Store()
-    store.apply(INCIDENT, "ADDED", incident(3, "1"))
+    store.apply(INCIDENT, "ADDED", watched_incident(3, "1"))
     changes = store.apply(ATTEMPT, "ADDED", attempt(3, "5", "AwaitingApproval"))
     (card,) = [json.loads(c) for c in changes.upserted.values()]
     assert "Awaiting approval" in card["badges"]
@@ -56,15 +52,16 @@ def test_attempt_changes_update_the_incident_card() -> None:
 def test_attempt_before_its_incident() -> None:
     store = Store()
     assert not store.apply(ATTEMPT, "ADDED", attempt(3, "5", "Running"))
-    changes = store.apply(INCIDENT, "ADDED", incident(3, "1"))
+    changes = store.apply(INCIDENT, "ADDED", watched_incident(3, "1"))
     (card,) = [json.loads(c) for c in changes.upserted.values()]
     assert card["attemptsMade"] >= 1
 
 
 def test_relist_drops_what_is_gone_in_its_namespace_only() -> None:
     store = Store()
-    store.upsert_many(INCIDENT, [incident(1, "1"), incident(2, "1"), incident(4, "1", ns="other")])
-    _, seen = store.upsert_many(INCIDENT, [incident(1, "1")])
+    store.upsert_many(INCIDENT, [watched_incident(1, "1"), watched_incident(2, "1"),
+                                 watched_incident(4, "1", ns="other")])
+    _, seen = store.upsert_many(INCIDENT, [watched_incident(1, "1")])
     changes = store.drop_missing(INCIDENT, "ns", seen)
     assert changes.deleted == {("ns", sample_incident(2, NOW).name)}
     assert len(store.incidents) == 2

@@ -17,14 +17,9 @@ from dashboard.app import create_app
 from dashboard.settings import AuthMode, Settings
 from dashboard.store import INCIDENT
 from dashboard.watch import Backoff, WatchMetrics, run_watch
-from devtools.samples import sample_incident
+from tests.support.builders import watched_incident
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-def incident(i: int, rv: str, phase: str = "Remediating", ns: str = "ns") -> dict[str, Any]:
-    s = sample_incident(i, NOW, phase=phase, root_cause="=cmd|' /C calc'!A0" if i == 2 else None)
-    return {**s.body, "metadata": {**s.body["metadata"], "namespace": ns, "resourceVersion": rv}, "status": s.status}
 
 
 class FakeKube:
@@ -74,10 +69,10 @@ class Recorder:
 
 async def test_watch_resumes_relists_and_backs_off() -> None:
     kube = FakeKube(
-        {"incidents": [incident(1, "5")]},
+        {"incidents": [watched_incident(1, "5")]},
         watches=[
             [
-                WatchEvent("MODIFIED", incident(1, "11")),
+                WatchEvent("MODIFIED", watched_incident(1, "11")),
                 WatchEvent("BOOKMARK", {"metadata": {"resourceVersion": "15"}}),
             ],
             KubeUnavailable("connection reset"),
@@ -121,7 +116,8 @@ def _app(settings: Settings, kube: FakeKube) -> TestClient:
 
 @pytest.fixture
 def kube() -> FakeKube:
-    items = [incident(1, "1"), incident(2, "2", phase="Escalated"), incident(3, "3", phase="Resolved", ns="other")]
+    items = [watched_incident(1, "1"), watched_incident(2, "2", phase="Escalated", root_cause="=cmd|' /C calc'!A0"),
+             watched_incident(3, "3", phase="Resolved", ns="other")]
     return FakeKube({"incidents": items})
 
 
@@ -142,7 +138,7 @@ def test_routes_headers_csv_detail_health_metrics(kube: FakeKube) -> None:
         assert len(lines) == 2
         assert "'=cmd" in lines[1]
 
-        name = incident(1, "1")["metadata"]["name"]
+        name = watched_incident(1, "1")["metadata"]["name"]
         detail = client.get(f"/api/incidents/ns/{name}").json()
         assert detail["name"] == name
         assert detail["history"]

@@ -81,7 +81,7 @@ def test_next_step(inc: Incident, observed: Observed, step: Step | None) -> None
     pytest.param(ErrorType.THROTTLING_ERROR, True, (policy(),), ("False", "NoMatchingRule"),
                  ("True", "NoMatchingRule"), id="no-rule"),
     pytest.param(ErrorType.GATEWAY_TIMEOUT, True,
-                 (policy(rules=[{"name": "gw", "errorType": "GatewayTimeout", "action": "RerunPipeline",
+                 (policy(rule_bodies=[{"name": "gw", "errorType": "GatewayTimeout", "action": "RerunPipeline",
                                  "maxAttempts": 0}]),),
                  ("False", "RuleDisabled"), ("True", "RuleDisabled"), id="zero-attempts"),
 ])

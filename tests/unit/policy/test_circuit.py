@@ -9,7 +9,7 @@ from aiops_operator.api import AttemptPhase, Budgets, ConditionStatus, LaunchBud
 from aiops_operator.api.labels import BUDGET_RESET_ANNOTATION
 from aiops_operator.policy.circuit import Launch, circuit, launch_of
 
-from tests.unit.remediation.builders import at, attempt, policy
+from tests.support.builders import at, attempt, policy
 
 HOUR = LaunchBudget(max_launches=2, window_seconds=3600)
 NOW = at(3600)

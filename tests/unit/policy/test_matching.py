@@ -25,11 +25,11 @@ def test_covers(pol: RemediationPolicy, covered: bool) -> None:
 
 @pytest.mark.parametrize(("policies", "winner"), [
     pytest.param([], None, id="none"),
-    pytest.param([policy("a", priority=1), policy("b", priority=5)], "b", id="highest-priority"),
-    pytest.param([policy("a", created="2026-02-01T00:00:00Z"), policy("b", created="2026-01-01T00:00:00Z")], "b",
-                 id="then-oldest"),
-    pytest.param([policy("b"), policy("a")], "a", id="then-name"),
-    pytest.param([policy("a", priority=9, sources=["DatabricksJob"]), policy("b")], "b",
+    pytest.param([policy(name="a", priority=1), policy(name="b", priority=5)], "b", id="highest-priority"),
+    pytest.param([policy(name="a", created="2026-02-01T00:00:00Z"),
+                  policy(name="b", created="2026-01-01T00:00:00Z")], "b", id="then-oldest"),
+    pytest.param([policy(name="b"), policy(name="a")], "a", id="then-name"),
+    pytest.param([policy(name="a", priority=9, sources=["DatabricksJob"]), policy(name="b")], "b",
                  id="non-covering-ignored"),
 ])
 def test_select_policy(policies: list[RemediationPolicy], winner: str | None) -> None:

@@ -28,7 +28,7 @@ from aiops_operator.policy.validation import (
     validate_policy_body,
 )
 
-from tests.unit.remediation.builders import at, attempt, incident, params, policy, rule
+from tests.support.builders import at, attempt, params, policy, remediable, rule
 
 REPO = Path(__file__).resolve().parents[3]
 ADF_ONLY = PolicySelector(sources=[IncidentSource.AZURE_DATA_FACTORY])
@@ -133,9 +133,9 @@ def test_condition_message_is_bounded() -> None:
 
 def test_rule_stats_are_counted_from_objects() -> None:
     pol = policy(rule(), rule(name="throttling", error_type=ErrorType.THROTTLING_ERROR))
-    matched = incident()
+    matched = remediable()
     matched.status.remediation = RemediationSummary(policy="default", rule="gateway-timeout")
-    other = incident()
+    other = remediable()
     other.status.remediation = RemediationSummary(policy="another", rule="gateway-timeout")
     attempts = [
         attempt(1, outcome=Outcome.RUN_FAILED),

@@ -11,7 +11,7 @@ from aiops_operator.remediation.approval import (
     parse_decision,
 )
 
-from tests.unit.remediation.builders import at
+from tests.support.builders import at
 
 
 def _managed(manager: str, time: str, annotation: bool = True) -> dict[str, Any]:

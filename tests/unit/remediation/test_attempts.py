@@ -15,7 +15,7 @@ from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation.attempt_status import Progress, ProgressState
 from aiops_operator.remediation.attempts import approval_required, attempt_body, attempt_spec
 
-from tests.unit.remediation.builders import at, attempt, incident, params, rule
+from tests.support.builders import at, attempt, params, remediable, rule
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ def test_approval_required(risk: Risk, explicit: bool | None, required: bool) ->
 
 
 def test_attempt_body() -> None:
-    inc = incident()
+    inc = remediable()
     r = rule(parameters=params(startActivity="Copy"), dry_run=True, timeout_seconds=600)
     body = attempt_body(inc, attempt_spec(inc, "default", r, 2, at(30)))
     meta = body["metadata"]
@@ -59,7 +59,7 @@ def test_attempt_body() -> None:
 
 
 def test_attempt_body_needs_the_incident_uid() -> None:
-    inc = incident()
+    inc = remediable()
     inc.metadata.uid = None
     with pytest.raises(ValueError, match="uid"):
         attempt_body(inc, attempt_spec(inc, "default", rule(), 1, at(0)))

@@ -23,14 +23,14 @@ from aiops_operator.remediation.attempt_status import Progress, ProgressState
 from aiops_operator.remediation.decision import PlanKind, decide
 from aiops_operator.remediation.eligibility import confidence_at_least
 
-from tests.unit.remediation.builders import (
+from tests.support.builders import (
     Settings,
     approval,
     at,
     attempt,
-    incident,
     params,
     policy,
+    remediable,
     rule,
 )
 
@@ -45,120 +45,120 @@ SLACK_DENIED = approval(ApprovalDecision.DENIED, by="bob (Slack user U0BOB56789)
 
 CASES = [
     # --- before any attempt ---------------------------------------------------------------
-    pytest.param(incident(phase=IncidentPhase.RESOLVED), policy(), rule(), [], ON, at(60), None,
+    pytest.param(remediable(phase=IncidentPhase.RESOLVED), policy(), rule(), [], ON, at(60), None,
                  PlanKind.NOTHING, RemediatedReason.FINISHED, id="resolved-nothing"),
-    pytest.param(incident(phase=IncidentPhase.ESCALATED), policy(), rule(), [], ON, at(60), None,
+    pytest.param(remediable(phase=IncidentPhase.ESCALATED), policy(), rule(), [], ON, at(60), None,
                  PlanKind.NOTHING, RemediatedReason.FINISHED, id="escalated-nothing"),
-    pytest.param(incident(analyzed=False), policy(), rule(), [], ON, at(60), None,
+    pytest.param(remediable(analyzed=False), policy(), rule(), [], ON, at(60), None,
                  PlanKind.NOTHING, RemediatedReason.AWAITING_ANALYSIS, id="no-analysis-yet"),
-    pytest.param(incident(), policy(), rule(), [], OFF, at(60), None,
+    pytest.param(remediable(), policy(), rule(), [], OFF, at(60), None,
                  PlanKind.ESCALATE, RemediatedReason.REMEDIATION_DISABLED, id="global-kill-switch"),
-    pytest.param(incident(), None, None, [], ON, at(60), None,
+    pytest.param(remediable(), None, None, [], ON, at(60), None,
                  PlanKind.ESCALATE, RemediatedReason.NO_MATCHING_POLICY, id="no-policy"),
-    pytest.param(incident(), policy(enabled=False), rule(), [], ON, at(60), None,
+    pytest.param(remediable(), policy(enabled=False), rule(), [], ON, at(60), None,
                  PlanKind.ESCALATE, RemediatedReason.POLICY_DISABLED, id="policy-disabled"),
-    pytest.param(incident(), policy(), None, [], ON, at(60), None,
+    pytest.param(remediable(), policy(), None, [], ON, at(60), None,
                  PlanKind.ESCALATE, RemediatedReason.NO_MATCHING_RULE, id="no-rule"),
-    pytest.param(incident(), policy(), rule(max_attempts=0), [], ON, at(60), None,
+    pytest.param(remediable(), policy(), rule(max_attempts=0), [], ON, at(60), None,
                  PlanKind.ESCALATE, RemediatedReason.RULE_DISABLED, id="max-attempts-zero"),
-    pytest.param(incident(source=IncidentSource.DATABRICKS_JOB), policy(), rule(), [], ON, at(60), None,
+    pytest.param(remediable(source=IncidentSource.DATABRICKS_JOB), policy(), rule(), [], ON, at(60), None,
                  PlanKind.ESCALATE, RemediatedReason.ACTION_NOT_APPLICABLE, id="adf-action-on-databricks-incident"),
-    pytest.param(incident(auto_heal=False), policy(), rule(), [], ON, at(60), None,
+    pytest.param(remediable(auto_heal=False), policy(), rule(), [], ON, at(60), None,
                  PlanKind.ESCALATE, RemediatedReason.NOT_AUTO_HEALABLE, id="analysis-says-not-healable"),
-    pytest.param(incident(confidence=Confidence.LOW), policy(), rule(), [], ON, at(60), None,
+    pytest.param(remediable(confidence=Confidence.LOW), policy(), rule(), [], ON, at(60), None,
                  PlanKind.ESCALATE, RemediatedReason.CONFIDENCE_TOO_LOW, id="low-below-default-medium"),
-    pytest.param(incident(confidence=Confidence.MEDIUM), policy(), rule(min_confidence=Confidence.HIGH), [], ON,
+    pytest.param(remediable(confidence=Confidence.MEDIUM), policy(), rule(min_confidence=Confidence.HIGH), [], ON,
                  at(60), None, PlanKind.ESCALATE, RemediatedReason.CONFIDENCE_TOO_LOW, id="medium-below-high"),
-    pytest.param(incident(confidence=Confidence.MEDIUM), policy(), rule(), [], ON, at(60), None,
+    pytest.param(remediable(confidence=Confidence.MEDIUM), policy(), rule(), [], ON, at(60), None,
                  PlanKind.CREATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, id="medium-meets-medium"),
-    pytest.param(incident(confidence=Confidence.LOW), policy(), rule(min_confidence=Confidence.LOW), [], ON,
+    pytest.param(remediable(confidence=Confidence.LOW), policy(), rule(min_confidence=Confidence.LOW), [], ON,
                  at(60), None, PlanKind.CREATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, id="low-meets-low"),
-    pytest.param(incident(), policy(), rule(), [], ON, at(5), None,
+    pytest.param(remediable(), policy(), rule(), [], ON, at(5), None,
                  PlanKind.WAIT, RemediatedReason.BACKING_OFF, id="backoff-before-attempt-1"),
-    pytest.param(incident(), policy(), rule(), [], ON, at(10), None,
+    pytest.param(remediable(), policy(), rule(), [], ON, at(10), None,
                  PlanKind.CREATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, id="attempt-1-when-due"),
     # --- the newest attempt has not finished ------------------------------------------------
-    pytest.param(incident(), policy(), rule(), [attempt(1)], ON, at(11), None,
+    pytest.param(remediable(), policy(), rule(), [attempt(1)], ON, at(11), None,
                  PlanKind.LAUNCH, RemediatedReason.ATTEMPT_PENDING, id="pending-due-launch"),
-    pytest.param(incident(), policy(), rule(), [attempt(1, AttemptPhase.PENDING, not_before=at(50))], ON, at(11),
+    pytest.param(remediable(), policy(), rule(), [attempt(1, AttemptPhase.PENDING, not_before=at(50))], ON, at(11),
                  None, PlanKind.WAIT, RemediatedReason.BACKING_OFF, id="pending-not-due-wait"),
-    pytest.param(incident(), policy(), rule(), [attempt(1)], OFF, at(11), None,
+    pytest.param(remediable(), policy(), rule(), [attempt(1)], OFF, at(11), None,
                  PlanKind.UPDATE_ATTEMPT, RemediatedReason.REMEDIATION_DISABLED, id="pending-kill-switch-skips"),
-    pytest.param(incident(), None, None, [attempt(1)], ON, at(11), None,
+    pytest.param(remediable(), None, None, [attempt(1)], ON, at(11), None,
                  PlanKind.UPDATE_ATTEMPT, RemediatedReason.REMEDIATION_DISABLED, id="pending-policy-gone-skips"),
-    pytest.param(incident(), policy(enabled=False), rule(), [attempt(1)], ON, at(11), None,
+    pytest.param(remediable(), policy(enabled=False), rule(), [attempt(1)], ON, at(11), None,
                  PlanKind.UPDATE_ATTEMPT, RemediatedReason.REMEDIATION_DISABLED, id="pending-policy-disabled-skips"),
-    pytest.param(incident(), policy(DRY), DRY, [attempt(1, the_rule=DRY)], ON, at(11), None,
+    pytest.param(remediable(), policy(DRY), DRY, [attempt(1, the_rule=DRY)], ON, at(11), None,
                  PlanKind.UPDATE_ATTEMPT, RemediatedReason.DRY_RUN, id="dry-run-skipped"),
-    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK, [attempt(1, the_rule=HIGH_RISK)], ON, at(11), None,
+    pytest.param(remediable(), policy(HIGH_RISK), HIGH_RISK, [attempt(1, the_rule=HIGH_RISK)], ON, at(11), None,
                  PlanKind.UPDATE_ATTEMPT, RemediatedReason.AWAITING_APPROVAL, id="high-risk-awaits-approval"),
-    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+    pytest.param(remediable(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK)], ON, at(600), None,
                  PlanKind.WAIT, RemediatedReason.AWAITING_APPROVAL, id="still-awaiting-approval"),
-    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+    pytest.param(remediable(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK)], ON, at(10 + 3600), None,
                  PlanKind.UPDATE_ATTEMPT, RemediatedReason.APPROVAL_TIMED_OUT, id="approval-timeout"),
-    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+    pytest.param(remediable(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK)], ON, at(600), approval(),
                  PlanKind.UPDATE_ATTEMPT, RemediatedReason.AWAITING_APPROVAL, id="observed-approval-recorded"),
-    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+    pytest.param(remediable(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=approval())], ON,
                  at(600), None, PlanKind.LAUNCH, RemediatedReason.ATTEMPT_PENDING, id="approved-launch"),
-    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+    pytest.param(remediable(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=approval())], ON,
                  at(10 + 4000), None, PlanKind.LAUNCH, RemediatedReason.ATTEMPT_PENDING,
                  id="approved-before-timeout-launches-after-it"),
-    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+    pytest.param(remediable(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK,
                           approval=approval(ApprovalDecision.DENIED))], ON, at(600), None,
                  PlanKind.UPDATE_ATTEMPT, RemediatedReason.APPROVAL_DENIED, id="denied-skipped"),
-    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+    pytest.param(remediable(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=SLACK_APPROVED)], ON,
                  at(600), None, PlanKind.UPDATE_ATTEMPT,
                  RemediatedReason.AWAITING_APPROVAL, id="slack-approval-recorded"),
-    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+    pytest.param(remediable(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=SLACK_DENIED)], ON,
                  at(600), None, PlanKind.UPDATE_ATTEMPT,
                  RemediatedReason.AWAITING_APPROVAL, id="slack-denial-recorded"),
-    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+    pytest.param(remediable(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=HIGH_RISK, approval=SLACK_APPROVED)], ON,
                  at(600), approval(ApprovalDecision.DENIED), PlanKind.UPDATE_ATTEMPT,
                  RemediatedReason.AWAITING_APPROVAL, id="slack-click-wins-over-a-later-annotation"),
-    pytest.param(incident(), policy(), rule(), [attempt(1, AttemptPhase.PENDING)], ON, at(10 + 7200), None,
+    pytest.param(remediable(), policy(), rule(), [attempt(1, AttemptPhase.PENDING)], ON, at(10 + 7200), None,
                  PlanKind.UPDATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, id="never-launched-times-out"),
-    pytest.param(incident(), policy(), rule(), [attempt(1, AttemptPhase.RUNNING, **RUNNING)], ON, at(60), None,
+    pytest.param(remediable(), policy(), rule(), [attempt(1, AttemptPhase.RUNNING, **RUNNING)], ON, at(60), None,
                  PlanKind.MONITOR, RemediatedReason.ATTEMPT_RUNNING, id="running-monitor"),
-    pytest.param(incident(), policy(), rule(), [attempt(1, AttemptPhase.RUNNING, **RUNNING)], OFF, at(60), None,
+    pytest.param(remediable(), policy(), rule(), [attempt(1, AttemptPhase.RUNNING, **RUNNING)], OFF, at(60), None,
                  PlanKind.MONITOR, RemediatedReason.ATTEMPT_RUNNING, id="running-finishes-despite-kill-switch"),
-    pytest.param(incident(), policy(), rule(), [attempt(1, AttemptPhase.RUNNING, **RUNNING)], ON, at(10 + 7200),
+    pytest.param(remediable(), policy(), rule(), [attempt(1, AttemptPhase.RUNNING, **RUNNING)], ON, at(10 + 7200),
                  None, PlanKind.UPDATE_ATTEMPT, RemediatedReason.ATTEMPT_RUNNING, id="running-times-out"),
     # --- the newest attempt finished ------------------------------------------------------
-    pytest.param(incident(), policy(), rule(), [attempt(1, outcome=Outcome.SUCCEEDED)], ON, at(200), None,
+    pytest.param(remediable(), policy(), rule(), [attempt(1, outcome=Outcome.SUCCEEDED)], ON, at(200), None,
                  PlanKind.RESOLVE, RemediatedReason.AUTO_HEALED, id="succeeded-resolve"),
-    pytest.param(incident(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], ON, at(110), None,
+    pytest.param(remediable(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], ON, at(110), None,
                  PlanKind.WAIT, RemediatedReason.BACKING_OFF, id="failed-backoff-before-attempt-2"),
-    pytest.param(incident(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], ON, at(130), None,
+    pytest.param(remediable(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], ON, at(130), None,
                  PlanKind.CREATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, id="failed-attempt-2-when-due"),
-    pytest.param(incident(), policy(), rule(),
+    pytest.param(remediable(), policy(), rule(),
                  [attempt(1, outcome=Outcome.RUN_FAILED), attempt(2, outcome=Outcome.TIMED_OUT)], ON, at(160), None,
                  PlanKind.CREATE_ATTEMPT, RemediatedReason.ATTEMPT_PENDING, id="timed-out-counts-as-failed"),
-    pytest.param(incident(), policy(), rule(),
+    pytest.param(remediable(), policy(), rule(),
                  [attempt(3, outcome=Outcome.RUN_FAILED), attempt(1, outcome=Outcome.RUN_FAILED),
                   attempt(2, outcome=Outcome.RUN_FAILED)], ON, at(500), None,
                  PlanKind.ESCALATE, RemediatedReason.ATTEMPTS_EXHAUSTED, id="exhausted-any-order"),
-    pytest.param(incident(), policy(), rule(max_attempts=1), [attempt(1, outcome=Outcome.LAUNCH_FAILED)], ON,
+    pytest.param(remediable(), policy(), rule(max_attempts=1), [attempt(1, outcome=Outcome.LAUNCH_FAILED)], ON,
                  at(500), None, PlanKind.ESCALATE, RemediatedReason.ATTEMPTS_EXHAUSTED, id="single-attempt-exhausted"),
-    pytest.param(incident(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], OFF, at(500), None,
+    pytest.param(remediable(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], OFF, at(500), None,
                  PlanKind.ESCALATE, RemediatedReason.REMEDIATION_DISABLED, id="kill-switch-stops-retries"),
-    pytest.param(incident(), policy(DRY), DRY, [attempt(1, the_rule=DRY, outcome=Outcome.DRY_RUN)], ON, at(200),
+    pytest.param(remediable(), policy(DRY), DRY, [attempt(1, the_rule=DRY, outcome=Outcome.DRY_RUN)], ON, at(200),
                  None, PlanKind.ESCALATE, RemediatedReason.DRY_RUN, id="dry-run-escalates"),
-    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+    pytest.param(remediable(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, the_rule=HIGH_RISK, outcome=Outcome.APPROVAL_DENIED)], ON, at(200), None,
                  PlanKind.ESCALATE, RemediatedReason.APPROVAL_DENIED, id="denied-escalates"),
-    pytest.param(incident(), policy(HIGH_RISK), HIGH_RISK,
+    pytest.param(remediable(), policy(HIGH_RISK), HIGH_RISK,
                  [attempt(1, the_rule=HIGH_RISK, outcome=Outcome.APPROVAL_TIMED_OUT)], ON, at(200), None,
                  PlanKind.ESCALATE, RemediatedReason.APPROVAL_TIMED_OUT, id="approval-timeout-escalates"),
-    pytest.param(incident(), policy(), rule(), [attempt(1, outcome=Outcome.REMEDIATION_DISABLED)], ON, at(200),
+    pytest.param(remediable(), policy(), rule(), [attempt(1, outcome=Outcome.REMEDIATION_DISABLED)], ON, at(200),
                  None, PlanKind.ESCALATE, RemediatedReason.REMEDIATION_DISABLED, id="skipped-disabled-escalates"),
 ]
 
@@ -199,7 +199,7 @@ def test_create_attempt_spec_comes_from_the_rule() -> None:
     r = rule(action=RemediationAction.CHECK_UPSTREAM_THEN_RERUN, parameters=params(upstreamPipeline="up"),
              error_type=ErrorType.USER_ERROR_SOURCE_BLOB_NOT_EXISTS, risk=Risk.HIGH, approval_timeout_seconds=600,
              timeout_seconds=900)
-    plan = decide(incident(error_type=ErrorType.USER_ERROR_SOURCE_BLOB_NOT_EXISTS), policy(r), r,
+    plan = decide(remediable(error_type=ErrorType.USER_ERROR_SOURCE_BLOB_NOT_EXISTS), policy(r), r,
                   [attempt(1, the_rule=r, outcome=Outcome.RUN_FAILED)], ON, at(1000))
     spec = plan.attempt_spec
     assert spec is not None
@@ -216,12 +216,12 @@ def test_create_attempt_spec_comes_from_the_rule() -> None:
 
 
 def test_same_inputs_same_plan() -> None:
-    args = (incident(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], ON, at(500))
+    args = (remediable(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], ON, at(500))
     assert decide(*args) == decide(*args)
 
 
 def test_waiting_shows_the_next_attempt_time() -> None:
-    plan = decide(incident(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], ON, at(110))
+    plan = decide(remediable(), policy(), rule(), [attempt(1, outcome=Outcome.RUN_FAILED)], ON, at(110))
     assert plan.requeue_time == at(130)
     assert plan.summary is not None
     assert plan.summary.next_attempt_time == at(130)
@@ -229,19 +229,19 @@ def test_waiting_shows_the_next_attempt_time() -> None:
 
 def test_monitor_requeues_at_the_poll_interval_but_never_past_the_deadline() -> None:
     running = attempt(1, AttemptPhase.RUNNING, started=at(10))
-    assert decide(incident(), policy(), rule(), [running], ON, at(60)).requeue_time == at(90)
-    assert decide(incident(), policy(), rule(), [running], ON, at(7200)).requeue_time == at(7210)
+    assert decide(remediable(), policy(), rule(), [running], ON, at(60)).requeue_time == at(90)
+    assert decide(remediable(), policy(), rule(), [running], ON, at(7200)).requeue_time == at(7210)
 
 
 def test_dry_run_records_what_would_have_been_done() -> None:
-    plan = decide(incident(), policy(DRY), DRY, [attempt(1, the_rule=DRY)], ON, at(11))
+    plan = decide(remediable(), policy(DRY), DRY, [attempt(1, the_rule=DRY)], ON, at(11))
     status = plan.attempt_status
     assert status is not None
     assert status.phase is AttemptPhase.SKIPPED
     assert status.would_have_done is not None
     assert "ingest_sales" in status.would_have_done
     done = attempt(1, the_rule=DRY).model_copy(update={"status": status})
-    escalation = decide(incident(), policy(DRY), DRY, [done], ON, at(12))
+    escalation = decide(remediable(), policy(DRY), DRY, [done], ON, at(12))
     assert escalation.kind is PlanKind.ESCALATE
     assert "Would have" not in escalation.message  # the message quotes it once, cleanly
     assert status.would_have_done in escalation.message
@@ -255,7 +255,7 @@ def test_slack_decision_from_status_is_recorded_then_acted_on(decision: Approval
     r = HIGH_RISK
     clicked = approval(decision, by="ana (Slack user U04ANA1234)", via=ApprovalChannel.SLACK)
     a = attempt(1, AttemptPhase.AWAITING_APPROVAL, the_rule=r, approval=clicked)
-    first = decide(incident(), policy(r), r, [a], ON, at(600))
+    first = decide(remediable(), policy(r), r, [a], ON, at(600))
     assert first.attempt_status is not None
     assert first.attempt_status.approval == clicked
     approved = find_condition(first.attempt_status.conditions, "Approved")
@@ -263,7 +263,7 @@ def test_slack_decision_from_status_is_recorded_then_acted_on(decision: Approval
     assert approved.reason == decision.value
     assert "via Slack" in approved.message
     a = a.model_copy(update={"status": first.attempt_status})
-    second = decide(incident(), policy(r), r, [a], ON, at(601))
+    second = decide(remediable(), policy(r), r, [a], ON, at(601))
     assert second.kind is then
     if then is PlanKind.UPDATE_ATTEMPT:
         assert second.reason is RemediatedReason.APPROVAL_DENIED
@@ -272,7 +272,7 @@ def test_slack_decision_from_status_is_recorded_then_acted_on(decision: Approval
 
 def test_exhausted_message_names_the_last_failure() -> None:
     attempts = [attempt(n, outcome=Outcome.RUN_FAILED, failure=f"boom {n}") for n in (1, 2, 3)]
-    plan = decide(incident(), policy(), rule(), attempts, ON, at(500))
+    plan = decide(remediable(), policy(), rule(), attempts, ON, at(500))
     assert "boom 3" in plan.message
     assert "3 attempts" in plan.message
 
@@ -280,16 +280,16 @@ def test_exhausted_message_names_the_last_failure() -> None:
 def test_awaiting_approval_then_approved_then_launch() -> None:
     r = HIGH_RISK
     a = attempt(1, the_rule=r)
-    step1 = decide(incident(), policy(r), r, [a], ON, at(11))
+    step1 = decide(remediable(), policy(r), r, [a], ON, at(11))
     assert step1.attempt_status is not None
     assert step1.attempt_status.phase is AttemptPhase.AWAITING_APPROVAL
     assert step1.requeue_time == at(10 + 3600)
     a = a.model_copy(update={"status": step1.attempt_status})
-    step2 = decide(incident(), policy(r), r, [a], ON, at(20), observed_approval=approval())
+    step2 = decide(remediable(), policy(r), r, [a], ON, at(20), observed_approval=approval())
     assert step2.attempt_status is not None
     assert step2.attempt_status.approval == approval()
     a = a.model_copy(update={"status": step2.attempt_status})
-    assert decide(incident(), policy(r), r, [a], ON, at(21)).kind is PlanKind.LAUNCH
+    assert decide(remediable(), policy(r), r, [a], ON, at(21)).kind is PlanKind.LAUNCH
 
 
 # --- a whole story: apply plans the way the reconcile loop does ---------------------------------
@@ -302,7 +302,7 @@ def _run(outcomes: list[bool], the_rule: Any, until: float = 5000) -> tuple[list
     now = 0.0
     results = list(outcomes)
     while now < until:
-        plan = decide(incident(), policy(the_rule), the_rule, list(attempts.values()), ON, at(now))
+        plan = decide(remediable(), policy(the_rule), the_rule, list(attempts.values()), ON, at(now))
         if plan.kind in (PlanKind.RESOLVE, PlanKind.ESCALATE):
             log.append((now, str(plan.reason)))
             return log, plan
@@ -361,7 +361,7 @@ def test_story_exhausted() -> None:
 
 
 def _without_factory() -> Any:
-    inc = incident()
+    inc = remediable()
     resource = inc.spec.resource.model_copy(update={"factory": None, "resource_group": None, "subscription_id": None})
     return inc.model_copy(update={"spec": inc.spec.model_copy(update={"resource": resource})})
 
@@ -378,7 +378,7 @@ def test_an_attempt_the_executor_could_not_launch_escalates_and_is_not_retried()
     # The executor found a setting missing (CannotRemediate): no second attempt, no backoff.
     skipped = attempt(1, outcome=Outcome.CANNOT_REMEDIATE, failure="Cannot remediate: No Databricks workspace")
     assert skipped.status.phase is AttemptPhase.SKIPPED
-    plan = decide(incident(), policy(), rule(max_attempts=3), [skipped], ON, at(500))
+    plan = decide(remediable(), policy(), rule(max_attempts=3), [skipped], ON, at(500))
     assert plan.kind is PlanKind.ESCALATE
     assert plan.reason is RemediatedReason.CANNOT_REMEDIATE
     assert "No Databricks workspace" in plan.message

@@ -15,10 +15,10 @@ from aiops_operator.api import (
     RunMode,
 )
 from aiops_operator.api.conditions import Outcome, RemediatedReason
+from aiops_operator.policy.guardrails import effective_mode, launch_time, reset_time
 from aiops_operator.remediation.decision import Launches, PlanKind, RemediationPlan, decide, guard, throttle
-from aiops_operator.remediation.guardrails import effective_mode, launch_time, reset_time
 
-from tests.unit.remediation.builders import Settings, at, attempt, incident, policy, rule
+from tests.support.builders import Settings, at, attempt, policy, remediable, rule
 
 NOW = at(10)  # attempt 1's backoff (10 s) has passed: decide() plans CreateAttempt
 ALWAYS_OPEN = FreezeWindowSpec(name="month-end", rrule="FREQ=DAILY;BYHOUR=0;BYMINUTE=0;BYSECOND=0",
@@ -31,7 +31,7 @@ TWO_PER_HOUR = LaunchBudget(max_launches=2, window_seconds=3600)
 
 
 def create_plan(pol: RemediationPolicy, launches: Launches | None = None, now: datetime = NOW) -> RemediationPlan:
-    inc = incident()
+    inc = remediable()
     r = pol.spec.rules[0]
     plan = decide(inc, pol, r, [], Settings(), now)
     assert plan.kind is PlanKind.CREATE_ATTEMPT
@@ -113,7 +113,7 @@ def test_observe_spends_no_budget() -> None:
 
 def test_an_observed_attempt_is_skipped_with_what_would_have_run_and_escalates_as_observed() -> None:
     pol = policy(mode=RunMode.OBSERVE)
-    inc = incident()
+    inc = remediable()
     created = guard(decide(inc, pol, pol.spec.rules[0], [], Settings(), NOW), inc, pol, pol.spec.rules[0],
                     Launches(), NOW)
     assert created.attempt_spec is not None
@@ -133,7 +133,7 @@ def test_an_observed_attempt_is_skipped_with_what_would_have_run_and_escalates_a
 
 def test_a_review_window_is_named_in_the_approval_request() -> None:
     pol = policy(freeze_windows=[ALWAYS_OPEN])
-    inc = incident()
+    inc = remediable()
     created = guard(decide(inc, pol, pol.spec.rules[0], [], Settings(), NOW), inc, pol, pol.spec.rules[0],
                     Launches(), NOW)
     assert created.attempt_spec is not None
@@ -152,7 +152,7 @@ def test_a_review_window_is_named_in_the_approval_request() -> None:
 def test_throttle(running: int, cap: int, kind: PlanKind) -> None:
     pol = policy()
     pending = attempt(1, AttemptPhase.PENDING)
-    launch = decide(incident(), pol, pol.spec.rules[0], [pending], Settings(), NOW)
+    launch = decide(remediable(), pol, pol.spec.rules[0], [pending], Settings(), NOW)
     assert launch.kind is PlanKind.LAUNCH
     plan = throttle(launch, running, cap, NOW)
     assert plan.kind is kind

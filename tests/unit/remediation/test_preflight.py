@@ -4,11 +4,11 @@ import pytest
 from aiops_operator.api import FailedResource, Incident, IncidentSource, Parameter, RemediationAction, ResourceKind
 from aiops_operator.remediation.preflight import missing_identity
 
-from tests.unit.remediation.builders import incident
+from tests.support.builders import remediable
 
 
 def _with(resource: FailedResource, run_id: str = "run-1", source: IncidentSource | None = None) -> Incident:
-    base = incident(source=source or IncidentSource.AZURE_DATA_FACTORY)
+    base = remediable(source=source or IncidentSource.AZURE_DATA_FACTORY)
     spec = base.spec.model_copy(update={"resource": resource, "run_id": run_id})
     return base.model_copy(update={"spec": spec})
 

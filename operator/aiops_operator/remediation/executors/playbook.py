@@ -26,7 +26,9 @@ from typing import Any
 import httpx
 
 from aiops_operator.api import ExternalRun, ExternalSystem, Incident, RemediationAttempt
-from aiops_operator.executors.base import (
+from aiops_operator.api.actions import parameter
+from aiops_operator.remediation.attempt_status import Progress
+from aiops_operator.remediation.executors.base import (
     CannotRemediate,
     ExecutorError,
     TransientExecutorError,
@@ -34,8 +36,6 @@ from aiops_operator.executors.base import (
     running,
     succeeded,
 )
-from aiops_operator.remediation.actions import parameter
-from aiops_operator.remediation.attempt_status import Progress
 
 MAX_RETRY_AFTER_SECONDS = 30.0
 

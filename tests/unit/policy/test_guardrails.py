@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiops_operator.api import RunMode
-from aiops_operator.remediation.guardrails import (
+from aiops_operator.policy.guardrails import (
     Budget,
     FreezeWindow,
     budget_verdict,

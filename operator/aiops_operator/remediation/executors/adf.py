@@ -46,7 +46,9 @@ from aiops_operator.api import (
     RemediationAttempt,
     RunIdOrigin,
 )
-from aiops_operator.executors.base import (
+from aiops_operator.api.actions import parameter
+from aiops_operator.remediation.attempt_status import Progress
+from aiops_operator.remediation.executors.base import (
     CannotRemediate,
     ExecutorError,
     NotReady,
@@ -57,8 +59,6 @@ from aiops_operator.executors.base import (
     succeeded,
     transient,
 )
-from aiops_operator.remediation.actions import parameter
-from aiops_operator.remediation.attempt_status import Progress
 
 RUNNING_STATES = frozenset({"Queued", "InProgress", "Canceling"})
 ADF_PORTAL = "https://adf.azure.com/en/monitoring/pipelineruns"

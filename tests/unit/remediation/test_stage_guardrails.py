@@ -17,12 +17,12 @@ from aiops_operator.api import (
     RemediationPolicy,
     RunMode,
 )
-from aiops_operator.incident.remediating import Remediator, RemediatorConfig
 from aiops_operator.kube import HttpRequest, HttpResponse
+from aiops_operator.remediation.stage import Remediator, RemediatorConfig
 
 from tests.support.apiserver import FakeApiServer
-from tests.unit.incident.test_remediating import Executors, handed_off, remediated
-from tests.unit.remediation.builders import Settings, at, policy, rule
+from tests.support.builders import Settings, at, policy, rule
+from tests.unit.remediation.test_stage import Executors, handed_off, remediated
 
 ALWAYS_OPEN = FreezeWindowSpec(name="month-end", rrule="FREQ=DAILY;BYHOUR=0;BYMINUTE=0;BYSECOND=0",
                                duration_seconds=86400, time_zone="UTC", mode=RunMode.REVIEW)

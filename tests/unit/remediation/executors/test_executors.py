@@ -15,15 +15,15 @@ from aiops_operator.api import (
     RemediationAction,
     RemediationAttempt,
 )
-from aiops_operator.executors import adf, databricks
-from aiops_operator.executors.base import ExecutorError, TransientExecutorError, launch_marker
-from aiops_operator.executors.databricks import _target_of
-from aiops_operator.executors.databricks_resize import ClusterSize
-from aiops_operator.executors.factory import Executors
-from aiops_operator.executors.playbook import PlaybookExecutor
 from aiops_operator.remediation.attempt_status import Progress, ProgressState
+from aiops_operator.remediation.executors import adf, databricks
+from aiops_operator.remediation.executors.base import ExecutorError, TransientExecutorError, launch_marker
+from aiops_operator.remediation.executors.databricks import _target_of
+from aiops_operator.remediation.executors.databricks_resize import ClusterSize
+from aiops_operator.remediation.executors.factory import Executors
+from aiops_operator.remediation.executors.playbook import PlaybookExecutor
 
-from tests.unit.remediation.builders import attempt, incident, rule
+from tests.support.builders import attempt, remediable, rule
 
 
 class Recorder:
@@ -55,8 +55,8 @@ class Recorder:
 def test_dispatch_by_action(action: RemediationAction, system: str) -> None:
     executors = Executors(adf=Recorder("adf"), databricks=Recorder("databricks"), playbook=Recorder("playbook"))
     a = attempt(1, the_rule=rule(action=action))
-    assert executors.launch(incident(), a).run_id == system
-    assert executors.poll(incident(), a).detail == system
+    assert executors.launch(remediable(), a).run_id == system
+    assert executors.poll(remediable(), a).detail == system
 
 
 def test_a_recorded_launch_is_never_repeated() -> None:
@@ -65,7 +65,7 @@ def test_a_recorded_launch_is_never_repeated() -> None:
     a = attempt(1)
     run = ExternalRun(system=ExternalSystem.AZURE_DATA_FACTORY, run_id="r-1")
     a = a.model_copy(update={"status": a.status.model_copy(update={"external_run": run})})
-    assert executors.launch(incident(), a) == run
+    assert executors.launch(remediable(), a) == run
     assert recorder.launches == 0
 
 
@@ -100,11 +100,11 @@ def _playbook_attempt() -> RemediationAttempt:
 def test_playbook_retries(statuses: list[int], requests: int, sleeps: list[float], outcome: str) -> None:
     executor, seen, slept = _playbook(statuses)
     if outcome == "ok":
-        assert executor.launch(incident(), _playbook_attempt()).run_id == "p-1"
+        assert executor.launch(remediable(), _playbook_attempt()).run_id == "p-1"
     else:
         error = TransientExecutorError if outcome == "transient" else ExecutorError
         with pytest.raises(error) as caught:
-            executor.launch(incident(), _playbook_attempt())
+            executor.launch(remediable(), _playbook_attempt())
         assert "pb/x" not in str(caught.value), "the playbook URL may carry a secret"
     assert len(seen) == requests
     assert slept == sleeps
@@ -114,7 +114,7 @@ def test_playbook_without_callback_url_is_terminal() -> None:
     executor = PlaybookExecutor(httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200))),
                                 lambda: None)
     with pytest.raises(ExecutorError, match="REMEDIATION_CALLBACK_URL"):
-        executor.launch(incident(), _playbook_attempt())
+        executor.launch(remediable(), _playbook_attempt())
 
 
 def _http_error(status: int) -> Any:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from aiops_operator.executors.databricks_resize import (
+from aiops_operator.remediation.executors.databricks_resize import (
     ClusterSize,
     ResizeNotPossible,
     edited_definition,

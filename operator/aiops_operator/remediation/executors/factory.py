@@ -26,13 +26,13 @@ from typing import Any
 import httpx
 
 from aiops_operator.api import ExternalRun, Incident, RemediationAction, RemediationAttempt
-from aiops_operator.executors.adf import AdfExecutor
-from aiops_operator.executors.base import CannotRemediate, Executor
-from aiops_operator.executors.databricks import DatabricksExecutor
-from aiops_operator.executors.playbook import PlaybookExecutor
 from aiops_operator.integrations.azure import azure_credential
 from aiops_operator.integrations.databricks import databricks_client
 from aiops_operator.remediation.attempt_status import Progress
+from aiops_operator.remediation.executors.adf import AdfExecutor
+from aiops_operator.remediation.executors.base import CannotRemediate, Executor
+from aiops_operator.remediation.executors.databricks import DatabricksExecutor
+from aiops_operator.remediation.executors.playbook import PlaybookExecutor
 from aiops_operator.remediation.settings import RemediationSettings
 from aiops_operator.settings import OperatorSettings
 
@@ -88,7 +88,7 @@ class _Unconfigured:
         raise CannotRemediate(f"{self._what} is not configured")
 
     def poll(self, incident: Incident, attempt: RemediationAttempt) -> Progress:
-        from aiops_operator.executors.base import failed
+        from aiops_operator.remediation.executors.base import failed
 
         return failed(f"{self._what} is not configured")
 

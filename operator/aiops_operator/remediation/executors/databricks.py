@@ -41,7 +41,9 @@ from aiops_operator.api import (
     RemediationAttempt,
     ResourceKind,
 )
-from aiops_operator.executors.base import (
+from aiops_operator.api.actions import parameter
+from aiops_operator.remediation.attempt_status import Progress
+from aiops_operator.remediation.executors.base import (
     CannotRemediate,
     ExecutorError,
     NotReady,
@@ -52,7 +54,7 @@ from aiops_operator.executors.base import (
     succeeded,
     transient,
 )
-from aiops_operator.executors.databricks_libraries import (
+from aiops_operator.remediation.executors.databricks_libraries import (
     LibraryStatus,
     find_failing_library,
     normalize,
@@ -60,7 +62,7 @@ from aiops_operator.executors.databricks_libraries import (
     split_requirement,
     version_for_attempt,
 )
-from aiops_operator.executors.databricks_resize import (
+from aiops_operator.remediation.executors.databricks_resize import (
     DEFAULT_MAX_WORKERS,
     DEFAULT_SCALE_PERCENT,
     ClusterSize,
@@ -69,8 +71,6 @@ from aiops_operator.executors.databricks_resize import (
     size_of,
     target_size,
 )
-from aiops_operator.remediation.actions import parameter
-from aiops_operator.remediation.attempt_status import Progress
 
 DatabricksClientFor = Callable[[str], Any]
 """workspace URL → a WorkspaceClient (cached by the factory)."""

@@ -24,12 +24,12 @@ from aiops_operator.api.conditions import (
     RemediatedReason,
     condition,
 )
-from aiops_operator.executors.base import CannotRemediate
-from aiops_operator.incident.remediating import Remediator
 from aiops_operator.remediation.attempt_status import Progress, ProgressState
+from aiops_operator.remediation.executors.base import CannotRemediate
+from aiops_operator.remediation.stage import Remediator
 
 from tests.support.apiserver import FakeApiServer
-from tests.unit.remediation.builders import Settings, at, incident, policy, rule
+from tests.support.builders import Settings, at, policy, remediable, rule
 
 ATTEMPT = "adf-ingest-sales-0123456789-1"
 
@@ -75,7 +75,7 @@ def stage(api: FakeApiServer, executors: Executors) -> Iterator[Remediator]:
 
 
 def handed_off() -> Incident:
-    inc = incident(phase=IncidentPhase.REMEDIATING)
+    inc = remediable(phase=IncidentPhase.REMEDIATING)
     inc.status.conditions = [
         condition(IncidentCondition.ANALYZED, ConditionStatus.TRUE, AnalyzedReason.ANALYSIS_SUCCEEDED, "ok", at(0), 1),
         condition(IncidentCondition.NOTIFIED, ConditionStatus.TRUE, NotifiedReason.NOTIFICATIONS_SKIPPED, "-",

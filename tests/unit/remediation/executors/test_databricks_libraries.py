@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from aiops_operator.executors.databricks_libraries import (
+from aiops_operator.remediation.executors.databricks_libraries import (
     FailingLibrary,
     LibraryStatus,
     find_failing_library,

@@ -62,9 +62,8 @@ from aiops_operator.api.conditions import CompletedProgress, Outcome
 from aiops_operator.api.labels import POLICY_LABEL, RESOLVE_ANNOTATION, TARGET_LABEL
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.bounded import BoundedCache
-from aiops_operator.executors.base import CannotRemediate, ExecutorError, NotReady, TransientExecutorError
-from aiops_operator.incident.ports import StageResult
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, Conflict, KubeClient, NotFound
+from aiops_operator.policy.guardrails import launch_time, reset_time
 from aiops_operator.policy.matching import find_rule
 from aiops_operator.remediation import attempt_status
 from aiops_operator.remediation import incident_status as view
@@ -80,7 +79,8 @@ from aiops_operator.remediation.decision import (
     guard,
     throttle,
 )
-from aiops_operator.remediation.guardrails import launch_time, reset_time
+from aiops_operator.remediation.executors.base import CannotRemediate, ExecutorError, NotReady, TransientExecutorError
+from aiops_operator.remediation.incident_status import StageResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
