@@ -74,10 +74,15 @@ class Installation:
         return f"{self.release}-aiops-rca-{component}"
 
 
+def kubectl_command(kubeconfig: Path, *args: str) -> list[str]:
+    """The kubectl command line (`$KUBECTL` or the cached binary) for `args` against `kubeconfig`."""
+    return [os.environ.get("KUBECTL") or str(ensure_binaries(lambda _m: None).kubectl), f"--kubeconfig={kubeconfig}",
+            *args]
+
+
 def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None, check: bool = True,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    binary = os.environ.get("KUBECTL") or str(ensure_binaries(lambda _m: None).kubectl)
-    out = subprocess.run([binary, f"--kubeconfig={kubeconfig}", *args], input=stdin, capture_output=True,
+    out = subprocess.run(kubectl_command(kubeconfig, *args), input=stdin, capture_output=True,
                          text=True, timeout=timeout, check=False)
     if check and out.returncode != 0:
         raise RuntimeError(f"kubectl {' '.join(args)} failed ({out.returncode}):\n{out.stderr}")

@@ -5,9 +5,11 @@ cut off."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -33,21 +35,64 @@ def wait_for(what: str, check: Any, timeout: float = 120) -> Any:
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
-def delete_pod(inst: incluster.Installation, component: str) -> tuple[str, float]:
-    """Delete the component's pod as `kubectl delete pod` does (SIGTERM, grace period); seconds until it is gone."""
+@dataclass(frozen=True)
+class Stopped:
+    """How a deleted pod's container ended, as the kubelet reported it while the pod terminated."""
+
+    seconds: float  # `kubectl delete` until the pod object is gone (kubelet bookkeeping included)
+    exit_codes: tuple[int, ...]  # 137: SIGKILLed after the grace period
+    stopped_after: float | None  # from the deletion request to the last container's finishedAt
+
+
+TERMINATION = ('{.metadata.deletionTimestamp}|{.metadata.deletionGracePeriodSeconds}|'
+               '{range .status.containerStatuses[*]}{.state.terminated.exitCode},{.state.terminated.finishedAt};{end}'
+               '{"\\n"}')
+
+
+def delete_pod(inst: incluster.Installation, component: str) -> tuple[str, Stopped]:
+    """Delete the component's pod as `kubectl delete pod` does (SIGTERM, grace period), watching its status."""
     (pod,) = pods(inst, component)
     name = pod["metadata"]["name"]
-    started = time.monotonic()
-    incluster.kubectl(inst.kubeconfig, "-n", inst.namespace, "delete", "pod", name, "--wait=true", timeout=90)
-    return name, time.monotonic() - started
+    command = incluster.kubectl_command(inst.kubeconfig, "-n", inst.namespace, "get", "pod", name, "-w",
+                                        "-o", f"jsonpath={TERMINATION}")
+    watch = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        started = time.monotonic()
+        incluster.kubectl(inst.kubeconfig, "-n", inst.namespace, "delete", "pod", name, "--wait=true", timeout=90)
+        seconds = time.monotonic() - started
+        time.sleep(1)  # the watch's last events
+    finally:
+        watch.terminate()
+    lines = watch.communicate(timeout=10)[0].splitlines()
+    return name, _stopped(lines, seconds)
+
+
+def _stopped(lines: list[str], seconds: float) -> Stopped:
+    """The last status line whose containers all terminated: exit codes and how long after the deletion."""
+    for line in reversed(lines):
+        deleted_at, grace, containers = [*line.split("|"), "", ""][:3]
+        ended = [c.split(",") for c in containers.split(";") if c and not c.startswith(",")]
+        if deleted_at and ended and len(ended) == containers.count(";"):
+            # deletionTimestamp is the request time plus the grace period
+            requested = datetime.fromisoformat(deleted_at) - timedelta(seconds=int(grace or 0))
+            last = max(datetime.fromisoformat(finished) for _, finished in ended)
+            return Stopped(seconds, tuple(int(code) for code, _ in ended), (last - requested).total_seconds())
+    return Stopped(seconds, (), None)
+
 
 @pytest.mark.parametrize("component", ["receiver", "dashboard", "operator"])
 def test_a_deleted_pod_stops_on_sigterm_not_after_the_grace_period(
     release: incluster.Installation, component: str
 ) -> None:
-    _, seconds = delete_pod(release, component)
-    # Python as PID 1 ignores SIGTERM unless it handles it: the kubelet would SIGKILL after 30 s.
-    assert seconds < 15, f"the {component} pod took {seconds:.0f}s to stop"
+    _, stopped = delete_pod(release, component)
+    # Python as PID 1 ignores SIGTERM unless it handles it: the kubelet would SIGKILL after 30 s (exit 137).
+    # Judged by the container's own end, as the kubelet reported it: removing the pod object afterwards
+    # (sandbox, volumes, cgroups) took up to 54 s on a loaded 2-core CI machine, with the process long gone.
+    if stopped.stopped_after is None:  # the watch saw no terminated status: only the total time is left
+        assert stopped.seconds < 30, f"the {component} pod took {stopped.seconds:.0f}s to stop"
+    else:
+        assert 137 not in stopped.exit_codes, f"the {component} pod was SIGKILLed: {stopped}"
+        assert stopped.stopped_after < 15, f"the {component} container took {stopped.stopped_after:.0f}s: {stopped}"
     wait_ready(release, release.deployment(component))
 
 def test_new_operator_pod_finishes_a_running_attempt_without_a_second_launch(
