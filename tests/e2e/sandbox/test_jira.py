@@ -68,6 +68,7 @@ def test_jira_rate_limit_reaches_the_jira_package_as_429_with_retry_after(sandbo
     with pytest.raises(JIRAError) as refused:
         client.create_issue(fields=fields)
     assert refused.value.status_code == 429
+    assert refused.value.response is not None
     headers = refused.value.response.headers
     assert int(headers["Retry-After"]) >= 1
     assert headers["RateLimit-Reason"] == "jira-burst-based"
