@@ -35,6 +35,7 @@ from aiops_operator.incident.analyzing import AnalyzingConfig
 from aiops_operator.incident.notifying import Channel
 from aiops_operator.incident.plan import NOTIFICATION_STEPS, Observed, Step
 from aiops_operator.incident.ports import Analyzer, JiraPort, RemediationStage, SlackPort
+from aiops_operator.integrations.ratelimits import RateLimited
 from aiops_operator.kube import INCIDENTS, Conflict, KubeClient, NotFound
 from aiops_operator.policy.cache import PolicyCache
 from aiops_operator.remediation.incident_status import resolution_note, retry_replies
@@ -324,6 +325,8 @@ class Reconciler:
         return lambda status: analyzing.fold_analysis(status, analysis, now)
 
     def _failed(self, channel: Channel, memory: _Memory, incident: Incident, error: Exception, now: datetime) -> Fold:
+        if isinstance(error, RateLimited):
+            return self._rate_limited(channel, memory, incident, error, now)
         metrics.NOTIFICATION_FAILURES.labels(channel.value).inc()
         backoff = memory.backoff.setdefault(channel, _Backoff())
         backoff.failures += 1
@@ -333,6 +336,18 @@ class Reconciler:
                     incident.metadata.name, backoff.failures, message)
         gen = incident.metadata.generation
         return lambda status: notifying.fold_notification_failure(status, channel, message, now, gen)
+
+    def _rate_limited(self, channel: Channel, memory: _Memory, incident: Incident, error: RateLimited,
+                      now: datetime) -> Fold:
+        """Slack or Jira said when to come back: come back then, not on the failure backoff, and write
+        nothing (a storm would otherwise cost a status write and an Event per 429). Still due in status,
+        so a restart posts it too."""
+        metrics.NOTIFICATIONS_RATE_LIMITED.labels(channel.value).inc()
+        backoff = memory.backoff.setdefault(channel, _Backoff())
+        backoff.retry_time = now + timedelta(seconds=max(error.retry_after, 0.05))
+        log.info("%s for %s/%s rate-limited; retrying in %.1f s", channel.value, incident.metadata.namespace,
+                 incident.metadata.name, error.retry_after)
+        return lambda status: status
 
     def _succeeded(self, channel: Channel, memory: _Memory) -> None:
         memory.backoff.pop(channel, None)
