@@ -23,6 +23,12 @@ RUN_ID_ORIGIN_LABEL: Final = f"{GROUP}/run-id-origin"
 JIRA_KEY_LABEL: Final = f"{GROUP}/jira-key"
 """Set by the operator once the Jira issue exists; the receiver's Jira webhook finds the Incident by it."""
 
+ROOT_LABEL: Final = f"{GROUP}/root"
+"""Set by the operator on a member of a group: the name of its root Incident. A root's members are the
+Incidents LISTed (or watched) by this label: membership is the record, not a counter."""
+STORM_ROOT_LABEL: Final = f"{GROUP}/storm-root"
+"""`true` on a storm's root Incident, which the operator creates (it stands for the shared dependency)."""
+
 # --- labels on RemediationAttempts (set by the operator) -----------------------------------------
 INCIDENT_LABEL: Final = f"{GROUP}/incident"
 ATTEMPT_LABEL: Final = f"{GROUP}/attempt"

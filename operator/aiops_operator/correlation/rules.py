@@ -28,17 +28,12 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from aiops_operator.api import IncidentSource
+from aiops_operator.api.conditions import GroupReason
 from aiops_operator.correlation.references import Dependency, References
 
-
-class GroupReason(StrEnum):
-    DATABRICKS_RUN = "DatabricksRun"
-    CHILD_PIPELINE = "ChildPipeline"
-    CLUSTER_TERMINATED = "ClusterTerminated"
-    STORM = "Storm"
+__all__ = ["Correlation", "Facts", "GroupReason", "Settings", "correlate", "storm_root_name"]
 
 
 @dataclass(frozen=True)
