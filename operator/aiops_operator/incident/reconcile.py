@@ -395,13 +395,13 @@ class Reconciler:
             self.crash_hook("before-resolved-notify", incident.metadata.name)
         try:
             await slack.update_incident(incident)
+            # Retries first, also once the incident ended: a 429 may have held them back until now.
+            for key, text in retry_replies(incident.status):
+                await slack.reply_once(incident, key, text)
             if phase is IncidentPhase.ESCALATED:
                 await slack.reply_once(incident, "escalated", escalation_note(incident, self.config.dashboard_url))
             elif phase is IncidentPhase.RESOLVED:
                 await slack.reply_once(incident, "resolved", resolution_note(incident.status))
-            else:
-                for key, text in retry_replies(incident.status):
-                    await slack.reply_once(incident, key, text)
         except Exception as exc:
             return self._failed(Channel.SLACK, memory, incident, exc, now)
         metrics.NOTIFICATIONS.labels("slack", "update").inc()
