@@ -57,6 +57,7 @@ from aiops_operator.api import (
 )
 from aiops_operator.api.base import API_VERSION
 from aiops_operator.api.conditions import (
+    GROUP_WAIT_REASONS,
     CorrelatedReason,
     GroupReason,
     IncidentCondition,
@@ -350,6 +351,12 @@ def _member_waits(incident: Incident, status: IncidentStatus, observed: GroupObs
     root = status.correlation.root.name if status.correlation and status.correlation.root else "its root"
     return _set(status, IncidentCondition.REMEDIATED, ConditionStatus.UNKNOWN, RemediatedReason.AWAITING_ROOT,
                 f"Waiting for {root}: members are re-run or repaired once their root heals.", now, gen)
+
+
+def waits_for_group(status: IncidentStatus) -> bool:
+    """Remediated says AwaitingRoot or AwaitingDependency: the remediation stage leaves the incident alone."""
+    remediated = find_condition(status.conditions, IncidentCondition.REMEDIATED)
+    return remediated is not None and remediated.reason in GROUP_WAIT_REASONS
 
 
 def awaiting_root(status: IncidentStatus) -> bool:
