@@ -6,7 +6,8 @@ restart the watch's initial listing refills it from the records, and a member's 
 `aiops-rca.io/root` label / status.correlation, so membership is read from the objects, never
 counted. `put()` answers which other incidents must look again because this one changed: a
 member's root when the member joined or moved on; a root's members when the root's phase
-changed; a storm root's canary when it was chosen.
+changed; the next waiting members of a root when one of its members finished (their turn); a
+storm root's canary when it was chosen.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aiops_operator.api import Incident, IncidentPhase
+from aiops_operator.api import Incident
+from aiops_operator.api.phase import TERMINAL_PHASES
 from aiops_operator.correlation.membership import Peer, facts_of, peer_of
 from aiops_operator.correlation.rules import Facts
 
 MAX_ENTRIES = 50_000
 """Bound on incidents indexed; past it, the oldest finished ones are forgotten first."""
-_DONE = frozenset({IncidentPhase.RESOLVED, IncidentPhase.ESCALATED})
+WAKE_NEXT_MEMBERS = 20
+"""A finished member wakes at most this many waiting members of its root (the next in turn)."""
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,16 @@ class GroupIndex:
             wake.append(peer.root)
         if before is not None and before.phase != peer.phase:
             wake.extend(sorted(self._members.get((namespace, peer.name), set())))
+            if peer.root and peer.phase in TERMINAL_PHASES:
+                wake.extend(self._next_in_turn(namespace, peer.root))
         if peer.canary and (before is None or before.canary != peer.canary):
             wake.append(peer.canary)
         return wake
+
+    def _next_in_turn(self, namespace: str, root: str) -> list[str]:
+        """A member finished: its slot passes to the next waiting members of its root (by arrival)."""
+        waiting = [p for p in self.members(namespace, root) if p.phase not in TERMINAL_PHASES and p.attempts_made == 0]
+        return [p.name for p in sorted(waiting, key=lambda p: (p.received_time, p.name))[:WAKE_NEXT_MEMBERS]]
 
     def forget(self, namespace: str, name: str) -> None:
         entry = self._entries.get(namespace, {}).pop(name, None)
@@ -95,5 +105,5 @@ class GroupIndex:
         if len(self) <= self.max_entries:
             return
         entries = self._entries[namespace]
-        for name in [n for n, e in entries.items() if e.peer.phase in _DONE][: max(1, len(entries) // 10)]:
+        for name in [n for n, e in entries.items() if e.peer.phase in TERMINAL_PHASES][: max(1, len(entries) // 10)]:
             self.forget(namespace, name)

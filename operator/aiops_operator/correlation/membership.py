@@ -9,7 +9,8 @@ Incident's status and into what the rest of the lifecycle does with it:
   dependency also holds for `stormHoldSeconds`, so a storm's first failures do not post alone.
 - **Members wait.** A member's Remediated condition reads AwaitingRoot until it is *released*:
   its root is Resolved (or gone), or it is the canary of a storm root. Then the ordinary
-  hand-off runs (policy, rule, attempt `<member>-1`: one re-run each, exactly once by name).
+  hand-off runs (policy, rule, attempt `<member>-1`: one re-run each, exactly once by name), at most
+  `memberConcurrency` members of one root at a time, in order of arrival (`in_turn`).
 - **Members are quiet.** A member posts no Slack message and creates no Jira issue (Notified
   reason NotifiedViaRoot); the root's message lists them. A member whose own remediation after
   release escalates is an incident of its own again and notifies like any other.
@@ -68,6 +69,7 @@ from aiops_operator.api.conditions import (
 from aiops_operator.api.history import record
 from aiops_operator.api.incident import MAX_GROUP_MEMBERS_LISTED
 from aiops_operator.api.labels import ROOT_LABEL, SOURCE_LABEL, STORM_ROOT_LABEL
+from aiops_operator.api.phase import TERMINAL_PHASES
 from aiops_operator.api.sla import sla_start
 from aiops_operator.correlation.references import Dependency, DependencyKind, References, RunRef, references
 from aiops_operator.correlation.rules import Correlation, Facts, Settings, correlate
@@ -115,6 +117,10 @@ class GroupObservation:
     """The member's root does not exist (read and not found)."""
     members: tuple[Peer, ...] = ()
     """The incident's own members (those naming it as their root), any order."""
+    siblings: tuple[Peer, ...] = ()
+    """A member's fellow members of its root (itself included when indexed), any order."""
+    member_concurrency: int = 10
+    """At most this many members of one healed root remediate at once (the policy's memberConcurrency)."""
 
 
 # --- facts and settings ------------------------------------------------------------------
@@ -171,6 +177,8 @@ def facts_of(incident: Incident) -> Facts:
     found.dependencies |= recorded.dependencies
     if spec.source is IncidentSource.DATABRICKS_JOB:
         found.databricks_runs.clear()  # a job's own run page names itself, not a run it started
+    # An activity run's pipelineRunId is the run it belongs to; only a child's differs.
+    found.child_pipeline_runs.discard(spec.run_id.lower())
     analysis = status.analysis
     return Facts(
         name=incident.metadata.name,
@@ -246,15 +254,33 @@ def is_member(status: IncidentStatus) -> bool:
 
 
 def released(status: IncidentStatus, name: str, observed: GroupObservation) -> bool:
-    """A member may remediate: its root is Resolved or gone, or it is its storm root's canary."""
+    """A member may remediate: it is its storm root's canary, or its root is Resolved (or gone) and it is
+    among the first `member_concurrency` unfinished members by arrival (its turn)."""
     if not is_member(status):
         return True
     root = observed.root
-    if observed.root_missing:
+    if root is not None and root.storm_root and root.canary == name:
         return True
-    if root is None:
+    if observed.root_missing:
+        # A storm's root not created yet (the member creates it next) is no healed root; any other is gone.
+        group = status.correlation
+        if group is not None and group.root is not None and group.root.reason == GroupReason.STORM.value:
+            return False
+    elif root is None or root.phase is not IncidentPhase.RESOLVED:
         return False
-    return root.phase is IncidentPhase.RESOLVED or (root.storm_root and root.canary == name)
+    return in_turn(name, observed.siblings, observed.member_concurrency)
+
+
+def in_turn(name: str, siblings: Sequence[Peer], concurrency: int) -> bool:
+    """Whether `name` is among the first `concurrency` unfinished members by (arrival, name). The order is
+    the same for every member and a finished member's slot passes to the next, so at most `concurrency`
+    remediate at once without counting anything in flight. Not indexed yet: its turn (nothing to rank by)."""
+    me = next((p for p in siblings if p.name == name), None)
+    if me is None:
+        return True
+    ahead = sum(1 for p in siblings if p.phase not in TERMINAL_PHASES and p.name != name
+                and (p.received_time, p.name) < (me.received_time, me.name))
+    return ahead < concurrency
 
 
 def quiet(status: IncidentStatus) -> bool:
@@ -438,6 +464,18 @@ def group_view(status: IncidentStatus) -> str:
     return f"|group:{state}/{count_bucket(status.correlation.member_count)}"
 
 
+def jira_view(status: IncidentStatus) -> str | None:
+    """What the root's Jira issue was last brought up to date with: the terminal phase, qualified by the
+    group state, so the issue gets one comment per change of the group (never one per member); None while
+    there is nothing to tell (open, no group)."""
+    phase = status.phase or IncidentPhase.ANALYZING
+    state = group_state(status)
+    if phase not in TERMINAL_PHASES and state is None:
+        return None
+    base = phase.value if phase in TERMINAL_PHASES else "Open"
+    return base + (f"|group:{state}" if state else "")
+
+
 def group_replies(status: IncidentStatus) -> list[tuple[str, str]]:
     """Thread replies of a root, one per group state reached (each posted once, by key)."""
     state = group_state(status)
@@ -453,6 +491,14 @@ def group_replies(status: IncidentStatus) -> list[tuple[str, str]]:
         replies.append(("group-settled", f":white_check_mark: Group settled: {group.members_resolved} of"
                         f" {group.member_count} member(s) healed, {group.members_escalated} need a human."))
     return replies
+
+
+def group_comments(status: IncidentStatus) -> list[tuple[str, str]]:
+    """Comments on a root's Jira issue, one per group state reached (each once, by marker), with the
+    affected runs listed: the members have no issues of their own."""
+    summary = members_summary(status)
+    return [(key, text.split(" ", 1)[1] + ("\n" + summary if summary else ""))
+            for key, text in group_replies(status)]
 
 
 def members_summary(status: IncidentStatus, limit: int = 10) -> str | None:

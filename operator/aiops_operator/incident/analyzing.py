@@ -262,7 +262,6 @@ def next_step(status: IncidentStatus, observed: Observed, now: datetime, *, hold
     if hold:
         return None
     notes = notifications(status)
-    phase = status.phase or IncidentPhase.ANALYZING
     jira_ok = wants_jira(status, observed) and not before(observed.jira_retry_time, now)
     slack_ok = wants_slack(status, observed) and not before(observed.slack_retry_time, now)
     # Jira first, so the Slack message can link the issue.
@@ -272,7 +271,8 @@ def next_step(status: IncidentStatus, observed: Observed, now: datetime, *, hold
         return Step.POST_SLACK
     if slack_ok and notes.slack is not None and notes.slack_updated_phase != slack_view(status):
         return Step.UPDATE_SLACK
-    if jira_ok and notes.jira is not None and phase in TERMINAL_PHASES and notes.jira_updated_phase != phase.value:
+    jira_view = membership.jira_view(status)  # a terminal phase, or a root's change of group state
+    if jira_ok and notes.jira is not None and jira_view is not None and notes.jira_updated_phase != jira_view:
         return Step.UPDATE_JIRA
     return None
 

@@ -75,10 +75,12 @@ def fold_jira_created(status: IncidentStatus, ref: JiraRef, phase: IncidentPhase
     status = status.model_copy(update={"notifications": notes})
     return record(status, JIRA_ISSUE_CREATED, f"Jira issue {ref.key} created.", now)
 
-def fold_jira_updated(status: IncidentStatus, phase: IncidentPhase, now: datetime) -> IncidentStatus:
-    notes = notifications(status).model_copy(update={"jira_updated_phase": phase.value})
+def fold_jira_updated(status: IncidentStatus, phase: IncidentPhase, now: datetime,
+                      view: str | None = None) -> IncidentStatus:
+    """`view`: what the issue now shows (`membership.jira_view`: the phase, qualified by a root's group state)."""
+    notes = notifications(status).model_copy(update={"jira_updated_phase": view or phase.value})
     status = status.model_copy(update={"notifications": notes})
-    return record(status, JIRA_UPDATED, f"Jira issue commented: incident {phase.value}.", now)
+    return record(status, JIRA_UPDATED, f"Jira issue commented: incident {view or phase.value}.", now)
 
 def fold_notification_failure(
     status: IncidentStatus, channel: Channel, error: str, now: datetime, generation: int | None

@@ -23,10 +23,11 @@ from typing import Any
 
 from aiops_operator import metrics
 from aiops_operator.analysis.request import AnalysisRequest
-from aiops_operator.api import Incident, IncidentPhase, IncidentStatus, RemediationPolicy
+from aiops_operator.api import CorrelationSettings, Incident, IncidentPhase, IncidentStatus, RemediationPolicy
 from aiops_operator.api.history import WARNING_ACTIONS
 from aiops_operator.api.labels import JIRA_KEY_LABEL, ROOT_LABEL
 from aiops_operator.api.naming import dashboard_incident_url
+from aiops_operator.api.phase import TERMINAL_PHASES
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.correlation import membership
 from aiops_operator.correlation.index import GroupIndex
@@ -243,7 +244,9 @@ class Reconciler:
                     self.groups.put(fetched)
                     root = membership.peer_of(fetched)
         return GroupObservation(enabled=enabled, found=found, root=root, root_missing=missing,
-                                members=self.groups.members(namespace, meta.name))
+                                members=self.groups.members(namespace, meta.name),
+                                siblings=self.groups.members(namespace, root_name) if root_name else (),
+                                member_concurrency=(spec or CorrelationSettings()).member_concurrency)
 
     async def _run(self, incident: Incident, memory: _Memory) -> float | None:
         persisted = incident
@@ -483,22 +486,27 @@ class Reconciler:
         if jira is None:
             raise RuntimeError("UpdateJira decided without Jira")
         phase = incident.status.phase or IncidentPhase.ANALYZING
-        if phase is IncidentPhase.ESCALATED:
-            text = escalation_note(incident, self.config.dashboard_url)
-        elif phase is IncidentPhase.RESOLVED:
-            text = resolution_note(incident.status).replace(":white_check_mark: ", "")
-        else:
-            text = f"Incident {phase.value}."
+        view = membership.jira_view(incident.status) or phase.value
         try:
-            await jira.comment_once(incident, f"phase-{phase.value}", text)
+            if phase in TERMINAL_PHASES:
+                await jira.comment_once(incident, f"phase-{phase.value}", self._jira_phase_note(incident, phase))
             if phase is IncidentPhase.RESOLVED and await jira.transition_once(incident, self.jira_done_transition):
                 metrics.NOTIFICATIONS.labels("jira", "transition").inc()
                 self.crash_hook("after-jira-transition", incident.metadata.name)
+            for key, text in membership.group_comments(incident.status):  # once per group state, by marker
+                await jira.comment_once(incident, key, text)
         except Exception as exc:
             return self._failed(Channel.JIRA, memory, incident, exc, now)
         metrics.NOTIFICATIONS.labels("jira", "comment").inc()
         self._succeeded(Channel.JIRA, memory)
-        return lambda status: notifying.fold_jira_updated(status, phase, now)
+        return lambda status: notifying.fold_jira_updated(status, phase, now, view)
+
+    def _jira_phase_note(self, incident: Incident, phase: IncidentPhase) -> str:
+        if phase is IncidentPhase.ESCALATED:
+            return escalation_note(incident, self.config.dashboard_url)
+        if phase is IncidentPhase.RESOLVED:
+            return resolution_note(incident.status).replace(":white_check_mark: ", "")
+        return f"Incident {phase.value}."
 
 
 def escalation_note(incident: Incident, dashboard_url: str | None = None) -> str:
