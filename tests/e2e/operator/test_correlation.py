@@ -224,6 +224,12 @@ def test_adf_and_databricks_alerts_of_one_run_are_one_incident(
                          "the root's thread telling the group settled", op)
     assert sum("grouped under this incident" in t for t in replies) == 1
     assert sum("Group settled" in t for t in replies) == 1
+    # The root's Jira issue: one comment per change of group state, naming the affected run.
+    comments = group.wait(lambda: (c := group.issues()[0]["comments"]) and any("[aiops-rca:group-settled]" in t
+                          for t in c) and c, "the root's Jira issue told the group settled", op)
+    for key in ("group-formed", "group-released", "group-settled"):
+        assert sum(f"[aiops-rca:{key}]" in t for t in comments) == 1, (key, comments)
+    assert PARENT in next(t for t in comments if "[aiops-rca:group-formed]" in t)
     # kubectl shows the group.
     out = kubectl("get", "inc", member, "-n", namespace).stdout
     assert root in out.splitlines()[1]
@@ -506,7 +512,7 @@ def test_a_storm_arriving_all_at_once_makes_one_root(
                 "seeded_runs": [{"run_id": r, "pipeline": p, "status": "Failed", "failed_activity": "Copy_Data",
                                  "message": text} for p, r in runs.items()]},
     })
-    for body in policies(stormThreshold=3, stormHoldSeconds=5):
+    for body in policies(stormThreshold=3, stormHoldSeconds=5, memberConcurrency=2):
         group.api.create("remediationpolicies", body)
     subscription = group.sandbox.endpoints.credentials.azure_subscription_id
     when = datetime.now(UTC).replace(microsecond=0)
@@ -539,3 +545,7 @@ def test_a_storm_arriving_all_at_once_makes_one_root(
         assert len(reruns_of(group, pipeline)) == 1, pipeline
     assert len(group.posts()) == 1
     assert len(group.issues()) == 1
+    # memberConcurrency 2: never more than two members' re-runs in flight at once.
+    spans = [(a["status"]["startTime"], a["status"]["completionTime"]) for n in names for a in group.api.attempts(n)]
+    assert len(spans) == len(names)
+    assert max(sum(s <= t < e for s, e in spans) for t, _ in spans) <= 2, sorted(spans)
