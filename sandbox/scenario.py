@@ -46,6 +46,9 @@ class AdfOutcome(_Model):
     error_code: str = "2200"
     message: str = "Operation failed."
     failure_type: str = "UserError"
+    failed_activity_output: dict[str, Any] = Field(default_factory=dict)
+    """`output` of the failed activity run, e.g. an Execute Pipeline activity's child run
+    (`{"pipelineName": ..., "pipelineRunId": ...}`)."""
 
 
 class AdfPipeline(_Model):
@@ -269,6 +272,10 @@ scenario file (YAML; every section optional; unknown keys are errors):
     seeded_runs:                   # failures that happened before the test (alerts point here)
       - {run_id: 6f1c3a52-0000-4000-8000-000000000001, pipeline: ingest_sales,
          status: Failed, failed_activity: CopySales, message: "...", started_seconds_ago: 600}
+      - {run_id: 6f1c3a52-0000-4000-8000-000000000002, pipeline: master_sales, status: Failed,
+         failed_activity: RunIngest, message: "...",       # an Execute Pipeline activity's output
+         failed_activity_output: {pipelineName: ingest_sales,
+                                  pipelineRunId: 6f1c3a52-0000-4000-8000-000000000001}}
   databricks:
     jobs:
       123:

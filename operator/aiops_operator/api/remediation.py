@@ -322,6 +322,9 @@ class CorrelationSettings(ApiModel):
     storm_hold_seconds: int = Field(default=10, ge=0, le=600)
     """An incident naming a shared dependency holds its notifications this long for a storm to form, so the
     first failures of a storm do not post on their own."""
+    member_concurrency: int = Field(default=10, ge=1, le=1000)
+    """Once a root heals, at most this many of its members remediate at once, in order of arrival; the
+    others wait their turn (Remediated reason AwaitingRoot)."""
 
 
 class RemediationPolicySpec(ApiModel):

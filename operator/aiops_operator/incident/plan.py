@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -10,6 +10,7 @@ from aiops_operator.api import (
     IncidentStatus,
     RemediationPolicy,
 )
+from aiops_operator.correlation.membership import GroupObservation
 
 
 class Step(StrEnum):
@@ -21,6 +22,7 @@ class Step(StrEnum):
     POST_SLACK = "PostSlack"
     UPDATE_SLACK = "UpdateSlack"
     UPDATE_JIRA = "UpdateJira"
+    CREATE_GROUP_ROOT = "CreateGroupRoot"
 
 NOTIFICATION_STEPS = frozenset({Step.CREATE_JIRA, Step.POST_SLACK, Step.UPDATE_SLACK, Step.UPDATE_JIRA})
 """Steps with side effects humans see; their outcome is written to status before anything else."""
@@ -39,6 +41,8 @@ class Observed:
     """After a Slack failure: no Slack call before this time (the reconcile's in-memory backoff)."""
     jira_retry_time: datetime | None = None
     """After a Jira failure: no Jira call before this time."""
+    group: GroupObservation = field(default_factory=GroupObservation)
+    """The incident's group as indexed: what correlation says, its root, its members."""
 
 @dataclass(frozen=True)
 class Plan:

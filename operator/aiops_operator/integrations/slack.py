@@ -28,6 +28,7 @@ from aiops_operator.api.approval import SLACK_APPROVE_ACTION, SLACK_DENY_ACTION,
 from aiops_operator.api.labels import approve_command
 from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.sanitize import truncate
+from aiops_operator.correlation.membership import members_summary
 from aiops_operator.integrations.ratelimits import RateGate, RateLimited, retry_after_seconds
 from aiops_operator.remediation.incident_status import approval_decision, attempt_awaiting_approval
 
@@ -153,6 +154,9 @@ def build_message(incident: Incident, dashboard_url: str | None = None) -> tuple
         if analysis.recommendations:
             steps = "\n".join(f"{i}. {escape(r)}" for i, r in enumerate(analysis.recommendations, 1))
             blocks.append({"type": "section", "text": _mrkdwn(f"*Recommendations:*\n{steps}")})
+    summary = members_summary(status)
+    if summary:  # a root: its members are told here, not in messages of their own
+        blocks.append({"type": "section", "text": _mrkdwn(f"*Related failures:* {escape(summary)}")})
     blocks.append({"type": "context", "elements": [_mrkdwn(status_line(incident))]})
     blocks.extend(approval_blocks(incident))
     url = incident_url(incident, dashboard_url)
