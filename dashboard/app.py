@@ -244,7 +244,7 @@ class DashboardApi:
 
     async def incidents_csv(self, request: Request) -> Response:
         wanted = vm.Filter.from_query(request.query_params)
-        rows = vm.view(self.live.store.incidents.values(), wanted)
+        rows = vm.in_group_order(vm.view(self.live.store.incidents.values(), wanted))
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.clock()))
         return self._download(vm.incidents_csv(rows, self.clock()), f"incidents-{stamp}.csv")
 

@@ -5,8 +5,8 @@ with the API models: a dashboard must keep showing an incident whose status a
 newer operator wrote with a value this version does not know yet, and the
 records keep only what is displayed, so 5,000 incidents fit in a few MiB.
 
-The browser mirrors `matches` and `sort_key` in static/js/model.js for
-instant filtering; this module is the reference (CSV export, audit view,
+The browser mirrors `matches`, `sort_key` and `grouped` in static/js/model.js
+for instant filtering; this module is the reference (CSV export, audit view,
 overview figures) and is table-tested.
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 
 from aiops_operator.api import (
     AttemptPhase,
+    CorrelationRole,
     IncidentPhase,
     Priority,
     Recurrence,
@@ -45,6 +46,9 @@ BADGE_AUTO_HEALING = "Auto-healing"
 BADGE_AUTO_REMEDIATED = "Auto-remediated"
 BADGE_AWAITING_APPROVAL = "Awaiting approval"
 BADGE_ESCALATED = "Escalated"
+
+ROLE_ROOT = CorrelationRole.ROOT.value
+ROLE_MEMBER = CorrelationRole.MEMBER.value
 
 CHART_BUCKETS = 24
 CHART_BUCKET_SECONDS = 3600
@@ -84,6 +88,16 @@ class HistoryItem:
     action: str
     message: str
     actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberItem:
+    """One member as its root lists it (status.correlation.members, bounded by the operator)."""
+
+    name: str
+    source: str = ""
+    target: str = ""
+    phase: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +157,25 @@ class IncidentRecord:
     recurrences: int = 0
     lineage: tuple[str, ...] = ()
     """The re-fire and recurrence sentences (api.recurrence.lineage_notes), as Slack and Jira show them."""
+    role: str = ""
+    """Root, Member or empty (not in a group)."""
+    root: str = ""
+    """Members: the root incident's name (same namespace)."""
+    root_reason: str = ""
+    root_message: str = ""
+    member_count: int = 0
+    members: tuple[MemberItem, ...] = ()
+    dependency: str = ""
+    """Storm roots: the shared dependency, as "<kind> <name>"."""
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.namespace, self.name)
+
+    @property
+    def root_key(self) -> tuple[str, str] | None:
+        """Members: the key of their root; None for roots and ungrouped incidents."""
+        return (self.namespace, self.root) if self.role == ROLE_MEMBER and self.root else None
 
     @property
     def started(self) -> float | None:
@@ -206,6 +235,31 @@ def _owner_incident(meta: Mapping[str, Any]) -> str:
         if ref.get("kind") == "Incident":
             return _str(ref.get("name"))
     return ""
+
+
+def _group_fields(meta: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
+    """The incident's place in a group: status.correlation, else the labels the operator sets first
+    (a member is labelled with its root before, or without, its status saying so)."""
+    group, marks = _dict(status.get("correlation")), _dict(meta.get("labels"))
+    root, dep = _dict(group.get("root")), _dict(group.get("dependency"))
+    role = _str(group.get("role"))
+    root_name = _str(root.get("name")) or _str(marks.get(labels.ROOT_LABEL))
+    if not role:
+        role = ROLE_MEMBER if root_name else ROLE_ROOT if marks.get(labels.STORM_ROOT_LABEL) == "true" else ""
+    members = tuple(
+        MemberItem(name=_str(m.get("name")), source=_str(m.get("source")), target=_str(m.get("target")),
+                   phase=_str(m.get("phase")))
+        for m in map(_dict, _list(group.get("members"))) if _str(m.get("name"))
+    )
+    return {
+        "role": role,
+        "root": root_name if role == ROLE_MEMBER else "",
+        "root_reason": _str(root.get("reason")),
+        "root_message": _str(root.get("message")),
+        "member_count": max(_int(group.get("memberCount")) or 0, len(members)),
+        "members": members,
+        "dependency": " ".join(p for p in (_str(dep.get("kind")), _str(dep.get("name"))) if p),
+    }
 
 
 def parse_incident(obj: Mapping[str, Any]) -> IncidentRecord:
@@ -283,6 +337,7 @@ def parse_incident(obj: Mapping[str, Any]) -> IncidentRecord:
         previous_incident=previous,
         recurrences=recurrence.count if recurrence else 0,
         lineage=lineage,
+        **_group_fields(meta, status),
     )
 
 
@@ -414,6 +469,11 @@ def incident_row(rec: IncidentRecord, attempts: Sequence[AttemptRecord]) -> dict
         "started": _ms(rec.started),
         "resolved": _ms(rec.resolved),
         "mttrSeconds": rec.mttr_seconds,
+        "role": rec.role,
+        "root": rec.root,
+        "rootReason": rec.root_reason,
+        "memberCount": rec.member_count,
+        "dependency": rec.dependency,
     }
 
 
@@ -478,6 +538,38 @@ def matches(rec: IncidentRecord, f: Filter) -> bool:
 def view(records: Iterable[IncidentRecord], f: Filter) -> list[IncidentRecord]:
     """The filtered incidents in display order."""
     return sorted((r for r in records if matches(r, f)), key=sort_key)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A list entry: an incident and the members of it that are in the same view (none when it is no root)."""
+
+    head: IncidentRecord
+    members: tuple[IncidentRecord, ...] = ()
+
+
+def grouped(records: Sequence[IncidentRecord]) -> list[Group]:
+    """`records` (a view, in display order) with each member under its root when the root is in the view too.
+
+    A member whose root is filtered out, or not seen yet, stays an entry of its own (it says whose member it
+    is). A group ranks by its most urgent incident, so a P1 member never sinks below P3 incidents because its
+    storm root was not analyzed yet; members keep their order within the group."""
+    present = {r.key for r in records}
+    nested: dict[tuple[str, str], list[IncidentRecord]] = {}
+    heads: list[IncidentRecord] = []
+    for rec in records:
+        root = rec.root_key
+        if root is not None and root in present and root != rec.key:
+            nested.setdefault(root, []).append(rec)
+        else:
+            heads.append(rec)
+    groups = [Group(h, tuple(sorted(nested.get(h.key, ()), key=sort_key))) for h in heads]
+    return sorted(groups, key=lambda g: min([sort_key(g.head), *(sort_key(m) for m in g.members)]))
+
+
+def in_group_order(records: Sequence[IncidentRecord]) -> list[IncidentRecord]:
+    """The view as rows (the CSV export): each root followed by its members."""
+    return [rec for g in grouped(records) for rec in (g.head, *g.members)]
 
 
 # ---- overview --------------------------------------------------------------------------------
@@ -654,7 +746,7 @@ def audit_actions(records: Iterable[IncidentRecord]) -> list[str]:
 INCIDENT_CSV_COLUMNS = (
     "namespace", "name", "phase", "source", "pipeline", "errorType", "severity", "priority", "team",
     "owner", "jiraKey", "slaState", "slaDeadline", "attemptsMade", "maxAttempts", "started",
-    "resolved", "mttrSeconds", "rootCause",
+    "resolved", "mttrSeconds", "rootCause", "role", "root",
 )  # fmt: skip
 
 
@@ -676,7 +768,7 @@ def incidents_csv(records: Iterable[IncidentRecord], now: float) -> str:
         row = (
             r.namespace, r.name, r.phase, r.source, r.pipeline, r.error_type, r.severity, r.priority,
             r.team, r.owner, r.jira_key, sla_state(r, now), _iso(r.sla_deadline), r.attempts_made,
-            r.max_attempts, _iso(r.started), _iso(r.resolved), r.mttr_seconds, r.root_cause,
+            r.max_attempts, _iso(r.started), _iso(r.resolved), r.mttr_seconds, r.root_cause, r.role, r.root,
         )  # fmt: skip
         writer.writerow([_csv_cell(v) for v in row])
     return buf.getvalue()
@@ -773,5 +865,13 @@ def incident_detail(rec: IncidentRecord, attempts: Sequence[AttemptRecord]) -> d
             {"time": _ms(h.time), "action": h.action, "message": h.message, "actor": h.actor} for h in rec.history
         ],
         "attempts": [attempt_json(a) for a in ordered],
+        "rootMessage": rec.root_message,
+        "members": [{"name": m.name, "source": m.source, "target": m.target, "phase": m.phase} for m in rec.members],
+        "membersCommand": members_command(rec) if rec.role == ROLE_ROOT else None,
     }
+
+
+def members_command(rec: IncidentRecord) -> str:
+    """All of a root's members, not only those its status lists."""
+    return f"kubectl get incidents -n {rec.namespace} -l {labels.ROOT_LABEL}={rec.name}"
 

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiops_operator.api import API_VERSION, IncidentSource, attempt_name, incident_name
-from aiops_operator.api.labels import INCIDENT_LABEL, SOURCE_LABEL
+from aiops_operator.api.incident import MAX_GROUP_MEMBERS_LISTED
+from aiops_operator.api.labels import INCIDENT_LABEL, ROOT_LABEL, SOURCE_LABEL, STORM_ROOT_LABEL
 
 _PIPELINES: tuple[tuple[IncidentSource, str, str, str, str], ...] = (
     # (source, resource name, error type, action, root cause)
@@ -210,3 +211,42 @@ def owned(attempt_body: dict[str, Any], incident_name_: str, incident_uid: str) 
          "controller": True, "blockOwnerDeletion": True}
     ]  # fmt: skip
     return {**attempt_body, "metadata": meta}
+
+
+def sample_storm(
+    now: datetime, members: int, *, root: str = "storm-ir-shared-weu-0a1b2c3d4e", first: int = 0,
+) -> list[SampleIncident]:
+    """A storm as the operator groups it: its root (standing for integration runtime ir-shared-weu) and
+    `members` ADF failures behind it (samples `first`.. with the root label and status.correlation)."""
+    dependency = {"kind": "IntegrationRuntime", "name": "ir-shared-weu"}
+    why = f"One of many UserErrorSourceBlobNotExists failures behind IntegrationRuntime {dependency['name']}."
+    grouped: list[SampleIncident] = []
+    for i in range(first, first + members):
+        one = sample_incident(i * len(_PIPELINES) + 1, now, phase="Escalated", spread=timedelta(minutes=5))
+        body = {**one.body, "metadata": {**one.body["metadata"],
+                                         "labels": {**one.body["metadata"]["labels"], ROOT_LABEL: root}}}
+        status = {**one.status, "correlation": {"role": "Member", "root": {"name": root, "reason": "Storm",
+                                                                            "message": why}}}
+        grouped.append(SampleIncident(one.name, body, status, []))
+    listed = [{"name": m.name, "source": m.body["spec"]["source"], "target": m.body["spec"]["resource"]["name"],
+               "phase": m.status["phase"]} for m in sorted(grouped, key=lambda m: m.name)]
+    fired = now - timedelta(minutes=6)
+    cause = f"Many UserErrorSourceBlobNotExists failures name IntegrationRuntime {dependency['name']}."
+    storm = SampleIncident(root, {
+        "apiVersion": API_VERSION, "kind": "Incident",
+        "metadata": {"name": root, "labels": {STORM_ROOT_LABEL: "true", SOURCE_LABEL: IncidentSource.GENERIC.value}},
+        "spec": {"source": IncidentSource.GENERIC.value,
+                 "resource": {"kind": "Other", "name": dependency["name"], "id": dependency["kind"]},
+                 "runId": root, "error": {"code": "UserErrorSourceBlobNotExists", "message": f"Storm: {cause}"},
+                 "alert": {"rule": "aiops-rca correlation (storm)"}, "receivedTime": _ts(fired)},
+    }, {
+        "phase": "Remediating",
+        "analysis": {"rootCause": f"{cause} It is failing or unreachable.", "errorType": "UserErrorSourceBlobNotExists",
+                     "severity": "High", "priority": "P2", "confidence": "High", "provider": "Correlation",
+                     "affectedEntity": f"{dependency['kind']} {dependency['name']}", "autoHealPossible": False},
+        "ownership": {"team": "data-platform", "slackChannel": "#data-incidents"},
+        "correlation": {"role": "Root", "members": listed[:MAX_GROUP_MEMBERS_LISTED], "memberCount": members,
+                        "dependency": dependency},
+        "history": [{"time": _ts(fired), "action": "AlertReceived", "message": cause}],
+    }, [])  # fmt: skip
+    return [storm, *grouped]

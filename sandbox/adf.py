@@ -143,7 +143,7 @@ class AdfRun:
                 "activityRunEnd": iso(a_end) if a_end is not None else None,
                 "durationInMs": round((a_end - a_start) * 1000) if a_end is not None else None,
                 "input": {},
-                "output": {},
+                "output": self.outcome.failed_activity_output if a_status == "Failed" else {},
                 "error": error,
                 "retryAttempt": None,
                 "userProperties": {},

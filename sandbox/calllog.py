@@ -46,6 +46,12 @@ class Call:
     """The injected fault that answered, if any (e.g. `status:429`)."""
     target: dict[str, Any] = field(default_factory=dict)
     """What the call was about, filled by the handler (run id, pipeline, channel, issue key...)."""
+    limit_keys: list[str] = field(default_factory=list)
+    """The rate-limit buckets the call counted against (sandbox/ratelimits.py)."""
+    limit_key: str | None = None
+    """The bucket that was empty, when the sandbox's rate limit answered 429."""
+    retry_after: int | None = None
+    """Seconds in the Retry-After of a 429 answer (rate limit or injected fault)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,6 +7,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from sandbox.ratelimits import RateLimits
 from sandbox.scenario import SCENARIO_REFERENCE, Scenario, ScenarioError, load_scenario_file
 from sandbox.server import Endpoints, SandboxServer
 from sandbox.tls import ensure_tls
@@ -49,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the CA and server certificate are written (default ~/.cache/aiops-rca/sandbox)")
     parser.add_argument("--tls-hostname", action="append", default=[], metavar="NAME",
                         help="extra host name or IP for the server certificate (repeatable), e.g. a Service name")
+    parser.add_argument("--no-rate-limits", action="store_true",
+                        help="never answer 429 for Slack's and Jira's rate limits (scenario `rate_limits: "
+                             "{enabled: false}` does the same; both are on by default)")
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"],
                         help="uvicorn log level (debug also logs every request)")
 
@@ -84,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ScenarioError) as exc:
         print(f"aiops-rca sandbox: {exc}")
         return 2
+    if args.no_rate_limits:
+        scenario = scenario.model_copy(update={"rate_limits": RateLimits(enabled=False)})
     state_dir = args.state_dir or default_state_dir()
     tls = ensure_tls(state_dir / "tls", args.tls_hostname)
     server = SandboxServer(World(scenario), tls, host=args.host, https_port=args.https_port,

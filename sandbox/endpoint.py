@@ -1,4 +1,4 @@
-"""The plumbing every fake API shares: parse the body, log the call, apply injected faults.
+"""The plumbing every fake API shares: parse the body, log the call, apply injected faults and rate limits.
 
 A service module writes plain handlers `async (Exchange) -> Response` and an
 error shaper that renders an error the way that vendor does (ARM `{"error":
@@ -21,16 +21,18 @@ from starlette.responses import JSONResponse, Response
 from sandbox.calllog import Call, CallLog
 from sandbox.clock import Clock
 from sandbox.faults import FaultBook
+from sandbox.ratelimits import Limit, RateLimiter, RateLimits
 from sandbox.scenario import Fault
 
 
 @dataclass
 class Plumbing:
-    """What `endpoint()` needs from the sandbox: a clock, the call log and the fault book."""
+    """What `endpoint()` needs from the sandbox: a clock, the call log, the fault book and the rate limiter."""
 
     clock: Clock
     calls: CallLog = field(default_factory=CallLog)
     faults: FaultBook = field(default_factory=FaultBook)
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(RateLimits()))
 
 
 class ApiError(Exception):
@@ -101,7 +103,12 @@ async def read_body(request: Request) -> Any:
         return text
 
 
-def endpoint(plumbing: Plumbing, service: str, op: str, handler: Handler, shaper: ErrorShaper) -> Endpoint:
+LimitKeys = Callable[[Exchange], list[tuple[str, str, Limit]]]
+"""The rate-limit buckets a request counts against (sandbox/ratelimits.py), from its body and path."""
+
+
+def endpoint(plumbing: Plumbing, service: str, op: str, handler: Handler, shaper: ErrorShaper,
+             limit_keys: LimitKeys | None = None) -> Endpoint:
     async def run(request: Request) -> Response:
         body = await read_body(request)
         query = dict(request.query_params)
@@ -109,37 +116,49 @@ def endpoint(plumbing: Plumbing, service: str, op: str, handler: Handler, shaper
             time=plumbing.clock.now(), service=service, op=op, method=request.method,
             path=request.url.path, query=query, body=body,
         )
-        fault = plumbing.faults.take(service, op)
-        response: Response
-        if fault is not None and fault.kind not in SELF_RENDERED_FAULTS:
-            call.fault = f"{fault.kind}:{fault.status}" if fault.kind == "status" else fault.kind
-            if fault.kind == "latency":
-                await asyncio.sleep(fault.seconds)
-                fault = None
-            elif fault.kind == "timeout":
-                await asyncio.sleep(fault.seconds or 60)
-                response = shaper(ApiError(504, fault.error or "GatewayTimeout",
-                                           fault.message or "The operation timed out."))
-                call.status = response.status_code
-                return response
-            else:
-                retry_after = fault.retry_after if fault.retry_after is not None else (
-                    1.0 if fault.status == 429 else None)
-                response = shaper(ApiError(fault.status, fault.error, fault.message or "", retry_after))
-                call.status = response.status_code
-                return response
-        elif fault is not None:
-            call.fault = fault.kind
-        exchange = Exchange(request=request, call=call, query=query, body=body,
-                            now=plumbing.clock.now(), fault=fault)
-        try:
-            response = await handler(exchange)
-        except ApiError as err:
-            response = shaper(err)
+        exchange = Exchange(request=request, call=call, query=query, body=body, now=call.time)
+        response = await _answer(plumbing, exchange, handler, shaper, limit_keys)
         call.status = response.status_code
+        if response.status_code == 429 and (response.headers.get("retry-after") or "").isdigit():
+            call.retry_after = int(response.headers["retry-after"])
         return response
 
     return run
+
+
+async def _answer(plumbing: Plumbing, ex: Exchange, handler: Handler, shaper: ErrorShaper,
+                  limit_keys: LimitKeys | None) -> Response:
+    """An injected fault's answer, a rate limit's 429, or the handler's answer, in that order."""
+    call = ex.call
+    keys = limit_keys(ex) if limit_keys is not None else []
+    call.limit_keys = [key for key, _, _ in keys]
+    fault = plumbing.faults.take(call.service, call.op)
+    if fault is not None and fault.kind not in SELF_RENDERED_FAULTS:
+        call.fault = f"{fault.kind}:{fault.status}" if fault.kind == "status" else fault.kind
+        if fault.kind != "latency":
+            return await _fault_response(fault, shaper)
+        await asyncio.sleep(fault.seconds)
+        fault = None
+    elif fault is not None:
+        call.fault = fault.kind
+    denial = plumbing.limiter.admit(keys, plumbing.clock.now()) if keys else None
+    if denial is not None:
+        call.limit_key = denial.key
+        return shaper(ApiError(429, denial.reason, "", float(denial.retry_after)))
+    ex.fault = fault
+    ex.now = plumbing.clock.now()
+    try:
+        return await handler(ex)
+    except ApiError as err:
+        return shaper(err)
+
+
+async def _fault_response(fault: Fault, shaper: ErrorShaper) -> Response:
+    if fault.kind == "timeout":
+        await asyncio.sleep(fault.seconds or 60)
+        return shaper(ApiError(504, fault.error or "GatewayTimeout", fault.message or "The operation timed out."))
+    retry_after = fault.retry_after if fault.retry_after is not None else (1.0 if fault.status == 429 else None)
+    return shaper(ApiError(fault.status, fault.error, fault.message or "", retry_after))
 
 
 def retry_after_header(err: ApiError) -> dict[str, str]:

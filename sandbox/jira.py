@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.endpoint import ApiError, Exchange, endpoint, json_response, retry_after_header
+from sandbox.endpoint import ApiError, Exchange, LimitKeys, endpoint, json_response, retry_after_header
+from sandbox.ratelimits import Limit, jira_keys
 from sandbox.scenario import JiraProject, Scenario
 
 if TYPE_CHECKING:
@@ -450,9 +451,17 @@ class JiraApi:
             out["nextPageToken"] = str(start + max_results)
         return json_response(out)
 
+    def limit_keys(self, op: str) -> LimitKeys:
+        def keys(ex: Exchange) -> list[tuple[str, str, Limit]]:
+            return jira_keys(self.world.plumbing.limiter.limits.jira, op, ex.request.method,
+                             ex.path_params.get("issue"))
+
+        return keys
+
     def route(self, path: str, op: str, handler: Any, methods: list[str]) -> Route:
         return Route(f"{self.prefix}/rest/api/{{version}}{path}",
-                     endpoint(self.world.plumbing, "jira", op, handler, jira_error), methods=methods)
+                     endpoint(self.world.plumbing, "jira", op, handler, jira_error, self.limit_keys(op)),
+                     methods=methods)
 
 
     def routes(self) -> list[Route]:
@@ -477,10 +486,22 @@ def routes(world: World, prefix: str = "/jira") -> list[Route]:
 
 
 def jira_error(err: ApiError) -> Response:
-    """Jira's error collection: messages in errorMessages, field errors in errors."""
-    message = err.message or f"The request failed with status {err.status}."
+    """Jira's error collection: messages in errorMessages, field errors in errors.
+
+    A 429 also carries X-RateLimit-Reset (when the limit resets, `yyyy-MM-ddTHH:mmZ`) and, when the
+    sandbox's limiter refused it, RateLimit-Reason (`jira-burst-based`, `jira-per-issue-on-write`)."""
+    message = err.message or ("Rate limit exceeded." if err.status == 429 else
+                              f"The request failed with status {err.status}.")
     if err.code and err.status == 400:
         body: dict[str, Any] = {"errorMessages": [], "errors": {err.code: message}}
     else:
         body = {"errorMessages": [message], "errors": {}}
-    return json_response(body, err.status, retry_after_header(err))
+    headers = retry_after_header(err)
+    if err.status == 429:
+        headers.setdefault("Retry-After", "1")
+        # Wall time, not the sandbox clock: the shaper has none, and the header is advice to a person.
+        reset = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=int(headers["Retry-After"]))
+        headers["X-RateLimit-Reset"] = reset.strftime("%Y-%m-%dT%H:%MZ")
+        if err.code and err.code.startswith("jira-"):
+            headers["RateLimit-Reason"] = err.code
+    return json_response(body, err.status, headers)

@@ -17,6 +17,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sandbox.ratelimits import RateLimits
+
 SERVICES = ("aad", "adf", "databricks", "slack", "jira", "llm")
 
 
@@ -44,6 +46,9 @@ class AdfOutcome(_Model):
     error_code: str = "2200"
     message: str = "Operation failed."
     failure_type: str = "UserError"
+    failed_activity_output: dict[str, Any] = Field(default_factory=dict)
+    """`output` of the failed activity run, e.g. an Execute Pipeline activity's child run
+    (`{"pipelineName": ..., "pipelineRunId": ...}`)."""
 
 
 class AdfPipeline(_Model):
@@ -222,6 +227,8 @@ class Scenario(_Model):
     jira: JiraSection = Field(default_factory=JiraSection)
     llm: LlmSection = Field(default_factory=LlmSection)
     faults: list[Fault] = Field(default_factory=list)
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+    """Slack's and Jira's rate limits (on unless `enabled: false`); a fragment that names it replaces them."""
 
 
 def parse_scenario(data: Any) -> Scenario:
@@ -265,6 +272,10 @@ scenario file (YAML; every section optional; unknown keys are errors):
     seeded_runs:                   # failures that happened before the test (alerts point here)
       - {run_id: 6f1c3a52-0000-4000-8000-000000000001, pipeline: ingest_sales,
          status: Failed, failed_activity: CopySales, message: "...", started_seconds_ago: 600}
+      - {run_id: 6f1c3a52-0000-4000-8000-000000000002, pipeline: master_sales, status: Failed,
+         failed_activity: RunIngest, message: "...",       # an Execute Pipeline activity's output
+         failed_activity_output: {pipelineName: ingest_sales,
+                                  pipelineRunId: 6f1c3a52-0000-4000-8000-000000000001}}
   databricks:
     jobs:
       123:
@@ -304,6 +315,17 @@ scenario file (YAML; every section optional; unknown keys are errors):
     - {service: llm, kind: out_of_taxonomy, error_type: CosmicRayInterference}
     - {service: llm, kind: obedient}   # follows every instruction injected into the prompt
     - {service: jira, kind: status, status: 503, probability: 0.1}   # a flaky cloud: 10 % of requests
+  rate_limits:                     # Slack's and Jira's documented limits; on by default
+    enabled: true                  # false: nothing is ever rate-limited
+    slack:                         # token buckets: `burst` at once, refilled at `per_minute`
+      post_message_per_channel: {per_minute: 60, burst: 4}   # thread replies included
+      tiers: {1: {per_minute: 1, burst: 2}, 2: {per_minute: 20, burst: 20},
+              3: {per_minute: 50, burst: 50}, 4: {per_minute: 100, burst: 100}}
+      method_tiers: {chat.update: 3, conversations.history: 3, conversations.replies: 3,
+                     conversations.list: 2, auth.test: 4}     # per method per workspace
+    jira:
+      per_endpoint: {per_minute: 600, burst: 20}      # RateLimit-Reason jira-burst-based
+      per_issue_writes: {per_minute: 120, burst: 10}  # jira-per-issue-on-write (comments, transitions)
 
   fault kinds: latency (delay, then normal answer), status (vendor-shaped error with that
   HTTP status; 429 carries Retry-After), timeout (hold `seconds`, then 504), malformed_json,
@@ -314,4 +336,8 @@ scenario file (YAML; every section optional; unknown keys are errors):
   cancelPipelineRun; databricks: jobs/run-now jobs/runs/get ... clusters/start libraries/install libraries/uninstall;
   slack: the Web API method; jira: createIssue getIssue addComment getTransitions doTransition
   search; llm: chat.completions; aad: token.
+
+  A rate-limited request is answered 429 with Retry-After (whole seconds) as the vendor does
+  (Slack `{"ok": false, "error": "ratelimited"}`; Jira errorMessages, X-RateLimit-Reset,
+  RateLimit-Reason); the call log records its limit_keys, limit_key and retry_after.
 """

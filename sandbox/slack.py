@@ -3,7 +3,7 @@
 slack-sdk posts JSON or form bodies (and GETs with query strings) to
 `<base_url><method>`, with the bot token as a Bearer header. Errors are HTTP
 200 with `{"ok": false, "error": "..."}`, except rate limiting: HTTP 429,
-`error: ratelimited` and a Retry-After header.
+`error: ratelimited` and a Retry-After header (when: sandbox/ratelimits.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.endpoint import ApiError, Exchange, endpoint, json_response, retry_after_header
+from sandbox.endpoint import ApiError, Exchange, LimitKeys, endpoint, json_response, retry_after_header
+from sandbox.ratelimits import Limit, slack_keys
 from sandbox.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -159,8 +160,10 @@ class SlackState:
 
 
 def slack_error(err: ApiError) -> Response:
-    code = err.code or {429: "ratelimited", 401: "invalid_auth", 500: "internal_error",
-                        503: "service_unavailable", 504: "request_timeout"}.get(err.status, "fatal_error")
+    # A 429 is always `ratelimited` on the wire, whichever limit (err.code names it) ran out.
+    code = "ratelimited" if err.status == 429 else err.code or {
+        401: "invalid_auth", 500: "internal_error", 503: "service_unavailable", 504: "request_timeout",
+    }.get(err.status, "fatal_error")
     status = 429 if code == "ratelimited" and err.status == 200 else err.status
     headers = retry_after_header(err)
     if status == 429 and not headers:
@@ -271,10 +274,27 @@ class SlackApi:
         self.check(ex)
         raise ApiError(200, "unknown_method", "")
 
-    def route(self, method: str, handler: Any) -> Route:
-        return Route(f"/slack/api/{method}", endpoint(self.world.plumbing, "slack", method, handler, slack_error),
-                     methods=["GET", "POST"])
+    def limit_keys(self, method: str) -> LimitKeys:
+        """The Slack rate limits a call of `method` counts against (chat.postMessage: per channel).
 
+        A channel is keyed by name: posting by id or by name is one bucket, and so is the first post,
+        which creates the channel (its id does not exist yet)."""
+
+        def keys(ex: Exchange) -> list[tuple[str, str, Limit]]:
+            channel = None
+            if method == "chat.postMessage":
+                ref = str(ex.field("channel") or "")
+                try:
+                    channel = self.world.slack.channel(ref).name
+                except ApiError:
+                    channel = ref.strip().lstrip("#")
+            return slack_keys(self.world.plumbing.limiter.limits.slack, method, channel)
+
+        return keys
+
+    def route(self, method: str, handler: Any) -> Route:
+        return Route(f"/slack/api/{method}", endpoint(self.world.plumbing, "slack", method, handler, slack_error,
+                                                      self.limit_keys(method)), methods=["GET", "POST"])
 
     def routes(self) -> list[Route]:
         return [

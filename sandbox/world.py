@@ -17,6 +17,7 @@ from sandbox.databricks import DatabricksState
 from sandbox.endpoint import Plumbing
 from sandbox.jira import JiraState
 from sandbox.llm import LlmState
+from sandbox.ratelimits import RateLimiter
 from sandbox.scenario import Scenario
 from sandbox.slack import SlackState
 
@@ -56,6 +57,7 @@ class World:
         now = self.clock.now()
         self.plumbing.calls.clear()
         self.plumbing.faults.clear()
+        self.plumbing.limiter = RateLimiter(scenario.rate_limits)
         self.adf = AdfState(scenario, now)
         self.databricks = DatabricksState(scenario, now)
         self.slack = SlackState(scenario)
@@ -77,3 +79,6 @@ class World:
         self.llm.apply(fragment)
         for fault in fragment.faults:
             self.plumbing.faults.add(fault)
+        if "rate_limits" in fragment.model_fields_set:
+            self.scenario = self.scenario.model_copy(update={"rate_limits": fragment.rate_limits})
+            self.plumbing.limiter = RateLimiter(fragment.rate_limits)

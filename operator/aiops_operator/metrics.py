@@ -49,6 +49,11 @@ NOTIFICATION_FAILURES = Counter(
     "aiops_rca_notification_failures_total", "Slack/Jira calls that failed (retried).", ["channel"],
     registry=REGISTRY,
 )
+NOTIFICATIONS_RATE_LIMITED = Counter(
+    "aiops_rca_notifications_rate_limited_total",
+    "Slack/Jira calls held back by a 429's Retry-After (retried once it elapsed, never dropped).", ["channel"],
+    registry=REGISTRY,
+)
 RECONCILES = Counter(
     "aiops_rca_reconciles_total", "Incident reconciles, by result (ok, conflict, error).", ["result"],
     registry=REGISTRY,

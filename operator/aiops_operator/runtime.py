@@ -166,6 +166,8 @@ def build_remediator(
     return stage, close
 
 
+WAKE_SECONDS = 0.5
+"""A group's change reaches its other incidents within this delay; changes inside it coalesce."""
 EVENTS_YIELD_ABOVE_RECONCILES = 4
 """More reconciles than this in flight is a burst: Events then trickle (`events.EventRecorder`)."""
 FORBIDDEN = 403
@@ -235,6 +237,7 @@ class Runtime:
                                          on_stopped_leading=self._stopped_leading)
         # What the watches showed, kept on standbys too: a new leader reconciles all of it at once.
         self._known: dict[str, tuple[str, str]] = {}  # incident uid -> (namespace, name)
+        self._uids: dict[tuple[str, str], str] = {}  # (namespace, name) -> incident uid
         self._policy_bodies: dict[tuple[str, str], Mapping[str, Any]] = {}
         # 8 keep-alive connections carry hundreds of writes/s; requests beyond them queue in order.
         self.kube = KubeClient(kube_config, field_manager="aiops-rca-operator", max_connections=8,
@@ -275,6 +278,7 @@ class Runtime:
             jira_done_transition=settings.jira_done_transition,
             fence=self._fence,
             recurrence=Recurrences(self.recurrence_index, self.records),
+            wake=self._wake,
         )
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -328,14 +332,16 @@ class Runtime:
         self.recurrence_index.observe(event_type, body)
         meta = body.get("metadata") or {}
         uid = str(meta.get("uid") or "")
+        namespace, name = str(meta.get("namespace")), str(meta.get("name"))
         if event_type == "DELETED" or meta.get("deletionTimestamp"):
             self._known.pop(uid, None)
+            self._uids.pop((namespace, name), None)
             self._cancel(uid)
             self.reconciler.forget(uid)
             self._denied.pop(uid, None)
             return
-        namespace, name = str(meta.get("namespace")), str(meta.get("name"))
         self._known[uid] = (namespace, name)
+        self._uids[(namespace, name)] = uid
         if not self.holding():
             return
         if not self.acting():
@@ -413,6 +419,16 @@ class Runtime:
             task.add_done_callback(self._tasks.discard)
 
         self._timers[uid] = loop.call_later(max(0.0, delay), fire)
+
+    def _wake(self, namespace: str, name: str) -> None:
+        """Another incident of its group changed: reconcile this one shortly (coalesced with its timer)."""
+        uid = self._uids.get((namespace, name))
+        if uid is None:
+            return  # not seen yet: its own first event reconciles it
+        timer = self._timers.get(uid)
+        if timer is not None and timer.when() - asyncio.get_running_loop().time() <= WAKE_SECONDS:
+            return  # already due
+        self._schedule(uid, namespace, name, WAKE_SECONDS)
 
     def _cancel(self, uid: str) -> None:
         timer = self._timers.pop(uid, None)

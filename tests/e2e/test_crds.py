@@ -59,7 +59,7 @@ def test_kubectl_shows_printer_columns(
     out = kubectl("get", "inc", "-n", namespace).stdout
     header, row = out.splitlines()[:2]
     assert header.split() == ["NAME", "PHASE", "SOURCE", "PIPELINE/JOB", "ERROR", "TYPE",
-                              "SEVERITY", "ATTEMPTS", "AGE"]
+                              "SEVERITY", "ATTEMPTS", "ROOT", "MEMBERS", "AGE"]
     assert row.split()[:7] == [doc["metadata"]["name"], "Remediating", "DatabricksJob",
                                "nightly-customer-features", "DatabricksDriverNotResponding",
                                "High", "1"]

@@ -72,7 +72,8 @@ def test_crd_envelope() -> None:
         for kind, body in by_kind.items()
     }
     assert columns == {
-        "Incident": ["Phase", "Source", "Pipeline/Job", "Error Type", "Severity", "Attempts", "Age"],
+        "Incident": ["Phase", "Source", "Pipeline/Job", "Error Type", "Severity", "Attempts", "Root", "Members",
+                     "Age"],
         "RemediationAttempt": ["Incident", "Action", "Phase", "Age"],
         "RemediationPolicy": ["Ready", "Mode", "Budget Exhausted", "Age"],
     }

@@ -3,11 +3,12 @@
 import { extLink, h } from "./dom.js";
 import { stackedBars, trendLine } from "./charts.js";
 import {
-  FILTER_FIELDS, PHASES, SOURCE_LABEL, compareCards, formatAgo, formatDuration, formatTime,
-  makeFilter, matches, queryString, slaView,
+  FILTER_FIELDS, PHASES, ROLE_MEMBER, ROLE_ROOT, SOURCE_LABEL, compareCards, formatAgo, formatDuration,
+  formatTime, groupCards, makeFilter, matches, queryString, slaView,
 } from "./model.js";
 
 const PAGE = 60;
+const MEMBERS_SHOWN = 60; // per open group; "show more" adds as many again
 const TABS = ["Open", ...PHASES, "All"];
 const FILTER_LABEL = { source: "All sources", errorType: "All error types", severity: "All severities", team: "All teams", namespace: "All namespaces" };
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f"];
@@ -21,6 +22,7 @@ const state = {
   q: "",
   filters: {},
   shown: PAGE,
+  expanded: new Map(), // root key -> how many of its members are shown
   detailKey: null,
   detailRv: null,
   lastEventId: "",
@@ -211,24 +213,51 @@ function renderList() {
   if (state.view !== "incidents") return;
   const filter = makeFilter(state);
   const visible = all.filter((c) => matches(c, filter)).sort(compareCards);
-  const page = visible.slice(0, state.shown);
-  const els = page.map((c) => {
-    const known = rendered.get(c.key);
-    if (known && known.rv === c.rv && known.phase === c.phase) return known.el;
-    const el = cardElement(c);
-    rendered.set(c.key, { rv: c.rv, phase: c.phase, el });
-    return el;
-  });
+  const groups = groupCards(visible);
+  const page = groups.slice(0, state.shown);
+  const keep = new Set();
+  const els = page.map((g) => groupElement(g, keep));
   if (rendered.size > 4 * PAGE + state.shown) {
-    const keep = new Set(page.map((c) => c.key));
     for (const k of rendered.keys()) if (!keep.has(k)) rendered.delete(k);
   }
   const list = $("list");
   list.replaceChildren(...(els.length ? els : [h("p", { class: "empty-list" }, state.cards.size ? "No incidents match." : "No incidents. All quiet.")]));
-  $("more").hidden = visible.length <= state.shown;
-  $("more").textContent = `Show more (${visible.length - state.shown} left)`;
+  $("more").hidden = groups.length <= state.shown;
+  $("more").textContent = `Show more (${groups.length - state.shown} left)`;
   $("count").textContent = `${visible.length} of ${state.cards.size} incidents`;
   tickSla();
+}
+
+function cardFor(c, keep) {
+  keep.add(c.key);
+  const known = rendered.get(c.key);
+  if (known && known.rv === c.rv && known.phase === c.phase) return known.el;
+  const el = cardElement(c);
+  rendered.set(c.key, { rv: c.rv, phase: c.phase, el });
+  return el;
+}
+
+// A root with members in this view: its card, then a toggle, then (when open) its members' cards.
+function groupElement(g, keep) {
+  const head = cardFor(g.head, keep);
+  if (!g.members.length) return head;
+  const key = g.head.key;
+  const shown = state.expanded.get(key) || 0;
+  const n = g.members.length;
+  const toggle = h("button", { type: "button", class: "ghost group-toggle", "aria-expanded": shown ? "true" : "false", on: { click: () => toggleGroup(key) } },
+    `${shown ? "▾ Hide" : "▸ Show"} ${n} member${n === 1 ? "" : "s"}${n < g.head.memberCount ? ` (of ${g.head.memberCount}; the rest are filtered out)` : ""}`);
+  const members = shown
+    ? h("div", { class: "members" }, ...g.members.slice(0, shown).map((m) => cardFor(m, keep)),
+      n > shown ? h("button", { type: "button", class: "ghost members-more", on: { click: () => toggleGroup(key, shown + MEMBERS_SHOWN) } }, `Show more members (${n - shown} left)`) : null)
+    : null;
+  return h("div", { class: `group${shown ? " open" : ""}`, dataset: { root: key } }, head, toggle, members);
+}
+
+function toggleGroup(key, shown) {
+  if (shown) state.expanded.set(key, shown);
+  else if (state.expanded.has(key)) state.expanded.delete(key);
+  else state.expanded.set(key, MEMBERS_SHOWN);
+  renderList();
 }
 
 function badge(text, cls) {
@@ -247,11 +276,14 @@ function cardElement(c) {
       h("span", { class: "chip phase" }, c.phase),
       h("span", {}, SOURCE_LABEL[c.source] || c.source),
       h("span", { class: "mono name", title: c.name }, c.name),
+      c.dependency ? h("span", { class: "dependency", title: "the shared dependency behind the storm" }, c.dependency) : null,
       h("span", { class: "muted" }, c.namespace)),
     h("div", { class: "card-cause" },
       c.errorType ? h("span", { class: "etype" }, c.errorType) : h("span", { class: "etype pending" }, "analyzing…"),
       h("span", { class: "cause" }, c.rootCause || c.errorMessage || "")),
     h("div", { class: "card-bottom" },
+      c.role === ROLE_ROOT ? badge(`Root · ${c.memberCount} member${c.memberCount === 1 ? "" : "s"}`, "status group-root") : null,
+      c.role === ROLE_MEMBER && c.root ? h("a", { class: "member-of", href: incidentHash(c.namespace, c.root), title: c.rootReason ? `grouped by ${c.rootReason}` : "" }, `member of ${c.root}`) : null,
       ...c.badges.map((b) => badge(b, `status ${b.toLowerCase().replace(/[^a-z]+/g, "-")}`)),
       c.maxAttempts || c.attemptsMade ? h("span", { class: "attempts", title: "remediation attempts made / allowed" }, `attempts ${c.attemptsMade}/${c.maxAttempts || "–"}`) : null,
       h("span", { class: "spacer" }),
@@ -277,9 +309,13 @@ function tickSla() {
 
 let detailSeq = 0;
 
+function incidentHash(namespace, name) {
+  return `#/incident/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+}
+
 function openDetail(key) {
   const [ns, ...rest] = key.split("/");
-  location.hash = `#/incident/${encodeURIComponent(ns)}/${encodeURIComponent(rest.join("/"))}`;
+  location.hash = incidentHash(ns, rest.join("/"));
 }
 
 function closeDetail() {
@@ -352,6 +388,8 @@ function renderDetail(d) {
       d.slackLink ? extLink(d.slackLink, `Slack ${d.slackChannel || ""}`.trim(), "button") : d.slackChannel ? h("span", { class: "muted" }, `Slack ${d.slackChannel}`) : null,
       d.jiraKey ? extLink(d.jiraUrl, `Jira ${d.jiraKey}${d.jiraStatus ? ` · ${d.jiraStatus}` : ""}`, "button") : null),
   ];
+  const group = groupSection(d);
+  if (group) body.push(group);
   if (waiting.length) {
     body.push(h("section", { class: "dsec approval" },
       h("h3", {}, "Awaiting approval"),
@@ -386,6 +424,22 @@ function renderDetail(d) {
     d.history.length ? h("table", { class: "history" }, h("tbody", {}, ...[...d.history].reverse().map((e) =>
       h("tr", {}, h("td", { class: "mono small nowrap" }, formatTime(e.time)), h("td", {}, h("span", { class: "chip" }, e.action)), h("td", {}, e.message), h("td", { class: "muted" }, e.actor || ""))))) : h("p", { class: "muted" }, "No history yet.")));
   $("detail").replaceChildren(...body);
+}
+
+function groupSection(d) {
+  if (d.role === ROLE_MEMBER && d.root) {
+    return h("section", { class: "dsec group-detail" }, h("h3", {}, "Group"),
+      h("p", {}, "Member of ", h("a", { class: "mono root-link", href: incidentHash(d.namespace, d.root) }, d.root), d.rootReason ? ` (${d.rootReason})` : ""),
+      d.rootMessage ? h("p", { class: "muted" }, d.rootMessage) : null,
+      h("p", { class: "muted small" }, "It waits for its root: it is not remediated or notified on its own while the root is open."));
+  }
+  if (d.role !== ROLE_ROOT) return null;
+  const more = d.memberCount - d.members.length;
+  return h("section", { class: "dsec group-detail" }, h("h3", {}, `Group · ${d.memberCount} member${d.memberCount === 1 ? "" : "s"}`),
+    kv([["Shared dependency", d.dependency]]),
+    d.members.length ? h("table", { class: "history members-table" }, h("tbody", {}, ...d.members.map((m) =>
+      h("tr", {}, h("td", {}, h("a", { class: "mono", href: incidentHash(d.namespace, m.name) }, m.name)), h("td", {}, SOURCE_LABEL[m.source] || m.source), h("td", {}, m.target), h("td", {}, m.phase ? h("span", { class: "chip phase" }, m.phase) : ""))))) : null,
+    more > 0 ? h("p", { class: "muted small" }, `… and ${more} more: `, h("code", {}, d.membersCommand)) : null);
 }
 
 function attemptItem(a) {

@@ -1,10 +1,12 @@
-// Filtering, sorting and formatting of cards. Mirrors dashboard/viewmodel.py (matches, sort_key),
-// which is the table-tested reference and what the CSV export uses.
+// Filtering, sorting, grouping and formatting of cards. Mirrors dashboard/viewmodel.py (matches,
+// sort_key, grouped), which is the table-tested reference and what the CSV export uses.
 
 export const PHASES = ["Analyzing", "Remediating", "Monitoring", "Resolved", "Escalated"];
 const PRIORITY_RANK = { P1: 0, P2: 1, P3: 2, P4: 3 };
 const SEVERITY_RANK = { Critical: 0, High: 1, Medium: 2, Low: 3 };
 const UNRANKED = 99;
+export const ROLE_ROOT = "Root"; // viewmodel.ROLE_ROOT
+export const ROLE_MEMBER = "Member"; // viewmodel.ROLE_MEMBER
 export const FILTER_FIELDS = ["source", "errorType", "severity", "team", "namespace"];
 
 export function compareCards(a, b) {
@@ -14,6 +16,24 @@ export function compareCards(a, b) {
     (a.started ?? Infinity) - (b.started ?? Infinity) ||
     (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
   );
+}
+
+// A member goes under its root when the root is in the same view; otherwise it stays an entry of its
+// own. A group ranks by its most urgent incident. `cards` come sorted by compareCards.
+export function groupCards(cards) {
+  const present = new Set(cards.map((c) => c.key));
+  const nested = new Map();
+  const heads = [];
+  for (const c of cards) {
+    const root = c.role === ROLE_MEMBER && c.root ? `${c.namespace}/${c.root}` : null;
+    if (root && root !== c.key && present.has(root)) {
+      if (!nested.has(root)) nested.set(root, []);
+      nested.get(root).push(c);
+    } else heads.push(c);
+  }
+  const groups = heads.map((head) => ({ head, members: nested.get(head.key) || [] }));
+  const lead = (g) => (g.members.length && compareCards(g.members[0], g.head) < 0 ? g.members[0] : g.head);
+  return groups.sort((a, b) => compareCards(lead(a), lead(b)));
 }
 
 export function matches(card, filter) {

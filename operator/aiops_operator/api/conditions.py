@@ -13,14 +13,21 @@ Incident:
 |---|---|---|
 | Analyzed | True | AnalysisSucceeded (rules or LLM), AnalysisFellBack (LLM answer unusable, rules used) |
 | Analyzed | Unknown | Analyzing |
-| Notified | True | NotificationsSent, NotificationsSkipped (neither Slack nor Jira configured) |
+| Notified | True | NotificationsSent, NotificationsSkipped (neither Slack nor Jira configured),
+  NotifiedViaRoot (a member: its root's message and issue tell humans) |
 | Notified | False | NotificationFailed (retried with backoff; the lifecycle goes on) |
 | Remediated | Unknown | AwaitingRemediation (the hand-off to remediation), AwaitingApproval, BackingOff,
-  AttemptPending, AttemptRunning (phase Monitoring) |
+  AttemptPending, AttemptRunning (phase Monitoring), AwaitingRoot (a member while its root is open),
+  AwaitingDependency (a storm root until its canary member heals) |
 | Remediated | True | AutoHealed |
 | Remediated | False | the `ESCALATION_REASONS`, or ResolvedInJira/ResolvedByKubectl/AlertResolved |
 | Escalated | True | the `ESCALATION_REASONS`: why a human must act |
-| Resolved | True | AutoHealed, ResolvedInJira, ResolvedByKubectl, AlertResolved |
+| Resolved | True | AutoHealed, DependencyRecovered (a storm root), ResolvedInJira, ResolvedByKubectl,
+  AlertResolved |
+| Correlated | True | DatabricksRun, ChildPipeline, ClusterTerminated, Storm (a member: the rule that grouped it),
+  GroupRoot (a root: other incidents are its members) |
+| Correlated | Unknown | WaitingForRoot (notifications held until the root arrives or the wait ends) |
+| Correlated | False | NotCorrelated (it stands alone) |
 | Ready | True | Resolved, Escalated: nothing left for the operator |
 | Ready | False | the phase name while work is pending |
 
@@ -55,6 +62,25 @@ class IncidentCondition(StrEnum):
     ESCALATED = "Escalated"
     RESOLVED = "Resolved"
     READY = "Ready"
+    CORRELATED = "Correlated"
+
+
+class GroupReason(StrEnum):
+    """Which correlation rule grouped a member under its root (Correlated=True on the member, and
+    status.correlation.root.reason)."""
+
+    DATABRICKS_RUN = "DatabricksRun"
+    CHILD_PIPELINE = "ChildPipeline"
+    CLUSTER_TERMINATED = "ClusterTerminated"
+    STORM = "Storm"
+
+
+class CorrelatedReason(StrEnum):
+    """Reasons of Correlated other than the rule that grouped a member."""
+
+    GROUP_ROOT = "GroupRoot"
+    WAITING_FOR_ROOT = "WaitingForRoot"
+    NOT_CORRELATED = "NotCorrelated"
 
 
 class AnalyzedReason(StrEnum):
@@ -67,6 +93,7 @@ class NotifiedReason(StrEnum):
     NOTIFICATIONS_SENT = "NotificationsSent"
     NOTIFICATIONS_SKIPPED = "NotificationsSkipped"
     NOTIFICATION_FAILED = "NotificationFailed"
+    NOTIFIED_VIA_ROOT = "NotifiedViaRoot"
 
 
 class RemediatedReason(StrEnum):
@@ -80,8 +107,14 @@ class RemediatedReason(StrEnum):
     ATTEMPT_PENDING = "AttemptPending"
     AWAITING_APPROVAL = "AwaitingApproval"
     ATTEMPT_RUNNING = "AttemptRunning"
+    AWAITING_ROOT = "AwaitingRoot"
+    """A member of a group: it does not remediate on its own while its root is open."""
+    AWAITING_DEPENDENCY = "AwaitingDependency"
+    """A storm root: waiting for the shared dependency; its canary member's remediation probes it."""
     # Healed (Remediated=True, Resolved=True).
     AUTO_HEALED = "AutoHealed"
+    DEPENDENCY_RECOVERED = "DependencyRecovered"
+    """A storm root: its canary member healed, so the shared dependency is back."""
     # Escalated (Remediated=False, Escalated=True): why a human must act.
     REMEDIATION_DISABLED = "RemediationDisabled"
     """The global kill switch (AUTO_REMEDIATION_ENABLED=false); also the Completed reason of an attempt skipped
@@ -106,6 +139,8 @@ class RemediatedReason(StrEnum):
     RECURRING_FAILURE = "RecurringFailure"
     """The target failed with this error type too often recently (the policy's or rule's recurrence limit): a human
     looks at the cause instead of another re-run. No attempt is created."""
+    DEPENDENCY_NOT_RECOVERED = "DependencyNotRecovered"
+    """A storm root: its canary member's remediation escalated; the shared dependency needs a human."""
     CANNOT_REMEDIATE = "CannotRemediate"
     """The action can never launch for this incident: an identity (factory, job, cluster) or a setting
     (workspace, credentials) is missing; the message names it and how to supply it. No attempt is counted."""
@@ -121,10 +156,13 @@ class RemediatedReason(StrEnum):
 
 IN_PROGRESS_REASONS: Final = frozenset({
     RemediatedReason.AWAITING_REMEDIATION, RemediatedReason.AWAITING_APPROVAL, RemediatedReason.BACKING_OFF,
-    RemediatedReason.ATTEMPT_PENDING, RemediatedReason.ATTEMPT_RUNNING})
+    RemediatedReason.ATTEMPT_PENDING, RemediatedReason.ATTEMPT_RUNNING, RemediatedReason.AWAITING_ROOT,
+    RemediatedReason.AWAITING_DEPENDENCY})
 """Remediated=Unknown reasons: the remediation phase is still at work."""
 MONITORING_REASONS: Final = frozenset({RemediatedReason.ATTEMPT_RUNNING})
 """Remediated=Unknown reasons that mean an external run is in flight: phase Monitoring."""
+GROUP_WAIT_REASONS: Final = frozenset({RemediatedReason.AWAITING_ROOT, RemediatedReason.AWAITING_DEPENDENCY})
+"""Remediated=Unknown reasons of an incident waiting on its group: the remediation stage leaves it alone."""
 
 
 class PolicyCondition(StrEnum):

@@ -210,6 +210,35 @@ class Enrichment(ApiModel):
     """Why enrichment failed, if it did; analysis then proceeds with the alert's text."""
     enriched_time: datetime | None = None
     """When enrichment ran."""
+    references: FailureReferences | None = None
+    """Runs and dependencies the source system's outputs name (correlation reads them)."""
+
+
+MAX_REFERENCES = 20
+"""Bound on each list of references an enrichment records."""
+
+
+class DependencyRef(ApiModel):
+    """A shared dependency a failure names (integration runtime, linked service, storage account, ...)."""
+
+    kind: str = Field(max_length=64)
+    """IntegrationRuntime, LinkedService, StorageAccount, SqlServer, KeyVault, DatabricksWorkspace or
+    InstancePool."""
+    name: str = Field(max_length=260)
+    """Its name, lower-cased (Azure names are case-insensitive)."""
+
+
+class FailureReferences(ApiModel):
+    """Other runs and shared dependencies the source system's outputs name; correlation groups by them."""
+
+    databricks_runs: list[str] = Field(default_factory=list, max_length=MAX_REFERENCES)
+    """Databricks run ids an ADF activity started (from its run page URL or run id)."""
+    child_pipeline_runs: list[str] = Field(default_factory=list, max_length=MAX_REFERENCES)
+    """Run ids of child pipelines an Execute Pipeline activity ran."""
+    clusters: list[str] = Field(default_factory=list, max_length=MAX_REFERENCES)
+    """Databricks cluster ids the run ran on."""
+    dependencies: list[DependencyRef] = Field(default_factory=list, max_length=MAX_REFERENCES)
+    """Shared dependencies named by the outputs and errors."""
 
 
 class Sla(ApiModel):
@@ -339,6 +368,62 @@ class HistoryEntry(ApiModel):
     """Who did it when not the operator itself."""
 
 
+class CorrelationRole(StrEnum):
+    ROOT = "Root"
+    MEMBER = "Member"
+
+
+MAX_GROUP_MEMBERS_LISTED = 50
+"""A root lists at most this many members (memberCount counts them all)."""
+
+
+class RootRef(ApiModel):
+    """The root a member belongs to, and why."""
+
+    name: str = Field(max_length=253)
+    """Name of the root Incident (same namespace); also the member's aiops-rca.io/root label."""
+    reason: str = Field(max_length=64)
+    """Which rule grouped it: DatabricksRun, ChildPipeline, ClusterTerminated or Storm."""
+    message: str = Field(default="", max_length=1024)
+    """Why, in a sentence."""
+
+
+class GroupMember(ApiModel):
+    """One member as its root lists it."""
+
+    name: str = Field(max_length=253)
+    """Name of the member Incident."""
+    source: IncidentSource
+    """Its source system."""
+    target: str = Field(default="", max_length=260)
+    """The pipeline, job or cluster that failed."""
+    phase: IncidentPhase | None = None
+    """Its phase as last seen by the root."""
+
+
+class GroupStatus(ApiModel):
+    """The incident's place in a group of failures with one root cause (see README "Correlation")."""
+
+    role: CorrelationRole
+    """Root (other incidents are its members) or Member (it waits for its root)."""
+    root: RootRef | None = None
+    """Members: the root and the rule that grouped them."""
+    members: list[GroupMember] = Field(default_factory=list, max_length=MAX_GROUP_MEMBERS_LISTED)
+    """Roots: the first members by name, bounded (memberCount counts them all)."""
+    member_count: int = Field(default=0, ge=0)
+    """Roots: how many incidents name this one as their root (label aiops-rca.io/root)."""
+    dependency: DependencyRef | None = None
+    """Storm roots: the shared dependency behind the storm."""
+    canary: str | None = Field(default=None, max_length=253)
+    """Storm roots: the member whose own remediation probes the dependency; when it heals, the storm does."""
+    members_resolved: int = Field(default=0, ge=0)
+    """Roots: members resolved so far."""
+    members_escalated: int = Field(default=0, ge=0)
+    """Roots: members escalated so far (a human is needed for them)."""
+    members_remediating: int = Field(default=0, ge=0)
+    """Roots: members released and remediating after the root healed."""
+
+
 class IncidentStatus(ApiModel):
     """What the operator knows and did about the incident."""
 
@@ -369,6 +454,8 @@ class IncidentStatus(ApiModel):
     recurrence: Recurrence | None = None
     """How often this pipeline, job or cluster failed with this error type before (last 30 days) and how those
     incidents ended; computed once, at the hand-off after the analysis."""
+    correlation: GroupStatus | None = None
+    """Its place in a group of failures with one root cause, when it has one."""
     history: list[HistoryEntry] = Field(default_factory=list, max_length=MAX_HISTORY_ENTRIES)
     """Audit trail, newest last, bounded to the most recent entries."""
 

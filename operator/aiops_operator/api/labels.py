@@ -30,6 +30,12 @@ ERROR_TYPE_LABEL: Final = f"{GROUP}/error-type"
 """Set by the operator after the analysis: with TARGET_LABEL (set by the receiver) it selects the recurrences
 of one failure: `kubectl get inc -l aiops-rca.io/target-hash=...,aiops-rca.io/error-type=GatewayTimeout`."""
 
+ROOT_LABEL: Final = f"{GROUP}/root"
+"""Set by the operator on a member of a group: the name of its root Incident. A root's members are the
+Incidents LISTed (or watched) by this label: membership is the record, not a counter."""
+STORM_ROOT_LABEL: Final = f"{GROUP}/storm-root"
+"""`true` on a storm's root Incident, which the operator creates (it stands for the shared dependency)."""
+
 # --- labels on RemediationAttempts (set by the operator) -----------------------------------------
 INCIDENT_LABEL: Final = f"{GROUP}/incident"
 ATTEMPT_LABEL: Final = f"{GROUP}/attempt"

@@ -317,6 +317,28 @@ class Routing(ApiModel):
     """Jira project key for incident issues."""
 
 
+class CorrelationSettings(ApiModel):
+    """How failures covered by the policy are grouped under one root cause (README "Correlation")."""
+
+    enabled: bool = True
+    """False: covered incidents are never grouped (each notifies and remediates on its own)."""
+    wait_for_root_seconds: int = Field(default=60, ge=0, le=3600)
+    """An ADF failure naming a Databricks run or child pipeline run with no incident yet waits this long for
+    it (holding its notifications) before it goes on alone."""
+    cluster_window_seconds: int = Field(default=1800, ge=0, le=86400)
+    """A job failure joins a cluster's termination incident received within this many seconds of it."""
+    storm_threshold: int = Field(default=5, ge=2, le=10000)
+    """This many open incidents of one error type naming one shared dependency make a storm."""
+    storm_window_seconds: int = Field(default=600, ge=1, le=86400)
+    """...received within this many seconds of each other."""
+    storm_hold_seconds: int = Field(default=10, ge=0, le=600)
+    """An incident naming a shared dependency holds its notifications this long for a storm to form, so the
+    first failures of a storm do not post on their own."""
+    member_concurrency: int = Field(default=10, ge=1, le=1000)
+    """Once a root heals, at most this many of its members remediate at once, in order of arrival; the
+    others wait their turn (Remediated reason AwaitingRoot)."""
+
+
 class RemediationPolicySpec(ApiModel):
     """Which failures may be healed and how. The LLM classifies; this decides."""
 
@@ -344,6 +366,8 @@ class RemediationPolicySpec(ApiModel):
     """What the alert source reporting the condition as resolved does: Resolve (the incident is resolved with
     reason AlertResolved, Slack and Jira updated; while an attempt's run is in flight it is only recorded as
     confirmation), Record (only recorded in the history) or Ignore."""
+    correlation: CorrelationSettings = Field(default_factory=CorrelationSettings)
+    """How covered failures are grouped under one root (windows, storm threshold)."""
 
 
 class RuleStats(ApiModel):

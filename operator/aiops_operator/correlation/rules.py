@@ -11,7 +11,9 @@ other incidents still open. The rules, first match wins:
 2. **Child pipeline** — a parent pipeline whose Execute Pipeline activity ran a child run that
    has its own incident: the child is the root; the parent waits likewise.
 3. **Cluster** — a job run that ran on a cluster whose termination incident is open and was
-   received within `cluster_window` of the job's: the cluster incident is the root.
+   received within `cluster_window` of the job's: the cluster incident is the root. A job run
+   that failed of a cluster error type (`CLUSTER_ERROR_TYPES`) before the cluster's alert came
+   waits for it likewise.
 4. **Storm** — at least `storm_threshold` open incidents of one error type naming one shared
    dependency (integration runtime, linked service, storage account, ...) received within
    `storm_window`: they form a storm whose root is a dedicated incident named by
@@ -28,17 +30,17 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from aiops_operator.api import IncidentSource
+from aiops_operator.api.conditions import GroupReason
 from aiops_operator.correlation.references import Dependency, References
 
+__all__ = ["Correlation", "Facts", "GroupReason", "Settings", "correlate", "storm_root_name"]
 
-class GroupReason(StrEnum):
-    DATABRICKS_RUN = "DatabricksRun"
-    CHILD_PIPELINE = "ChildPipeline"
-    CLUSTER_TERMINATED = "ClusterTerminated"
-    STORM = "Storm"
+
+CLUSTER_ERROR_TYPES = frozenset({"ClusterUnexpectedTermination", "DatabricksClusterStartFailure",
+                                 "DatabricksDriverNotResponding"})
+"""A job run failing of these names its cluster as the suspect: it waits for the cluster's own incident."""
 
 
 @dataclass(frozen=True)
@@ -137,14 +139,17 @@ def _child_pipeline(subject: Facts, candidates: dict[str, Facts], settings: Sett
     return _waiting(subject, GroupReason.CHILD_PIPELINE, f"the incident of child run {min(children)}", settings, now)
 
 
-def _cluster(subject: Facts, candidates: dict[str, Facts], settings: Settings, _now: datetime) -> Correlation | None:
+def _cluster(subject: Facts, candidates: dict[str, Facts], settings: Settings, now: datetime) -> Correlation | None:
     if subject.source is not IncidentSource.DATABRICKS_JOB or not subject.references.clusters:
         return None
     near = [o for o in candidates.values()
             if o.source is IncidentSource.DATABRICKS_CLUSTER and o.resource_id in subject.references.clusters
             and abs(subject.received_time - o.received_time) <= settings.cluster_window]
     if not near:
-        return None
+        if subject.error_type not in CLUSTER_ERROR_TYPES:
+            return None  # failed in its own code: the cluster is no suspect
+        return _waiting(subject, GroupReason.CLUSTER_TERMINATED,
+                        f"the termination incident of cluster {min(subject.references.clusters)}", settings, now)
     root = min(near, key=lambda o: (o.received_time, o.name))
     return Correlation(GroupReason.CLUSTER_TERMINATED, root.name,
                        f"The job ran on cluster {root.resource_id}, which terminated: {root.name} is the root.")

@@ -15,6 +15,8 @@ from typing import Any
 from aiops_operator.api import Enrichment, Incident, IncidentSource
 from aiops_operator.api.base import MAX_MESSAGE_CHARS
 from aiops_operator.api.sanitize import clean_text
+from aiops_operator.correlation.membership import to_recorded
+from aiops_operator.correlation.references import references
 from aiops_operator.integrations.azure import azure_credential
 
 CONTAINER_ACTIVITIES = frozenset({"ExecutePipeline", "ForEach", "IfCondition", "Until", "Switch"})
@@ -110,4 +112,6 @@ class AdfEnricher:
             error_code=code[:128] if code else None,
             activity=name[:260] if name else None,
             enriched_time=now,
+            # The Databricks run an activity started, a child pipeline's run, the IR: correlation groups by them.
+            references=to_recorded(references(*(a for a in runs if str(a.get("status") or "").lower() == "failed"))),
         )

@@ -17,6 +17,8 @@ from typing import Any
 from aiops_operator.api import Enrichment, Incident, IncidentSource
 from aiops_operator.api.base import MAX_MESSAGE_CHARS
 from aiops_operator.api.sanitize import clean_text
+from aiops_operator.correlation.membership import to_recorded
+from aiops_operator.correlation.references import references
 from aiops_operator.integrations.databricks import databricks_client
 
 MAX_FAILED_TASKS = 10
@@ -154,6 +156,7 @@ class DatabricksEnricher:
             error_code=code[:128] if code else None,
             activity=task[:260] if task else None,
             enriched_time=now,
+            references=to_recorded(references(run)),  # the cluster it ran on, its pool, ...
         )
 
 

@@ -51,6 +51,7 @@ from aiops_operator.api.history import (
 )
 from aiops_operator.api.phase import TERMINAL_PHASES, derive_phase
 from aiops_operator.api.sla import DEFAULT_SLA_SECONDS, compute_sla, sla_state
+from aiops_operator.correlation import membership
 from aiops_operator.incident.notifying import (
     before,
     notifications,
@@ -179,17 +180,27 @@ def _settle_analyzed(
                         now)
     status = status.model_copy(update={"sla": sla})
 
+    # Correlation first: a member neither hands off on its own nor notifies; an undecided incident holds both.
+    status = membership.settle_group(incident, status, observed.group, now, gen)
+    if membership.holding(incident, status, observed.group):
+        return status
+
     if status.ownership is None:
         policy = select_policy(observed.policies, incident.spec)
-        status = status.model_copy(update={"ownership": resolve_ownership(incident.spec, policy, config.ownership)})
+        owner = membership.storm_ownership(observed.group) if membership.is_storm_root(incident) else None
+        status = status.model_copy(update={"ownership": owner or resolve_ownership(incident.spec, policy,
+                                                                                     config.ownership)})
 
     if status.recurrence is None and observed.recurrence is not None:
         recurrence = summarize(observed.recurrence, incident.metadata.uid or incident.metadata.name,
                                failed_time(incident), now)
         status = status.model_copy(update={"recurrence": recurrence})
 
-    # The hand-off: decided once. Afterwards the remediation phase owns Remediated/Escalated.
-    if find_condition(status.conditions, IncidentCondition.REMEDIATED) is None:
+    # The hand-off: decided once (a member's once released by its root). Afterwards the remediation phase
+    # owns Remediated/Escalated.
+    remediated = find_condition(status.conditions, IncidentCondition.REMEDIATED)
+    if remediated is None or (membership.awaiting_root(status)
+                              and membership.released(status, incident.metadata.name, observed.group)):
         routed, message, summary = _routing_decision(incident, analysis, observed.policies,
                                                      config.auto_remediation_enabled, observed.recurrence)
         if summary is not None:
@@ -205,6 +216,8 @@ def _settle_analyzed(
             status = status.model_copy(update={"escalation_reason": message})
             status = record(status, ESCALATED, message, now)
 
+    if membership.quiet(status):
+        return membership.notified_via_root(status, now, gen)
     return settle_notified(status, observed, now, gen)
 
 
@@ -252,11 +265,15 @@ def settle(incident: Incident, observed: Observed, config: AnalyzingConfig, now:
 
 
 
-def next_step(status: IncidentStatus, observed: Observed, now: datetime) -> Step | None:
+def next_step(status: IncidentStatus, observed: Observed, now: datetime, *, hold: bool = False) -> Step | None:
+    """`hold`: the incident's place in a group is not decided yet (no notification before it is)."""
     if status.analysis is None:
         return Step.ENRICH if status.enrichment is None and observed.enrichment_available else Step.ANALYZE
+    if membership.wants_storm_root(status, observed.group):
+        return Step.CREATE_GROUP_ROOT
+    if hold:
+        return None
     notes = notifications(status)
-    phase = status.phase or IncidentPhase.ANALYZING
     jira_ok = wants_jira(status, observed) and not before(observed.jira_retry_time, now)
     slack_ok = wants_slack(status, observed) and not before(observed.slack_retry_time, now)
     # Jira first, so the Slack message can link the issue.
@@ -266,7 +283,8 @@ def next_step(status: IncidentStatus, observed: Observed, now: datetime) -> Step
         return Step.POST_SLACK
     if slack_ok and notes.slack is not None and notes.slack_updated_phase != slack_view(status):
         return Step.UPDATE_SLACK
-    if jira_ok and notes.jira is not None and phase in TERMINAL_PHASES and notes.jira_updated_phase != phase.value:
+    jira_view = membership.jira_view(status)  # a terminal phase, or a root's change of group state
+    if jira_ok and notes.jira is not None and jira_view is not None and notes.jira_updated_phase != jira_view:
         return Step.UPDATE_JIRA
     return None
 
@@ -286,5 +304,10 @@ def _requeue(status: IncidentStatus, observed: Observed, config: AnalyzingConfig
 def decide(incident: Incident, observed: Observed, config: AnalyzingConfig, now: datetime) -> Plan:
     """The settled status, the next I/O step and when to look again."""
     status = settle(incident, observed, config, now)
-    step = next_step(status, observed, now)
-    return Plan(status=status, step=step, requeue_after=None if step else _requeue(status, observed, config, now))
+    hold = status.analysis is not None and membership.holding(incident, status, observed.group)
+    step = next_step(status, observed, now, hold=hold)
+    requeue = None if step else _requeue(status, observed, config, now)
+    if step is None and hold:
+        waits = [w for w in (requeue, membership.wait_requeue(status, observed.group.found, now)) if w is not None]
+        requeue = min(waits or [membership.WAIT_POLL_SECONDS])
+    return Plan(status=status, step=step, requeue_after=requeue)

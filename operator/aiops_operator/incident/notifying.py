@@ -38,6 +38,7 @@ from aiops_operator.api.history import (
     record,
 )
 from aiops_operator.api.phase import derive_phase
+from aiops_operator.correlation.membership import group_view, quiet
 from aiops_operator.incident.plan import Observed
 
 
@@ -74,10 +75,12 @@ def fold_jira_created(status: IncidentStatus, ref: JiraRef, phase: IncidentPhase
     status = status.model_copy(update={"notifications": notes})
     return record(status, JIRA_ISSUE_CREATED, f"Jira issue {ref.key} created.", now)
 
-def fold_jira_updated(status: IncidentStatus, phase: IncidentPhase, now: datetime) -> IncidentStatus:
-    notes = notifications(status).model_copy(update={"jira_updated_phase": phase.value})
+def fold_jira_updated(status: IncidentStatus, phase: IncidentPhase, now: datetime,
+                      view: str | None = None) -> IncidentStatus:
+    """`view`: what the issue now shows (`membership.jira_view`: the phase, qualified by a root's group state)."""
+    notes = notifications(status).model_copy(update={"jira_updated_phase": view or phase.value})
     status = status.model_copy(update={"notifications": notes})
-    return record(status, JIRA_UPDATED, f"Jira issue commented: incident {phase.value}.", now)
+    return record(status, JIRA_UPDATED, f"Jira issue commented: incident {view or phase.value}.", now)
 
 def fold_notification_failure(
     status: IncidentStatus, channel: Channel, error: str, now: datetime, generation: int | None
@@ -92,10 +95,11 @@ def fold_notification_failure(
     return record(status, NOTIFICATION_FAILED, f"{channel.value} notification failed: {error}", now)
 
 def wants_slack(status: IncidentStatus, observed: Observed) -> bool:
-    return observed.slack_enabled and bool(status.ownership and status.ownership.slack_channel)
+    """Slack is due: configured, routed, and not a member told through its root."""
+    return observed.slack_enabled and bool(status.ownership and status.ownership.slack_channel) and not quiet(status)
 
 def wants_jira(status: IncidentStatus, observed: Observed) -> bool:
-    return observed.jira_enabled and bool(status.ownership and status.ownership.jira_project)
+    return observed.jira_enabled and bool(status.ownership and status.ownership.jira_project) and not quiet(status)
 
 def settle_notified(status: IncidentStatus, observed: Observed, now: datetime, gen: int | None) -> IncidentStatus:
     notes = notifications(status)
@@ -142,8 +146,8 @@ def slack_view(status: IncidentStatus) -> str:
         # them (showing the decision) with the next edit.
         asking = remediated is not None and remediated.reason == RemediatedReason.AWAITING_APPROVAL
         waiting = "/AwaitingApproval" if asking else ""
-        return f"{phase.value}/{rem.attempts_made}{waiting}"
-    return phase.value
+        return f"{phase.value}/{rem.attempts_made}{waiting}{group_view(status)}"
+    return phase.value + group_view(status)
 
 def before(retry_time: datetime | None, now: datetime) -> bool:
     return retry_time is not None and now < retry_time

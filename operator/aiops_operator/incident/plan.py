@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -10,6 +10,7 @@ from aiops_operator.api import (
     IncidentStatus,
     RemediationPolicy,
 )
+from aiops_operator.correlation.membership import GroupObservation
 from aiops_operator.recurrence.summary import History
 
 
@@ -22,6 +23,7 @@ class Step(StrEnum):
     POST_SLACK = "PostSlack"
     UPDATE_SLACK = "UpdateSlack"
     UPDATE_JIRA = "UpdateJira"
+    CREATE_GROUP_ROOT = "CreateGroupRoot"
 
 NOTIFICATION_STEPS = frozenset({Step.CREATE_JIRA, Step.POST_SLACK, Step.UPDATE_SLACK, Step.UPDATE_JIRA})
 """Steps with side effects humans see; their outcome is written to status before anything else."""
@@ -43,6 +45,8 @@ class Observed:
     recurrence: History | None = None
     """Earlier incidents of the same target and error type, once the incident is analyzed and until its
     status.recurrence is recorded (None: not looked up)."""
+    group: GroupObservation = field(default_factory=GroupObservation)
+    """The incident's group as indexed: what correlation says, its root, its members."""
 
 @dataclass(frozen=True)
 class Plan:

@@ -23,12 +23,15 @@ from typing import Any
 
 from aiops_operator import metrics
 from aiops_operator.analysis.request import AnalysisRequest
-from aiops_operator.api import Incident, IncidentPhase, IncidentStatus
+from aiops_operator.api import CorrelationSettings, Incident, IncidentPhase, IncidentStatus, RemediationPolicy
 from aiops_operator.api.history import WARNING_ACTIONS
-from aiops_operator.api.labels import ERROR_TYPE_LABEL, JIRA_KEY_LABEL, TARGET_LABEL
+from aiops_operator.api.labels import ERROR_TYPE_LABEL, JIRA_KEY_LABEL, ROOT_LABEL, TARGET_LABEL
 from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.phase import TERMINAL_PHASES
 from aiops_operator.api.sanitize import clean_text
+from aiops_operator.correlation import membership
+from aiops_operator.correlation.index import GroupIndex
+from aiops_operator.correlation.membership import GroupObservation
 from aiops_operator.enrichment import Enricher
 from aiops_operator.events import EventRecorder
 from aiops_operator.incident import analyzing, notifying
@@ -36,8 +39,10 @@ from aiops_operator.incident.analyzing import AnalyzingConfig
 from aiops_operator.incident.notifying import Channel
 from aiops_operator.incident.plan import NOTIFICATION_STEPS, Observed, Step
 from aiops_operator.incident.ports import Analyzer, JiraPort, RecurrenceSource, RemediationStage, SlackPort
+from aiops_operator.integrations.ratelimits import RateLimited
 from aiops_operator.kube import INCIDENTS, Conflict, KubeClient, NotFound
 from aiops_operator.policy.cache import PolicyCache
+from aiops_operator.policy.matching import select_policy
 from aiops_operator.recurrence.summary import History
 from aiops_operator.remediation.attempts import target_for
 from aiops_operator.remediation.incident_status import resolution_note, retry_replies
@@ -117,8 +122,10 @@ class Reconciler:
         jira_done_transition: str = "Done",
         fence: Callable[[], None] = lambda: None,
         recurrence: RecurrenceSource | None = None,
+        wake: Callable[[str, str], None] = lambda namespace, name: None,
     ) -> None:
-        """`fence()` raises unless this replica may act (the leader's lease); checked before every step."""
+        """`fence()` raises unless this replica may act (the leader's lease); checked before every step.
+        `wake(namespace, name)` asks for another Incident's reconcile soon (its group changed)."""
         self.kube = kube
         self.recurrence = recurrence
         self.fence = fence
@@ -133,12 +140,16 @@ class Reconciler:
         self.jira_done_transition = jira_done_transition
         self.phases = metrics.PhaseTracker()
         self._memory: dict[str, _Memory] = {}
+        self.groups = GroupIndex()
+        self._indexed: dict[str, tuple[str, str]] = {}  # uid -> (namespace, name) of what the index holds
+        self.wake = wake
 
     # --- entry points ------------------------------------------------------------------
 
     async def reconcile(self, body: Mapping[str, Any]) -> float | None:
         """Reconcile one Incident from a watch event's body; returns seconds until the next look."""
         incident = Incident.from_object(body)
+        self._index(incident)
         memory = self._memory.setdefault(incident.metadata.uid or incident.metadata.name, _Memory())
         async with memory.lock:
             if _rv_not_newer(incident.metadata.resource_version, memory.written_rv):
@@ -158,6 +169,7 @@ class Reconciler:
                 incident = Incident.from_object(await self.kube.get(INCIDENTS, namespace, name))
             except NotFound:
                 return None
+            self._index(incident)
             return await self._run_counted(incident, memory)
 
     async def _run_counted(self, incident: Incident, memory: _Memory) -> float | None:
@@ -175,6 +187,18 @@ class Reconciler:
         """The Incident is gone: drop what is remembered about it."""
         self._memory.pop(uid, None)
         self.phases.forget(uid)
+        indexed = self._indexed.pop(uid, None)
+        if indexed is not None:
+            self.groups.forget(*indexed)
+
+    def _index(self, incident: Incident) -> None:
+        """Keep the group index as fresh as the watch and our writes; wake the group members it affects."""
+        namespace = incident.metadata.namespace or "default"
+        if incident.metadata.uid:
+            self._indexed[incident.metadata.uid] = (namespace, incident.metadata.name)
+        for name in self.groups.put(incident):
+            if name != incident.metadata.name:
+                self.wake(namespace, name)
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -185,8 +209,10 @@ class Reconciler:
     async def _observe(self, incident: Incident, memory: _Memory) -> Observed:
         slack_retry = memory.backoff.get(Channel.SLACK)
         jira_retry = memory.backoff.get(Channel.JIRA)
+        policies = await self.policies.get(incident.metadata.namespace or "default")
         return Observed(
-            policies=await self.policies.get(incident.metadata.namespace or "default"),
+            policies=policies,
+            group=await self._group(incident, policies),
             enrichment_available=any(e.wants(incident) for e in self.integrations.enrichers),
             slack_enabled=self.integrations.slack is not None,
             jira_enabled=self.integrations.jira is not None,
@@ -202,6 +228,39 @@ class Reconciler:
         if self.recurrence is None or status.recurrence is not None or status.phase in TERMINAL_PHASES:
             return None
         return await self.recurrence.history(incident)
+
+    async def _group(self, incident: Incident, policies: tuple[RemediationPolicy, ...]) -> GroupObservation:
+        """The incident's group from the index: what correlation says while undecided, its root (read
+        when not indexed), its members."""
+        meta = incident.metadata
+        namespace = meta.namespace or "default"
+        policy = select_policy(policies, incident.spec)
+        spec = policy.spec.correlation if policy is not None else None
+        enabled = spec.enabled if spec is not None else True
+        status = incident.status
+        found = None
+        if (enabled and status.analysis is not None and not membership.decided(status)
+                and not membership.is_storm_root(incident)):
+            settings, hold = membership.settings_of(spec)
+            subject = membership.facts_of(incident)
+            found = membership.decide(subject, list(self.groups.open_facts(namespace, meta.name)), settings, hold,
+                                      self.clock())
+        root_name = found.root if found is not None and found.root else membership.root_of(incident)
+        root, missing = None, False
+        if root_name:
+            root = self.groups.peer(namespace, root_name)
+            if root is None:
+                try:
+                    fetched = Incident.from_object(await self.kube.get(INCIDENTS, namespace, root_name))
+                except NotFound:
+                    missing = True
+                else:
+                    self.groups.put(fetched)
+                    root = membership.peer_of(fetched)
+        return GroupObservation(enabled=enabled, found=found, root=root, root_missing=missing,
+                                members=self.groups.members(namespace, meta.name),
+                                siblings=self.groups.members(namespace, root_name) if root_name else (),
+                                member_concurrency=(spec or CorrelationSettings()).member_concurrency)
 
     async def _run(self, incident: Incident, memory: _Memory) -> float | None:
         persisted = incident
@@ -269,6 +328,7 @@ class Reconciler:
         written = Incident.from_object(body)
         metrics.observe_outcome(persisted.status, written.status)
         memory.written_rv = written.metadata.resource_version
+        self._index(written)
         await self._post_events(written, persisted)
         analysis = written.status.analysis
         self.phases.observe(
@@ -288,15 +348,18 @@ class Reconciler:
 
     async def _ensure_jira_label(self, incident: Incident) -> None:
         """The labels other components select by: the Jira key (the receiver's Jira webhook), the target and the
-        error type (recurrences: `kubectl get inc -l ...`). One patch, only when one is missing."""
+        error type (recurrences: `kubectl get inc -l ...`), a member's root. One patch, only when one is missing."""
         wanted = {TARGET_LABEL: target_for(incident)}
         notes = incident.status.notifications
         if notes is not None and notes.jira is not None:
             wanted[JIRA_KEY_LABEL] = notes.jira.key
         if incident.status.analysis is not None:
             wanted[ERROR_TYPE_LABEL] = incident.status.analysis.error_type.value
+        group = incident.status.correlation
+        if membership.is_member(incident.status) and group is not None and group.root is not None:
+            wanted[ROOT_LABEL] = group.root.name
         missing = {k: v for k, v in wanted.items() if incident.metadata.labels.get(k) != v}
-        if not missing or (JIRA_KEY_LABEL not in missing and ERROR_TYPE_LABEL not in missing):
+        if not missing or set(missing) == {TARGET_LABEL}:
             return  # the target label alone (incidents from before it existed) is not worth a write
         meta = incident.metadata
         await self.kube.patch(INCIDENTS, meta.namespace or "default", meta.name, {"metadata": {"labels": missing}})
@@ -312,6 +375,7 @@ class Reconciler:
             Step.POST_SLACK: self._post_slack,
             Step.UPDATE_SLACK: self._update_slack,
             Step.UPDATE_JIRA: self._update_jira,
+            Step.CREATE_GROUP_ROOT: self._create_group_root,
         }
         self.fence()  # a Slack message or Jira issue only from a leader sure of its lease
         return await handlers[step](incident, memory, now)
@@ -323,7 +387,26 @@ class Reconciler:
             metrics.ENRICHMENT_FAILURES.labels(incident.spec.source.value).inc()
         return lambda status: analyzing.fold_enrichment(status, enrichment, now)
 
+    async def _create_group_root(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
+        """A storm's root under its deterministic name: created now, or (409) another reconcile made it."""
+        namespace = incident.metadata.namespace or "default"
+        body = membership.storm_root_body(incident, namespace)
+        try:
+            created = await self.kube.create(INCIDENTS, namespace, body)
+        except Conflict as exc:
+            if not exc.already_exists:
+                raise
+            created = await self.kube.get(INCIDENTS, namespace, body["metadata"]["name"])
+        else:
+            metrics.STATUS_WRITES.inc()
+            self.crash_hook("after-group-root-create", incident.metadata.name)
+        self.groups.put(Incident.from_object(created))
+        return lambda status: status
+
     async def _analyze(self, incident: Incident, memory: _Memory, now: datetime) -> Fold:
+        if membership.is_storm_root(incident):  # stands for a dependency: nothing to ask an analyzer
+            storm = membership.storm_analysis(incident, self.clock())
+            return lambda status: analyzing.fold_analysis(status, storm, now)
         request = AnalysisRequest.from_incident(incident)
         started = asyncio.get_running_loop().time()
         analysis = await self.integrations.analyzer.analyze(request)
@@ -343,6 +426,8 @@ class Reconciler:
         return lambda status: analyzing.fold_analysis(status, analysis, now)
 
     def _failed(self, channel: Channel, memory: _Memory, incident: Incident, error: Exception, now: datetime) -> Fold:
+        if isinstance(error, RateLimited):
+            return self._rate_limited(channel, memory, incident, error, now)
         metrics.NOTIFICATION_FAILURES.labels(channel.value).inc()
         backoff = memory.backoff.setdefault(channel, _Backoff())
         backoff.failures += 1
@@ -352,6 +437,18 @@ class Reconciler:
                     incident.metadata.name, backoff.failures, message)
         gen = incident.metadata.generation
         return lambda status: notifying.fold_notification_failure(status, channel, message, now, gen)
+
+    def _rate_limited(self, channel: Channel, memory: _Memory, incident: Incident, error: RateLimited,
+                      now: datetime) -> Fold:
+        """Slack or Jira said when to come back: come back then, not on the failure backoff, and write
+        nothing (a storm would otherwise cost a status write and an Event per 429). Still due in status,
+        so a restart posts it too."""
+        metrics.NOTIFICATIONS_RATE_LIMITED.labels(channel.value).inc()
+        backoff = memory.backoff.setdefault(channel, _Backoff())
+        backoff.retry_time = now + timedelta(seconds=max(error.retry_after, 0.05))
+        log.info("%s for %s/%s rate-limited; retrying in %.1f s", channel.value, incident.metadata.namespace,
+                 incident.metadata.name, error.retry_after)
+        return lambda status: status
 
     def _succeeded(self, channel: Channel, memory: _Memory) -> None:
         memory.backoff.pop(channel, None)
@@ -399,13 +496,15 @@ class Reconciler:
             self.crash_hook("before-resolved-notify", incident.metadata.name)
         try:
             await slack.update_incident(incident)
+            # Retries first, also once the incident ended: a 429 may have held them back until now.
+            for key, text in retry_replies(incident.status):
+                await slack.reply_once(incident, key, text)
             if phase is IncidentPhase.ESCALATED:
                 await slack.reply_once(incident, "escalated", escalation_note(incident, self.config.dashboard_url))
             elif phase is IncidentPhase.RESOLVED:
                 await slack.reply_once(incident, "resolved", resolution_note(incident.status))
-            else:
-                for key, text in retry_replies(incident.status):
-                    await slack.reply_once(incident, key, text)
+            for key, text in membership.group_replies(incident.status):  # once per group state, by key
+                await slack.reply_once(incident, key, text)
         except Exception as exc:
             return self._failed(Channel.SLACK, memory, incident, exc, now)
         metrics.NOTIFICATIONS.labels("slack", "update").inc()
@@ -417,22 +516,27 @@ class Reconciler:
         if jira is None:
             raise RuntimeError("UpdateJira decided without Jira")
         phase = incident.status.phase or IncidentPhase.ANALYZING
-        if phase is IncidentPhase.ESCALATED:
-            text = escalation_note(incident, self.config.dashboard_url)
-        elif phase is IncidentPhase.RESOLVED:
-            text = resolution_note(incident.status).replace(":white_check_mark: ", "")
-        else:
-            text = f"Incident {phase.value}."
+        view = membership.jira_view(incident.status) or phase.value
         try:
-            await jira.comment_once(incident, f"phase-{phase.value}", text)
+            if phase in TERMINAL_PHASES:
+                await jira.comment_once(incident, f"phase-{phase.value}", self._jira_phase_note(incident, phase))
             if phase is IncidentPhase.RESOLVED and await jira.transition_once(incident, self.jira_done_transition):
                 metrics.NOTIFICATIONS.labels("jira", "transition").inc()
                 self.crash_hook("after-jira-transition", incident.metadata.name)
+            for key, text in membership.group_comments(incident.status):  # once per group state, by marker
+                await jira.comment_once(incident, key, text)
         except Exception as exc:
             return self._failed(Channel.JIRA, memory, incident, exc, now)
         metrics.NOTIFICATIONS.labels("jira", "comment").inc()
         self._succeeded(Channel.JIRA, memory)
-        return lambda status: notifying.fold_jira_updated(status, phase, now)
+        return lambda status: notifying.fold_jira_updated(status, phase, now, view)
+
+    def _jira_phase_note(self, incident: Incident, phase: IncidentPhase) -> str:
+        if phase is IncidentPhase.ESCALATED:
+            return escalation_note(incident, self.config.dashboard_url)
+        if phase is IncidentPhase.RESOLVED:
+            return resolution_note(incident.status).replace(":white_check_mark: ", "")
+        return f"Incident {phase.value}."
 
 
 def escalation_note(incident: Incident, dashboard_url: str | None = None) -> str:

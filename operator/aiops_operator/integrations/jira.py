@@ -6,6 +6,10 @@ creating, Jira is searched for that label, so an operator killed between
 second one. Comments carry a marker `[aiops-rca:<key>]` and are looked for
 before commenting.
 
+Rate limits: one Jira call at a time per process; a 429's Retry-After holds
+every later call (JiraRateLimited, unsent) until it has elapsed, and the
+reconcile retries then (integrations/ratelimits.py).
+
 The document builders are pure (table-tested); `JiraNotifier` is the only
 place that talks to Jira, through the `jira` package (synchronous, so each
 call runs in a worker thread).
@@ -22,6 +26,7 @@ from aiops_operator.api import Incident, JiraRef
 from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.recurrence import lineage_notes
 from aiops_operator.api.sanitize import truncate
+from aiops_operator.integrations.ratelimits import RateGate, RateLimited, retry_after_seconds
 
 LABEL = "aiops-rca"
 """Label on every issue the operator creates."""
@@ -30,6 +35,15 @@ SUMMARY_CHARS = 250
 
 class JiraError(Exception):
     """Jira refused or could not be reached; the reconcile retries with backoff."""
+
+
+class JiraRateLimited(JiraError, RateLimited):
+    """Jira answered 429 (or an earlier 429 still holds): retry after `retry_after` seconds; nothing was sent."""
+
+
+JIRA_BUCKET = "jira"
+"""One bucket for all of Jira: its 429s name a scope (RateLimit-Reason: an endpoint, an issue) we would
+have to map onto calls; waiting out any 429 before the next call is simpler and never early."""
 
 
 def identity_label(incident: Incident) -> str:
@@ -181,8 +195,11 @@ class JiraNotifier:
         issue_type: str = "Task",
         dashboard_url: str | None = None,
         timeout: float = 15.0,
+        gate: RateGate | None = None,
     ) -> None:
+        """`gate` holds the Retry-After of Jira's 429s for every incident (one per process)."""
         self._url = url.rstrip("/")
+        self._gate = gate or RateGate()
         self._user = user
         self._token = token
         self._issue_type = issue_type
@@ -209,10 +226,23 @@ class JiraNotifier:
         return self._client
 
     async def _run(self, what: str, fn: Callable[[], Any]) -> Any:
+        """`fn` in a worker thread, one Jira call at a time; a closed gate or a 429 raises JiraRateLimited."""
         from jira.exceptions import JIRAError
 
         try:
-            return await asyncio.to_thread(fn)
+            async with self._gate.slot(JIRA_BUCKET, what):
+                try:
+                    return await asyncio.to_thread(fn)
+                except JIRAError as exc:
+                    if exc.status_code == 429:
+                        wait = retry_after_seconds(getattr(exc.response, "headers", None))
+                        self._gate.refuse(JIRA_BUCKET, wait)
+                        raise JiraRateLimited(what, wait) from None
+                    raise
+        except RateLimited as exc:
+            if isinstance(exc, JiraRateLimited):
+                raise
+            raise JiraRateLimited(exc.what, exc.retry_after) from None
         except JiraError:
             raise
         except JIRAError as exc:

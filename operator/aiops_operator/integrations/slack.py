@@ -6,6 +6,11 @@ history (or the thread) is searched for that metadata, so an operator killed
 between "posted" and "recorded in status" finds its message instead of posting
 a second one.
 
+Rate limits: a 429's Retry-After closes that part of Slack (chat.postMessage
+per channel, other methods per method) for every incident of this process;
+calls there raise `SlackRateLimited` unsent until it has elapsed, and the
+reconcile retries at that time (integrations/ratelimits.py).
+
 The message building functions are pure (table-tested); `SlackNotifier` is the
 only place that talks to Slack, through slack-sdk's `AsyncWebClient`.
 """
@@ -30,6 +35,8 @@ from aiops_operator.api.labels import approve_command
 from aiops_operator.api.naming import dashboard_incident_url
 from aiops_operator.api.recurrence import lineage_notes
 from aiops_operator.api.sanitize import truncate
+from aiops_operator.correlation.membership import members_summary
+from aiops_operator.integrations.ratelimits import RateGate, RateLimited, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,10 @@ _PHASE_EMOJI = {
 
 class SlackError(Exception):
     """Slack refused or could not be reached; the reconcile retries with backoff."""
+
+
+class SlackRateLimited(SlackError, RateLimited):
+    """Slack answered 429 (or an earlier 429 still holds): retry after `retry_after` seconds; nothing was sent."""
 
 
 def escape(text: str) -> str:
@@ -153,6 +164,9 @@ def build_message(incident: Incident, dashboard_url: str | None = None) -> tuple
                             analysis.error_type.value if analysis else None)
     if lineage:
         blocks.append({"type": "section", "text": _mrkdwn("*History:* " + escape(" ".join(lineage)))})
+    summary = members_summary(status)
+    if summary:  # a root: its members are told here, not in messages of their own
+        blocks.append({"type": "section", "text": _mrkdwn(f"*Related failures:* {escape(summary)}")})
     blocks.append({"type": "context", "elements": [_mrkdwn(status_line(incident))]})
     blocks.extend(approval_blocks(incident))
     url = incident_url(incident, dashboard_url)
@@ -238,7 +252,9 @@ class SlackNotifier:
         base_url: str | None = None,
         dashboard_url: str | None = None,
         timeout: float = 15.0,
+        gate: RateGate | None = None,
     ) -> None:
+        """`gate` holds the Retry-After of Slack's 429s for every incident (one per process)."""
         from slack_sdk.web.async_client import AsyncWebClient
 
         kwargs: dict[str, Any] = {"timeout": int(max(1, timeout))}
@@ -248,21 +264,47 @@ class SlackNotifier:
         self._token = token
         self._dashboard_url = dashboard_url
         self._channel_ids: dict[str, str] = {}
+        self._channel_names: dict[str, str] = {}
+        self._gate = gate or RateGate()
+
+    def bucket(self, method: str, channel: str | None = None) -> str:
+        """The part of Slack a 429 closes: chat.postMessage per channel (by name, whether we post by name or
+        id), any other method per method (Slack's tiers are per method per workspace)."""
+        if method != "chat.postMessage":
+            return method
+        ref = channel or ""
+        return f"{method}:{self._channel_names.get(ref, ref.lstrip('#'))}"
 
     async def _call(self, method: str, **params: Any) -> dict[str, Any]:
-        """One Web API call through the SDK's method of that name (e.g. chat.postMessage -> chat_postMessage)."""
+        """One Web API call through the SDK's method of that name (e.g. chat.postMessage -> chat_postMessage).
+
+        Rate limits: one call in flight per bucket; a closed bucket or a 429 raises SlackRateLimited."""
         from slack_sdk.errors import SlackApiError, SlackClientError
 
         self._client.token = self._token()  # re-read: a rotated Secret file needs no restart
         call = getattr(self._client, method.replace(".", "_"))
-        try:
-            response = await call(**{k: v for k, v in params.items() if v not in (None, "")})
-        except SlackApiError as exc:
-            raise SlackError(f"{method}: {exc.response.get('error', 'error')}") from None
-        except (SlackClientError, OSError, TimeoutError) as exc:
-            raise SlackError(f"{method}: {type(exc).__name__}") from None
+        bucket = self.bucket(method, params.get("channel"))
+        async with self._gate.slot(bucket, method):
+            try:
+                response = await call(**{k: v for k, v in params.items() if v not in (None, "")})
+            except SlackApiError as exc:
+                if exc.response.status_code == 429:
+                    wait = retry_after_seconds(exc.response.headers)
+                    self._gate.refuse(bucket, wait)
+                    raise SlackRateLimited(method, wait) from None
+                raise SlackError(f"{method}: {exc.response.get('error', 'error')}") from None
+            except (SlackClientError, OSError, TimeoutError) as exc:
+                raise SlackError(f"{method}: {type(exc).__name__}") from None
         data: dict[str, Any] = dict(response.data) if isinstance(response.data, dict) else {}
         return data
+
+    def _check_posting(self, channel: str) -> None:
+        """Fail fast while the channel's posts are rate-limited: the lookup before the post would be wasted
+        (and counts against its own tier)."""
+        try:
+            self._gate.check(self.bucket("chat.postMessage", channel), "chat.postMessage")
+        except RateLimited as exc:
+            raise SlackRateLimited(exc.what, exc.retry_after) from None
 
     async def channel_id(self, channel: str) -> str:
         """The channel's id: ids pass through; names are resolved once (conversations.list) and cached.
@@ -280,6 +322,7 @@ class SlackNotifier:
                 for conv in page.get("channels", []):
                     if conv.get("name") == name:
                         self._channel_ids[channel] = str(conv["id"])
+                        self._channel_names[str(conv["id"])] = name
                         return str(conv["id"])
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
                 if not cursor:
@@ -313,6 +356,7 @@ class SlackNotifier:
     async def post_incident(self, incident: Incident, channel: str) -> tuple[SlackRef, bool]:
         """The incident's message in `channel`: found, or posted now. Returns (ref, posted_now)."""
         channel_id = await self.channel_id(channel)
+        self._check_posting(channel_id)
         found = await self.find_message(incident, channel_id)
         if found is not None:
             return found, False
@@ -322,6 +366,7 @@ class SlackNotifier:
         ref = SlackRef(channel=str(data.get("channel") or channel_id), ts=str(data["ts"]))
         if ref.channel != channel_id:
             self._channel_ids[channel] = ref.channel
+            self._channel_names[ref.channel] = self._channel_names.get(channel_id, channel_id.lstrip("#"))
         return ref, True
 
     async def update_incident(self, incident: Incident) -> None:
@@ -337,6 +382,7 @@ class SlackNotifier:
         `key` names the reply (e.g. 'escalated', 'attempt-2-failed'); returns whether it posted now."""
         ref = _ref(incident)
         uid = incident.metadata.uid or ""
+        self._check_posting(ref.channel)
         cursor = ""
         for _ in range(MAX_HISTORY_PAGES):
             page = await self._call("conversations.replies", channel=ref.channel, ts=ref.ts, limit=200,

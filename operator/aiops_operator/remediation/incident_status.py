@@ -369,9 +369,13 @@ def resolution_note(status: IncidentStatus) -> str:
 
 
 def retry_replies(status: IncidentStatus) -> list[tuple[str, str]]:
-    """(key, text) of the 'Retry n/N' thread replies due: one per failed attempt that has a successor."""
-    if status.phase in TERMINAL_PHASES or status.remediation is None:
+    """(key, text) of the 'Retry n/N' thread replies due: one per failed attempt that has a successor.
+
+    Still listed once the incident has ended: a reply the incident outran (Slack held it back with a 429
+    while the next attempt failed too) is posted late rather than never; only the pending time is left out."""
+    if status.remediation is None:
         return []
+    ended = status.phase in TERMINAL_PHASES
     rem = status.remediation
     out: list[tuple[str, str]] = []
     for entry in status.history:
@@ -383,7 +387,8 @@ def retry_replies(status: IncidentStatus) -> list[tuple[str, str]]:
             continue
         if n >= rem.max_attempts:
             continue
-        when = f" at {rem.next_attempt_time.isoformat()}" if rem.next_attempt_time and rem.attempts_made == n else ""
+        pending = not ended and rem.next_attempt_time and rem.attempts_made == n
+        when = f" at {rem.next_attempt_time.isoformat()}" if pending and rem.next_attempt_time else ""
         out.append((f"retry-{n + 1}",
                     f":repeat: Retry {n + 1}/{rem.max_attempts}{when}: {clean_text(entry.message, 600)}"))
     return out

@@ -62,6 +62,7 @@ from aiops_operator.api.conditions import CompletedProgress, Outcome
 from aiops_operator.api.labels import POLICY_LABEL, RESOLVE_ANNOTATION, TARGET_LABEL
 from aiops_operator.api.sanitize import clean_text
 from aiops_operator.bounded import BoundedCache
+from aiops_operator.correlation.membership import member_rule, waits_for_group
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, Conflict, KubeClient, NotFound
 from aiops_operator.policy.guardrails import launch_time, reset_time
 from aiops_operator.policy.matching import find_rule
@@ -262,6 +263,9 @@ class Remediator:
             return StageResult(confirmed, 0.0)
         if incident.status.phase not in (IncidentPhase.REMEDIATING, IncidentPhase.MONITORING):
             return StageResult(incident.status)
+        if waits_for_group(incident.status):  # a member before its root heals, a storm root: the group decides
+            return StageResult(incident.status)
+        rule = member_rule(incident.status, rule)
         walk = _Walk(incident, now, incident.status, await self._current_attempt(incident))
         if walk.body is not None and incident.status.analysis is not None:
             self._error_types.put(str((walk.body.get("metadata") or {}).get("name")),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from aiops_operator.api.labels import approve_command
 from playwright.sync_api import Page, expect
 
-from devtools.samples import sample_incident
+from devtools.samples import sample_incident, sample_storm
 from tests.e2e.conftest import REPO, Kubectl
 from tests.e2e.dashboard.conftest import Dashboard, Watched
 
@@ -192,3 +192,53 @@ def test_reconnect_catches_up_after_the_stream_drops(dashboard: Dashboard, page:
     expect(page.locator("body")).to_have_attribute("data-resumes", "1")
     expect(page.locator("body")).to_have_attribute("data-snapshots", "1")  # caught up, no full reload
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+
+
+def test_storm_members_are_grouped_under_their_root(dashboard: Dashboard, page: Page, watched: Watched) -> None:
+    t = now()
+    storm = sample_storm(t, 61)
+    root, members = storm[0], storm[1:]
+    loose = [sample_incident(2, t, phase="Escalated"), sample_incident(3, t, phase="Remediating")]
+    dashboard.seed(*storm, *loose)
+    page.goto(dashboard.url)
+    page.locator('.tab[data-tab="All"]').click()
+    expect(page.locator("#count")).to_have_text(f"{len(storm) + 2} of {len(storm) + 2} incidents")
+
+    # One entry for the whole storm, its members folded away under the root.
+    group = page.locator(f'.group[data-root="{dashboard.namespace}/{root.name}"]')
+    expect(page.locator("#list > *")).to_have_count(3)
+    expect(group.locator(".badge.group-root")).to_have_text("Root · 61 members")
+    expect(group.locator(".card")).to_have_count(1)
+    expect(group.locator(".card .dependency")).to_have_text("IntegrationRuntime ir-shared-weu")
+    group.locator(".group-toggle").click()
+    expect(group.locator(".members .card")).to_have_count(60)
+    group.locator(".members-more").click()
+    expect(group.locator(".members .card")).to_have_count(61)
+    expect(group.locator(".members .card").first).to_contain_text(f"member of {root.name}")
+
+    # Live: an incident the operator joins to the group moves under its root.
+    joined = {**loose[0].status, "correlation": {"role": "Member", "root": {"name": root.name, "reason": "Storm"}}}
+    dashboard.patch_status(loose[0].name, joined)
+    expect(page.locator("#list > *")).to_have_count(2)
+    expect(group.locator(f'.members .card[data-key="{dashboard.namespace}/{loose[0].name}"]')).to_be_visible()
+    expect(group.locator(".group-toggle")).to_contain_text("62 members")
+
+    # Filtered to Escalated the root (Remediating) is out of view: members stand alone, each naming its root.
+    page.locator('.tab[data-tab="Escalated"]').click()
+    expect(page.locator(".group")).to_have_count(0)
+    expect(page.locator(".card")).to_have_count(60)  # a page of entries
+    page.locator("#more").click()
+    expect(page.locator(".card")).to_have_count(62)
+    expect(page.locator(".card a.member-of")).to_have_count(62)
+
+    # The root's detail lists its members, bounded, and how to see them all.
+    page.locator(".card a.member-of").first.click()
+    detail = page.locator("#detail")
+    expect(detail.locator(".group-detail h3")).to_have_text("Group · 61 members")
+    expect(detail.locator(".members-table tr")).to_have_count(50)
+    expect(detail.locator(".group-detail code")).to_have_text(
+        f"kubectl get incidents -n {dashboard.namespace} -l aiops-rca.io/root={root.name}")
+    detail.locator(".members-table a").first.click()
+    expect(detail.locator(".group-detail")).to_contain_text(f"Member of {root.name} (Storm)")
+    assert sorted(m.name for m in members)[0] in page.url
+    assert watched.errors == []

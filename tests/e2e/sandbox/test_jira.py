@@ -56,3 +56,21 @@ def test_unknown_project_and_bad_credentials(sandbox: RunningSandbox, jira: JIRA
     with pytest.raises(JIRAError) as unauthorized:
         JIRA(server=sandbox.endpoints.jira_url, basic_auth=("someone", "wrong"), max_retries=0)
     assert unauthorized.value.status_code == 401
+
+
+def test_jira_rate_limit_reaches_the_jira_package_as_429_with_retry_after(sandbox: RunningSandbox) -> None:
+    sandbox.control.apply({"rate_limits": {"jira": {"per_endpoint": {"per_minute": 60, "burst": 2}}}})
+    client = JIRA(server=sandbox.endpoints.jira_url, max_retries=0,
+                  basic_auth=(sandbox.endpoints.credentials.jira_user, sandbox.endpoints.credentials.jira_api_token))
+    fields = {"project": {"key": "OPS"}, "summary": "storm", "issuetype": {"name": "Task"}}
+    client.create_issue(fields=fields)
+    client.create_issue(fields=fields)
+    with pytest.raises(JIRAError) as refused:
+        client.create_issue(fields=fields)
+    assert refused.value.status_code == 429
+    assert refused.value.response is not None
+    headers = refused.value.response.headers
+    assert int(headers["Retry-After"]) >= 1
+    assert headers["RateLimit-Reason"] == "jira-burst-based"
+    assert len(sandbox.control.jira_issues("OPS")) == 2  # the refused create created nothing
+    client.close()  # type: ignore[no-untyped-call]

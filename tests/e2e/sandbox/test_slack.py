@@ -73,3 +73,23 @@ def test_errors_are_slack_shaped(sandbox: RunningSandbox, slack: WebClient) -> N
     with pytest.raises(SlackApiError) as no_message:
         slack.chat_update(channel="aiops-alerts", ts="1.000000", text="x")
     assert no_message.value.response["error"] == "message_not_found"
+
+
+def test_rate_limits_are_on_by_default_and_slack_sdk_sees_them_as_slack_sends_them(
+    sandbox: RunningSandbox, slack: WebClient,
+) -> None:
+    answers: list[SlackApiError] = []
+    for i in range(8):
+        try:
+            slack.chat_postMessage(channel="#storm", text=f"message {i}")
+        except SlackApiError as exc:
+            answers.append(exc)
+    assert answers, "eight posts within a second to one channel were all accepted"
+    refused = answers[0].response
+    assert refused.status_code == 429
+    assert refused.data == {"ok": False, "error": "ratelimited"}
+    assert int(refused.headers["Retry-After"]) >= 1
+    logged = [c for c in sandbox.control.calls(service="slack", op="chat.postMessage") if c["status"] == 429]
+    assert len(logged) == len(answers)
+    assert {c["limit_key"] for c in logged} == {"slack:chat.postMessage:storm"}
+    assert all(c["retry_after"] >= 1 for c in logged)

@@ -58,6 +58,12 @@ def reason_root(found: Correlation | None) -> tuple[GroupReason | None, str | No
     pytest.param(replace(JOB_ON_CLUSTER, received_time=T0 + timedelta(hours=2)), [CLUSTER], T0, (None, None),
                  id="cluster-window-passed"),
     pytest.param(CLUSTER, [JOB_ON_CLUSTER], T0, (None, None), id="cluster-is-the-root"),
+    pytest.param(replace(JOB_ON_CLUSTER, error_type="ClusterUnexpectedTermination"), [], T0 + timedelta(minutes=2),
+                 (GroupReason.CLUSTER_TERMINATED, None), id="job-first-waits-for-its-cluster"),
+    pytest.param(replace(JOB_ON_CLUSTER, error_type="ClusterUnexpectedTermination"), [], T0 + timedelta(minutes=3),
+                 (None, None), id="cluster-never-came-job-goes-alone"),
+    pytest.param(replace(JOB_ON_CLUSTER, error_type="SchemaMismatch"), [], T0 + timedelta(minutes=2), (None, None),
+                 id="job-failing-in-its-code-does-not-wait"),
 ])
 def test_correlate_rules(subject: Facts, others: list[Facts], now: datetime,
                          expected: tuple[GroupReason | None, str | None]) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from aiops_operator.api import Incident, RemediationAttempt
 
 from dashboard import viewmodel as vm
-from devtools.samples import owned, sample_incident
+from devtools.samples import owned, sample_incident, sample_storm
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 T = NOW.timestamp()
@@ -271,3 +272,96 @@ def test_the_detail_shows_the_refire_and_the_recurrence_and_survives_a_malformed
                                     " (RerunPipeline 2x)); previous: rec-0.")
     obj["status"]["recurrence"] = {"count": "many"}
     assert vm.incident_detail(vm.parse_incident(obj), [])["recurrences"] == 0
+
+
+# ---- groups ----------------------------------------------------------------------------------
+
+
+def member(name: str, root: str = "root", **kw: object) -> vm.IncidentRecord:
+    return rec(name, role=vm.ROLE_MEMBER, root=root, **kw)
+
+
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        pytest.param([rec("a"), rec("b")], [("a", []), ("b", [])], id="no-groups"),
+        pytest.param(
+            [rec("root", role=vm.ROLE_ROOT, priority="P2"), member("m2", priority="P3"), member("m1", priority="P2")],
+            [("root", ["m1", "m2"])],
+            id="members-under-their-root-in-display-order",
+        ),
+        pytest.param(
+            [member("m1"), rec("other", priority="P1")],
+            [("other", []), ("m1", [])],
+            id="root-not-in-view-member-stands-alone",
+        ),
+        pytest.param(
+            [rec("root", role=vm.ROLE_ROOT), member("m1", priority="P1"), rec("p3", priority="P3")],
+            [("root", ["m1"]), ("p3", [])],
+            id="group-ranks-by-its-most-urgent-incident",
+        ),
+        pytest.param(
+            [rec("root", role=vm.ROLE_ROOT), member("m1", namespace="other")],
+            [("root", []), ("m1", [])],
+            id="roots-are-per-namespace",
+        ),
+        pytest.param(
+            [rec("r1", role=vm.ROLE_ROOT, priority="P1"), rec("r2", role=vm.ROLE_ROOT, priority="P2"),
+             member("a", root="r2"), member("b", root="r1")],
+            [("r1", ["b"]), ("r2", ["a"])],
+            id="two-groups",
+        ),
+    ],
+)
+def test_grouped(records: list[vm.IncidentRecord], expected: list[tuple[str, list[str]]]) -> None:
+    groups = vm.grouped(vm.view(records, vm.Filter()))
+    assert [(g.head.name, [m.name for m in g.members]) for g in groups] == expected
+
+
+def test_grouped_rows_follow_their_root_in_the_csv() -> None:
+    records = [rec("root", role=vm.ROLE_ROOT, priority="P2"), rec("lone", priority="P1"), member("m", priority="P4")]
+    rows = list(csv.DictReader(io.StringIO(vm.incidents_csv(vm.in_group_order(vm.view(records, vm.Filter())), T))))
+    assert [(r["name"], r["role"], r["root"]) for r in rows] == [
+        ("lone", "", ""), ("root", "Root", ""), ("m", "Member", "root"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("obj", "role", "root", "count", "dependency"),
+    [
+        pytest.param({"status": {"correlation": {"role": "Member", "root": {"name": "r", "reason": "Storm"}}}},
+                     "Member", "r", 0, "", id="member-from-status"),
+        pytest.param({"metadata": {"labels": {"aiops-rca.io/root": "r"}}}, "Member", "r", 0, "",
+                     id="member-from-its-label-before-status"),
+        pytest.param({"metadata": {"labels": {"aiops-rca.io/storm-root": "true"}}}, "Root", "", 0, "",
+                     id="storm-root-from-its-label"),
+        pytest.param({"status": {"correlation": {"role": "Root", "memberCount": 300, "members": [{"name": "m"}],
+                                                 "dependency": {"kind": "IntegrationRuntime", "name": "ir-1"}}}},
+                     "Root", "", 300, "IntegrationRuntime ir-1", id="root-counts-all-lists-some"),
+        pytest.param({"status": {"correlation": {"role": "Root", "members": [{"name": "a"}, {"name": "b"}]}}},
+                     "Root", "", 2, "", id="count-never-below-the-list"),
+        pytest.param({"status": {"correlation": "junk"}}, "", "", 0, "", id="lenient"),
+    ],
+)
+def test_parse_group(obj: dict[str, Any], role: str, root: str, count: int, dependency: str) -> None:
+    meta = {"name": "x", "namespace": "n", **obj.get("metadata", {})}
+    record = vm.parse_incident({**obj, "metadata": meta})
+    assert (record.role, record.root, record.member_count, record.dependency) == (role, root, count, dependency)
+    row = vm.incident_row(record, [])
+    assert (row["role"], row["root"], row["memberCount"]) == (role, root, count)
+
+
+def test_sample_storm_follows_the_api_and_groups() -> None:
+    samples = sample_storm(NOW, 60)
+    records = []
+    for s in samples:
+        body = {**s.body, "metadata": {**s.body["metadata"], "namespace": "ns"}, "status": s.status}
+        Incident.model_validate(body)
+        records.append(vm.parse_incident(body))
+    [group] = vm.grouped(vm.view(records, vm.Filter()))
+    assert group.head.name == samples[0].name
+    assert len(group.members) == 60
+    assert group.head.member_count == 60
+    detail = vm.incident_detail(group.head, [])
+    assert len(detail["members"]) == 50  # bounded by the operator; the count says how many there are
+    assert detail["dependency"] == "IntegrationRuntime ir-shared-weu"

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from aiops_operator.analysis.request import AnalysisRequest
-from aiops_operator.api import Analysis, EndedAs, Incident, IncidentPhase
+from aiops_operator.api import Analysis, EndedAs, Incident, IncidentPhase, SlackRef
 from aiops_operator.events import EventRecorder
 from aiops_operator.incident.analyzing import AnalyzingConfig
 from aiops_operator.incident.ports import RecurrenceSource
 from aiops_operator.incident.reconcile import Integrations, Reconciler
+from aiops_operator.integrations.slack import SlackRateLimited
+from aiops_operator.ownership import OwnershipDefaults
 from aiops_operator.policy.cache import PolicyCache
 from aiops_operator.recurrence.summary import Entry, History
 
@@ -129,3 +132,54 @@ async def test_an_incident_settled_before_recurrence_existed_is_not_rewritten() 
     await reconciler(api, Analyzer(), recurrence=histories).reconcile(stored(api))
     assert histories.asked == []
     assert len([c for c in api.calls if c[0] == "PATCH"]) == writes
+
+
+class RateLimitedSlack:
+    """Slack that answers 429 (Retry-After `wait`) `refusals` times, then posts."""
+
+    def __init__(self, refusals: int, wait: float) -> None:
+        self.refusals = refusals
+        self.wait = wait
+        self.posted: list[str] = []
+        self.tries = 0
+
+    async def post_incident(self, incident: Incident, channel: str) -> tuple[SlackRef, bool]:
+        self.tries += 1
+        if self.refusals:
+            self.refusals -= 1
+            raise SlackRateLimited("chat.postMessage", self.wait)
+        self.posted.append(channel)
+        return SlackRef(channel="C1", ts="1.000001"), True
+
+    async def update_incident(self, incident: Incident) -> None:
+        return None
+
+    async def reply_once(self, incident: Incident, key: str, text: str) -> bool:
+        return False
+
+
+async def test_a_rate_limited_post_comes_back_after_its_retry_after_writes_nothing_and_posts_once() -> None:
+    api = FakeApiServer()
+    body = seed(api)
+    now = [NOW]
+    slack = RateLimitedSlack(refusals=1, wait=7.0)
+    kube = api.client()
+    loop = Reconciler(kube, Integrations(analyzer=Analyzer(), slack=slack),
+                      config=AnalyzingConfig(ownership=OwnershipDefaults(slack_channel="alerts")),
+                      policies=PolicyCache(kube, lambda: 0.0), events=EventRecorder(kube), clock=lambda: now[0])
+    requeue = await loop.reconcile(body)
+    first = Incident.from_object(stored(api))
+    assert slack.posted == []
+    assert requeue == pytest.approx(7.0)  # Retry-After, not the failure backoff (5 s, doubling)
+    assert "NotificationFailed" not in [h.action for h in first.status.history]
+    assert first.status.notifications is None or first.status.notifications.slack is None  # still due
+
+    now[0] = NOW + timedelta(seconds=3)  # a watch event before Retry-After elapsed: Slack is not asked
+    await loop.reconcile_by_name("ns", "adf-x-1", first.metadata.uid or "")
+    assert slack.tries == 1
+    now[0] = NOW + timedelta(seconds=7)
+    await loop.reconcile_by_name("ns", "adf-x-1", first.metadata.uid or "")
+    written = Incident.from_object(stored(api))
+    assert slack.posted == ["alerts"]
+    assert written.status.notifications is not None
+    assert written.status.notifications.slack == SlackRef(channel="C1", ts="1.000001")

@@ -43,6 +43,9 @@ def test_the_documented_example_parses() -> None:
     assert len(scenario.faults) == 9
     assert scenario.faults[-2].kind == "obedient"
     assert scenario.faults[-1].probability == 0.1
+    assert scenario.rate_limits.enabled
+    assert scenario.rate_limits.slack.method_tiers["chat.update"] == 3
+    assert scenario.rate_limits.jira.per_issue_writes.burst == 10
 
 
 @pytest.mark.parametrize("probability", [pytest.param(0.1, id="ten-percent"), pytest.param(0.3, id="thirty-percent")])
