@@ -85,7 +85,7 @@ def test_a_deleted_pod_stops_on_sigterm_not_after_the_grace_period(
     release: incluster.Installation, component: str
 ) -> None:
     _, stopped = delete_pod(release, component)
-    print(f"{component}: {stopped}")  # noqa: T201  (the figures, with -s)
+    print(f"{component}: {stopped}")
     # Python as PID 1 ignores SIGTERM unless it handles it: the kubelet would SIGKILL after 30 s (exit 137).
     # Judged by the container's own end, as the kubelet reported it: removing the pod object afterwards
     # (sandbox, volumes, cgroups) took up to 54 s on a loaded 2-core CI machine, with the process long gone.
