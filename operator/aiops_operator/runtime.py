@@ -157,7 +157,7 @@ def build_remediator(
         kube, FencedExecutors(executors, fence), remediation_settings, policies,
         config=RemediatorConfig(jira_done_statuses=done_statuses(settings.jira_done_statuses),
                                 max_running=remediation_settings.remediation_max_running),
-        crash_hook=crash_hook, on_activity=on_activity,
+        crash_hook=crash_hook, on_activity=on_activity, clock=utcnow,
     )
     def close() -> None:
         stage.close()

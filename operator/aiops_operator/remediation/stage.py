@@ -189,6 +189,7 @@ class Remediator:
         crash_hook: Callable[[str, str], None] = lambda point, key: None,
         on_activity: Callable[[str], None] = lambda namespace: None,
         threads: int = 16,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.kube = kube
         self.executors = executors
@@ -197,6 +198,11 @@ class Remediator:
         self.config = config or RemediatorConfig()
         self.crash_hook = crash_hook
         self.on_activity = on_activity
+        # The `now` a step is given was read before the reconcile's own API calls; after a launch or a poll
+        # the walk reads the clock again, so what it records (a completion, the next attempt's not-before)
+        # is not earlier than the external run it saw: the executors' launch marker relies on it. None:
+        # time stands still within a step (unit tests pass their own `now`).
+        self._clock = clock
         # The SDKs are synchronous: their calls run on threads of our own, so a burst of launches
         # neither waits behind nor starves the event loop's default executor.
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="executor")
@@ -273,14 +279,16 @@ class Remediator:
         requeue: datetime | None = now  # when every plan of this call was applied: more right away
         try:
             for _ in range(MAX_PLANS_PER_STEP):
+                if self._clock is not None:
+                    walk.now = max(walk.now, self._clock())
                 attempt = walk.attempt()
-                plan = decide(walk.current(), policy, rule, [attempt] if attempt else [], self.settings, now,
-                              observed_approval=self._approval(walk.body, attempt, now))
-                plan = throttle(plan, len(self._running), self.config.max_running, now)
+                plan = decide(walk.current(), policy, rule, [attempt] if attempt else [], self.settings, walk.now,
+                              observed_approval=self._approval(walk.body, attempt, walk.now))
+                plan = throttle(plan, len(self._running), self.config.max_running, walk.now)
                 if plan.kind is PlanKind.CREATE_ATTEMPT and policy is not None:
                     async with self._budget_lock(walk.namespace, policy.metadata.name):
                         launches = await self._launches(walk, policy, plan.attempt_name)
-                        plan = guard(plan, walk.current(), policy, rule, launches, now)
+                        plan = guard(plan, walk.current(), policy, rule, launches, walk.now)
                         stop = await self._apply_plan(walk, plan, attempt)
                 else:
                     stop = await self._apply_plan(walk, plan, attempt)
@@ -290,11 +298,11 @@ class Remediator:
         except Conflict as exc:  # an attempt changed under us (a human, a callback): decide again shortly
             if exc.already_exists:
                 raise
-            requeue = now + timedelta(seconds=0.5)
+            requeue = walk.now + timedelta(seconds=0.5)
         status = walk.status
         if status != incident.status:
             status = status.model_copy(update={"observed_generation": incident.metadata.generation})
-        after = None if requeue is None else max(0.0, (requeue - now).total_seconds())
+        after = None if requeue is None else max(0.0, (requeue - walk.now).total_seconds())
         return StageResult(status, after)
 
     # --- applying one plan: None goes on to the next plan, a _Stop ends this call ---------------

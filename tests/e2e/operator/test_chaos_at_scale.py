@@ -148,7 +148,9 @@ def test_random_sigkills_of_operator_and_receiver_change_no_outcome_and_duplicat
                 if f"/pipelines/{pipeline}/" in c["path"]]
         external = [(a["metadata"]["name"], (a.get("status") or {}).get("externalRun"))
                     for a in api.attempts(inc["metadata"]["name"])]
-        assert inc["status"]["phase"] == "Resolved", (inc["status"].get("escalationReason"), runs, external)
+        assert inc["status"]["phase"] == "Resolved", (  # a str: pytest would cut a tuple's repr to 240 characters
+            f"{inc['metadata']['name']}: {inc['status'].get('escalationReason')}\nruns: {json.dumps(runs)}\n"
+            f"attempts: {json.dumps(external, indent=1)}")
         assert [a["status"]["phase"] for a in api.attempts(inc["metadata"]["name"])] == ["Failed", "Succeeded"]
     for _, run_id in escalated:
         assert by_run[run_id]["status"]["phase"] == "Escalated"

@@ -4,9 +4,11 @@ monitor, resolve; a write from a stale copy is a conflict that is refolded on th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from aiops_operator.api import (
+    AttemptPhase,
     ConditionStatus,
     ExternalRun,
     ExternalSystem,
@@ -179,3 +181,39 @@ async def test_a_launch_missing_its_configuration_escalates_at_once_and_counts_n
     assert "DATABRICKS_HOST" in (inc.status.escalation_reason or "")
     assert executors.launches == [ATTEMPT]  # one try, no retry after a backoff
     assert ("remediationattempts", "ns", ATTEMPT[:-1] + "2") not in api.objects
+
+
+async def test_what_a_step_records_after_a_launch_is_not_older_than_the_launch(
+    api: FakeApiServer, executors: Executors,
+) -> None:
+    """The reconcile reads the clock before its own API calls, so the `now` a step gets can be seconds old.
+
+    A run that fails at once is seen Failed in the same step as its launch; were its completion stamped with
+    that old `now`, the next attempt's not-before (completion + backoff) could fall before the run's start,
+    and the next launch would take that run for its own (ADF has no idempotency token: the executors match
+    runs started after the attempt's not-before). Found by the chaos test: attempt 2 recorded attempt 1's run.
+    """
+    wall = {"now": at(75)}  # the step is handed at(60): 15 s older than the wall clock, more than the backoff
+    stage = Remediator(api.client(), executors, Settings(), Policies(), clock=lambda: wall["now"])
+    launched_at = []
+
+    def launch(incident: Incident, attempt: RemediationAttempt) -> ExternalRun:
+        launched_at.append(wall["now"])
+        wall["now"] += timedelta(seconds=2)  # the launch itself takes time
+        return ExternalRun(system=ExternalSystem.AZURE_DATA_FACTORY, run_id="run-2", state="Queued")
+
+    executors.launch = launch  # type: ignore[method-assign]
+    executors.progress = Progress(ProgressState.FAILED, "Pipeline run failed.", external_state="Failed")
+    try:
+        first = await stage.step(handed_off(), at(60))
+    finally:
+        stage.close()
+    stored = RemediationAttempt.from_object(api.objects[("remediationattempts", "ns", ATTEMPT)])
+    assert stored.status.phase is AttemptPhase.FAILED
+    assert stored.status.completion_time is not None
+    assert stored.status.completion_time >= launched_at[0]
+    summary = first.status.remediation
+    assert summary is not None
+    assert summary.next_attempt_time is not None
+    assert summary.next_attempt_time >= launched_at[0] + timedelta(seconds=10)  # the policy's backoff
+    assert first.requeue_after == pytest.approx(10, abs=0.01)  # counted from the wall clock, not from at(60)
