@@ -33,8 +33,9 @@ def main() -> int:
     )
     figures = next((json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"incidents"')), {})
     figures.update({"seconds": round(time.monotonic() - started, 1), "passed": done.returncode == 0})
-    if done.returncode:
-        print(done.stdout[-4000:], file=sys.stderr)
+    if done.returncode:  # the assertion's first lines say what failed; the operator log tail follows them
+        failure = [line for line in done.stdout.splitlines() if line.startswith("E ")]
+        print("\n".join([*failure[:12], "...", *failure[-30:]]), file=sys.stderr)
     print(json.dumps(figures), flush=True)
     return done.returncode
 

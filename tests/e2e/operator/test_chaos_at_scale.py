@@ -26,6 +26,7 @@ from typing import Any, cast
 import httpx
 from kubernetes import client
 
+from sandbox.ratelimits import RateLimits
 from sandbox.testing import RunningSandbox
 from tests.e2e.operator.conftest import StartOperator
 from tests.e2e.operator.remediation_world import DRIVER, GATEWAY_TIMEOUT, Api, cluster_incident, policy, rule
@@ -164,8 +165,9 @@ def test_random_sigkills_of_operator_and_receiver_change_no_outcome_and_duplicat
 
 def _run_with_kills(api: Api, op: Any, rng: random.Random, count: int) -> dict[str, dict[str, Any]]:
     settled: dict[str, dict[str, Any]] = {}
+    items: list[dict[str, Any]] = []
     next_kill = time.monotonic() + rng.uniform(2, 5)
-    deadline = time.monotonic() + 120 + 8 * OPERATOR_KILLS
+    deadline = time.monotonic() + 120 + 8 * OPERATOR_KILLS + _slack_seconds(count)
     while time.monotonic() < deadline:
         now = time.monotonic()
         if now >= next_kill and op.starts - 1 < OPERATOR_KILLS:
@@ -186,7 +188,25 @@ def _run_with_kills(api: Api, op: Any, rng: random.Random, count: int) -> dict[s
         if len(settled) >= count and op.starts - 1 >= OPERATOR_KILLS:
             return settled
         time.sleep(0.3)
-    raise AssertionError(f"{len(settled)}/{count} settled after {op.starts - 1} kills\n{op.log_tail(80)}")
+    waiting = Counter(_where(i) for i in items if not _settled(i))
+    raise AssertionError(f"{len(settled)}/{count} settled after {op.starts - 1} kills; the others (phase, Slack"
+                         f" and Jira updated for): {dict(waiting)}\n{op.log_tail(80)}")
+
+
+def _where(inc: dict[str, Any]) -> str:
+    status = inc.get("status", {})
+    notes = status.get("notifications", {})
+    return f"{status.get('phase')}/{notes.get('slackUpdatedPhase')}/{notes.get('jiraUpdatedPhase')}"
+
+
+def _slack_seconds(incidents: int) -> float:
+    """The time Slack's documented limits (on in the sandbox) need for the run's messages, at worst.
+
+    Every incident's root message is edited (`chat.update`, Web API tier 3, per workspace) as its phase
+    moves, up to 6 times; at full size that, not the kills, bounds how soon every incident is settled.
+    """
+    update = RateLimits().slack.tiers[3]
+    return max(0.0, incidents * 6 - update.burst) * 60 / update.per_minute
 
 
 def _settled(inc: dict[str, Any]) -> bool:
