@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 from aiops_operator.bounded import BoundedCache
 
+from tests.support.clock import ManualClock
+
 
 def test_the_oldest_written_entry_goes_first() -> None:
     cache: BoundedCache[str, int] = BoundedCache(2)
@@ -27,14 +29,6 @@ def test_a_cache_holds_at_least_one_entry() -> None:
         BoundedCache[str, int](0)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.mark.parametrize(
     ("elapsed", "kept"),
     [
@@ -44,7 +38,7 @@ class FakeClock:
     ],
 )
 def test_an_entry_lives_for_its_ttl(elapsed: float, kept: bool) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     cache: BoundedCache[str, int] = BoundedCache(10, ttl_seconds=5.0, clock=clock)
     cache.put("a", 1)
     clock.now = elapsed
@@ -52,7 +46,7 @@ def test_an_entry_lives_for_its_ttl(elapsed: float, kept: bool) -> None:
 
 
 def test_writing_an_entry_again_renews_its_ttl() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     cache: BoundedCache[str, int] = BoundedCache(10, ttl_seconds=5.0, clock=clock)
     cache.put("a", 1)
     cache.put("b", 2)
@@ -64,7 +58,7 @@ def test_writing_an_entry_again_renews_its_ttl() -> None:
 
 
 def test_expired_entries_are_dropped_before_a_write_counts_against_the_size() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     cache: BoundedCache[str, int] = BoundedCache(2, ttl_seconds=5.0, clock=clock)
     cache.put("old", 1)
     clock.now = 2.0
@@ -75,7 +69,7 @@ def test_expired_entries_are_dropped_before_a_write_counts_against_the_size() ->
 
 
 def test_the_size_bound_holds_with_a_ttl() -> None:
-    cache: BoundedCache[str, int] = BoundedCache(2, ttl_seconds=100.0, clock=FakeClock())
+    cache: BoundedCache[str, int] = BoundedCache(2, ttl_seconds=100.0, clock=ManualClock())
     for i, key in enumerate("abc"):
         cache.put(key, i)
     assert ("a" in cache, len(cache)) == (False, 2)
