@@ -15,6 +15,14 @@ the newest one or opens the next:
 Two receiver replicas that see the same chain decide the same name; the API server
 lets one create it and answers the other 409, which reads the chain again and finds
 that occurrence open. Retention deletes a chain newest first, so the chain has no gap.
+
+`decide()` is shaped like the operator's decisions (pure, its time passed in, the
+cases above checked in that order, table-tested) but returns its own small `Verdict`,
+not a plan with a condition reason and message like `remediation.decision.RemediationPlan`:
+the receiver writes no status (every condition is the operator's), so a reason would
+have no reader; the verdict's one consumer is the create-and-retry loop in
+`store.IncidentStore._after_conflict`, which needs only the name, the occurrence and
+the link; and the import contract keeps the receiver out of the operator's remediation code.
 """
 
 from __future__ import annotations

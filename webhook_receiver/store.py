@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from aiops_operator.bounded import BoundedCache
 from aiops_operator.kube import INCIDENTS, Conflict, Invalid, KubeApiError, KubeClient, KubeUnavailable
 
 from webhook_receiver import refire
@@ -47,40 +47,25 @@ class CreateResult:
 
 
 class RecentNames:
-    """Bounded TTL map of Incident names known to exist, each with when it was last known to be open."""
+    """Incident names known to exist, each with when it was last known to be open; `size` 0 or `ttl` 0: off."""
 
     def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._size, self._ttl, self._clock = size, ttl, clock
-        self._expiry: OrderedDict[str, tuple[float, datetime | None]] = OrderedDict()
+        self._names: BoundedCache[str, datetime | None] | None = (
+            BoundedCache(size, ttl_seconds=ttl, clock=clock) if size > 0 and ttl > 0 else None
+        )
 
     def add(self, name: str, open_at: datetime | None = None) -> None:
         """`name` exists; `open_at`: a time it was open (an alert fired by then is a duplicate of it)."""
-        if self._size <= 0 or self._ttl <= 0:
-            return
-        self._expiry[name] = (self._clock() + self._ttl, open_at)
-        self._expiry.move_to_end(name)
-        while len(self._expiry) > self._size:
-            self._expiry.popitem(last=False)
-
-    def _entry(self, name: str) -> tuple[float, datetime | None] | None:
-        entry = self._expiry.get(name)
-        if entry is None:
-            return None
-        if entry[0] < self._clock():
-            del self._expiry[name]
-            return None
-        return entry
+        if self._names is not None:
+            self._names.put(name, open_at)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self._entry(name) is not None
+        return self._names is not None and name in self._names
 
     def covers(self, name: str, fired: datetime) -> bool:
         """Whether an alert for `name` that fired at `fired` is surely a duplicate: the Incident was open after."""
-        entry = self._entry(name)
-        return entry is not None and entry[1] is not None and fired <= entry[1]
-
-    def discard(self, name: str) -> None:
-        self._expiry.pop(name, None)
+        open_at = None if self._names is None else self._names.get(name)
+        return open_at is not None and fired <= open_at
 
 
 class IncidentStore:

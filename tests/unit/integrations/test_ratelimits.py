@@ -13,13 +13,7 @@ from aiops_operator.integrations.ratelimits import (
     retry_after_seconds,
 )
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import ManualClock
 
 
 @pytest.mark.parametrize(("headers", "seconds"), [
@@ -37,7 +31,7 @@ def test_retry_after_seconds(headers: dict[str, str] | None, seconds: float) -> 
 
 
 async def test_a_refused_bucket_stays_closed_until_its_retry_after_and_only_that_bucket() -> None:
-    clock = Clock()
+    clock = ManualClock(100.0)
     gate = RateGate(clock)
     gate.refuse("chat.postMessage:alerts", 2.0)
     with pytest.raises(RateLimited) as held:
@@ -56,7 +50,7 @@ async def test_a_refused_bucket_stays_closed_until_its_retry_after_and_only_that
 
 
 async def test_a_request_queued_behind_a_429_is_not_sent() -> None:
-    gate = RateGate(Clock())
+    gate = RateGate(ManualClock(100.0))
     sent: list[str] = []
     first_in = asyncio.Event()
 
@@ -78,7 +72,7 @@ async def test_a_request_queued_behind_a_429_is_not_sent() -> None:
 
 
 def test_a_later_shorter_retry_after_does_not_reopen_the_bucket() -> None:
-    clock = Clock()
+    clock = ManualClock(100.0)
     gate = RateGate(clock)
     gate.refuse("k", 10.0)
     gate.refuse("k", 1.0)
