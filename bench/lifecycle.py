@@ -49,46 +49,39 @@ import json
 import os
 import secrets
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
+from _world import (
+    GATEWAY_TIMEOUT,
+    REPO,
+    adf_incident,
+    adf_run_id,
+    adf_scenario,
+    apiserver_requests,
+    create_namespace,
+    gateway_timeout_policy,
+    once_key,
+    operator_command,
+    operator_env,
+    percentile,
+    print_figures,
+    reporter,
+    rss_mib,
+    stop,
+)
 from aiops_operator.kube import ATTEMPTS, EVENTS, INCIDENTS, NAMESPACES, POLICIES, KubeClient, load_config
 from aiops_operator.kube.crds import install_crds
 
 from devtools.localcluster import controlplane
 from sandbox.testing import start as start_sandbox
 
-REPO = Path(__file__).resolve().parents[1]
-CLI = REPO / ".venv" / "bin" / "aiops-rca"
 TARGETS = {"resolved_within_seconds": 60.0, "writes_per_incident": 8.0, "rss_mib_with_2000": 200.0}
 PIPELINES = 20
-MESSAGE = ("Failure happened on 'Source' side. ErrorCode=SqlFailedToConnect,Message=Cannot connect to SQL Database."
-           " Execution Timeout Expired. The timeout period elapsed prior to completion of the operation or the"
-           " server is not responding.")
-FACTORY, RG = "adf-bench", "rg-bench"
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
-def rss_mib(pid: int) -> tuple[float, float]:
-    """(current RSS, peak RSS) of a process in MiB."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+progress = reporter("bench")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -115,7 +108,7 @@ def cpu_by_process(operator_pid: int) -> dict[str, float]:
 
 
 def run_id(i: int) -> str:
-    return f"be7c0000-0000-4000-8000-{i:012d}"
+    return adf_run_id("be7c0000", i)
 
 
 def pipeline(i: int) -> str:
@@ -123,29 +116,7 @@ def pipeline(i: int) -> str:
 
 
 def incident(i: int, subscription: str) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Incident",
-        "metadata": {"name": incident_name(IncidentSource.AZURE_DATA_FACTORY, run_id(i), pipeline(i))},
-        "spec": {
-            "source": "AzureDataFactory",
-            "resource": {"kind": "Pipeline", "name": pipeline(i), "factory": FACTORY, "resourceGroup": RG,
-                         "subscriptionId": subscription},
-            "runId": run_id(i),
-            "alert": {"rule": "adf-failed-runs", "firedTime": (now - timedelta(seconds=5)).strftime(
-                "%Y-%m-%dT%H:%M:%SZ")},
-            "error": {"code": "2200", "activity": "Copy_Data", "message": MESSAGE},
-            "receivedTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        },
-    }
-
-
-def bench_policy() -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "RemediationPolicy", "metadata": {"name": "bench"},
-        "spec": {"rules": [{"name": "gateway-timeout", "errorType": "GatewayTimeout", "action": "RerunPipeline",
-                            "maxAttempts": 1, "backoff": {"seconds": [0]}}]},
-    }
+    return adf_incident(pipeline(i), run_id(i), subscription)
 
 
 class Watcher:
@@ -211,21 +182,6 @@ async def count_events(kube: KubeClient, namespace: str, expected: int, wait: fl
             return count
         last = count
         await asyncio.sleep(2.0)
-
-
-async def apiserver_requests(kube: KubeClient) -> Counter[str]:
-    """The API server's own request counters (`apiserver_request_total`), as "VERB resource[/sub] code"."""
-    counts: Counter[str] = Counter()
-    for line in (await kube.get_text("/metrics")).splitlines():
-        if not line.startswith("apiserver_request_total{"):
-            continue
-        labels_text, _, value = line.rpartition(" ")
-        labels = dict(part.split("=", 1) for part in labels_text[len("apiserver_request_total{"):-1].split(",")
-                      if "=" in part)
-        label = {k: v.strip('"') for k, v in labels.items()}
-        resource = label.get("resource", "") + (f"/{label['subresource']}" if label.get("subresource") else "")
-        counts[f"{label.get('verb')} {resource} {label.get('code')}"] += int(float(value))
-    return counts
 
 
 def request_delta(before: Counter[str], after: Counter[str]) -> dict[str, int]:
@@ -306,32 +262,10 @@ def cloud_faults(rate: float) -> list[dict[str, Any]]:
     return [{k: v for k, v in f.items() if v is not None} for f in out]
 
 
-def _once_key(call: dict[str, Any]) -> str | None:
-    """What a successful call did, named so that doing it twice shows; None for reads."""
-    body, target = call.get("body") or {}, call.get("target") or {}
-    if call["op"] == "createRun":
-        return f"rerun {target.get('reference_run_id')}"
-    if call["op"] == "chat.postMessage" and isinstance(body, dict):
-        meta = body.get("metadata") or {}
-        if isinstance(meta, str):
-            meta = json.loads(meta)
-        payload = meta.get("event_payload") or {}
-        return f"slack {payload.get('incident_uid')} {payload.get('key') or 'message'}"
-    if call["op"] == "createIssue" and isinstance(body, dict):
-        labels = sorted((body.get("fields") or {}).get("labels") or [])
-        return f"issue {labels}"
-    if call["op"] == "addComment":
-        marker = [m for m in json.dumps(body).split("[aiops-rca:")[1:2]]
-        return f"comment {target.get('key')} {marker[0].split(']')[0] if marker else json.dumps(body)}"
-    if call["op"] == "doTransition":
-        return f"transition {target.get('key')} {target.get('to')}"
-    return None
-
-
 def fault_findings(calls: list[dict[str, Any]]) -> dict[str, Any]:
     """Faults injected, side effects done twice, and requests repeated before their Retry-After."""
     injected = Counter(f"{c['service']} {c['fault']}" for c in calls if c.get("fault"))
-    done = Counter(k for c in calls if 200 <= c["status"] < 300 and (k := _once_key(c)) is not None)
+    done = Counter(k for c in calls if 200 <= c["status"] < 300 and (k := once_key(c)) is not None)
     twice = {k: n for k, n in done.items() if n > 1}
     last_429: dict[str, float] = {}
     early: list[str] = []
@@ -358,39 +292,22 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="aiops-rca-bench-lifecycle-"))
     total = args.incidents + args.more
     warmup = WARMUP if args.fault_rate > 0 else 0  # a fair baseline: not the operator's first minute
-    scenario = {
-        "defaults": {"run_duration_seconds": 0},
-        "adf": {
-            "pipelines": {pipeline(i): {"activities": ["Copy_Data"], "runs": [{"status": "Succeeded",
-                                                                               "duration_seconds": 0}]}
-                          for i in range(PIPELINES)},
-            "seeded_runs": [{"run_id": run_id(i), "pipeline": pipeline(i), "status": "Failed",
-                             "failed_activity": "Copy_Data", "message": MESSAGE} for i in range(total + warmup)],
-        },
-    }
-    sandbox = start_sandbox(scenario)
+    sandbox = start_sandbox(adf_scenario([(run_id(i), pipeline(i), GATEWAY_TIMEOUT) for i in range(total + warmup)]))
     proc: subprocess.Popen[bytes] | None = None
     watcher = Watcher(kube, namespace)
     try:
         await wait_bench_namespaces_gone(kube)
         await install_crds(kube)
-        await kube.create(NAMESPACES, None, {"apiVersion": "v1", "kind": "Namespace",
-                                             "metadata": {"name": namespace}})
-        policy = bench_policy()
-        if args.fault_rate > 0:
-            policy["spec"]["routing"] = {"team": "bench", "slackChannel": "#bench", "jiraProject": "BENCH"}
-        await kube.create(POLICIES, namespace, policy)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "AIOPS_LLM_"))}
+        await create_namespace(kube, namespace)
         faulty = args.fault_rate > 0  # the whole cloud (notifications and LLM too), first healthy, then faulty
-        env.update({k: v for k, v in sandbox.endpoints.env(llm=faulty).items()
-                    if faulty or not k.startswith(("SLACK_", "JIRA_"))})
-        env.update({"KUBECONFIG": str(kubeconfig), "LOG_LEVEL": "WARNING", "REMEDIATION_POLL_SECONDS": "1",
-                    "SSL_CERT_FILE": str(sandbox.endpoints.ca_file), "POLICY_STATS_SECONDS": "60"})
+        routing = {"team": "bench", "slackChannel": "#bench", "jiraProject": "BENCH"} if faulty else None
+        await kube.create(POLICIES, namespace, gateway_timeout_policy("bench", routing))
+        env = operator_env(kubeconfig, sandbox.endpoints, llm=faulty, notifications=faulty,
+                           POLICY_STATS_SECONDS="60")
         log = workdir / "operator.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before the burst
-                [str(CLI), "operator", "--namespace", namespace, "--port", "0"], env=env,
-                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+                operator_command(namespace), env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         await watcher.start()
         await asyncio.sleep(3.0)  # the operator's startup (imports, Kopf's scans), not part of the burst
         rss_idle, _ = rss_mib(proc.pid)
@@ -477,12 +394,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         return result
     finally:
         await watcher.stop()
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if proc is not None:
+            stop(proc)
         with contextlib.suppress(Exception):
             await kube.delete(NAMESPACES, None, namespace)
         if args.wait_cleanup:
@@ -503,8 +416,7 @@ def main() -> int:
     parser.add_argument("--no-wait-cleanup", dest="wait_cleanup", action="store_false",
                         help="return without waiting for the namespace's deletion (a next run waits for it)")
     args = parser.parse_args()
-    result = asyncio.run(main_async(args))
-    print(json.dumps(result))
+    print_figures(asyncio.run(main_async(args)))
     return 0
 
 
