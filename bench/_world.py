@@ -219,6 +219,12 @@ def once_key(call: dict[str, Any]) -> str | None:
         return f"comment {target.get('key')} {marker[0].split(']')[0] if marker else json.dumps(body)}"
     if call["op"] == "doTransition":
         return f"transition {target.get('key')} {target.get('to')}"
+    if call["op"] == "jobs/run-now":
+        return f"run-now job {target.get('job_id')}"
+    if call["op"] == "jobs/runs/repair":
+        return f"repair run {target.get('run_id')}"
+    if call["op"] in ("clusters/start", "clusters/restart", "clusters/resize"):
+        return f"{call['op']} {target.get('cluster_id')}"
     return None
 
 
