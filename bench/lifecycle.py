@@ -38,7 +38,8 @@ burst ended per kind (`ended_wrong`: not Resolved by exactly one Succeeded
 attempt of its action, must be 0), duplicates sent (successful re-runs,
 run-nows starting a new run, repairs, cluster starts, restarts and resizes,
 top-level Slack messages, thread replies, Jira issues, comments, transitions
-per incident beyond one: must be 0) and Retry-After violations (an identical
+per incident beyond one: must be 0; counted once every Slack message and Jira
+issue of the burst says Resolved) and Retry-After violations (an identical
 request repeated sooner than its 429 said: must be 0):
 
     .venv/bin/python bench/lifecycle.py --incidents 100 --more 100 --fault-rate 0.2
@@ -246,6 +247,8 @@ class Watcher:
         self.writes: Counter[str] = Counter()
         self.resolved: dict[str, float] = {}
         self.phases: dict[str, str] = {}
+        self.notified: dict[str, tuple[str | None, str | None]] = {}
+        """The phase the Slack message and the Jira issue were last brought up to, per Incident."""
         self.events = 0
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -278,6 +281,8 @@ class Watcher:
             name = obj["metadata"]["name"]
             phase = (obj.get("status") or {}).get("phase") or ""
             self.phases[name] = phase
+            notes = (obj.get("status") or {}).get("notifications") or {}
+            self.notified[name] = (notes.get("slackUpdatedPhase"), notes.get("jiraUpdatedPhase"))
             if phase == "Resolved" and name not in self.resolved:
                 self.resolved[name] = time.perf_counter()
 
@@ -342,6 +347,17 @@ async def wait_resolved(watcher: Watcher, names: set[str], started: float, limit
     raise TimeoutError(f"{len(names - watcher.resolved.keys())} incidents not Resolved after {limit} s")
 
 
+async def wait_notified(watcher: Watcher, names: set[str], limit: float) -> float | None:
+    """When (perf_counter) the Slack message and the Jira issue of every Incident in `names` said Resolved;
+    None if they did not within `limit` seconds."""
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        if all(watcher.notified.get(n) == ("Resolved", "Resolved") for n in names):
+            return time.perf_counter()
+        await asyncio.sleep(1.0)
+    return None
+
+
 async def wait_bench_namespaces_gone(kube: KubeClient, limit: float = 900.0) -> None:
     """Wait until no earlier run's namespace is still being deleted: the garbage collector and the namespace
     controller deleting thousands of objects would share the 2 cores with this run."""
@@ -400,6 +416,7 @@ def fault_findings(calls: list[dict[str, Any]]) -> dict[str, Any]:
     done = Counter(k for c in ok if (k := once_key(c)) is not None and starts_something(c))
     twice = {k: n for k, n in done.items() if n > 1}
     last_429: dict[str, float] = {}
+    refused: Counter[str] = Counter()  # 429s in a row of one request: an SDK gives up after its retry budget
     early: list[str] = []
     shared: list[str] = []
     for call in sorted(calls, key=lambda c: c["seq"]):
@@ -408,9 +425,13 @@ def fault_findings(calls: list[dict[str, Any]]) -> dict[str, Any]:
         told = last_429.pop(same, None)
         if told is not None and call["time"] < told + RETRY_AFTER_SECONDS - 0.1:
             bucket = shared if call["op"] in SHARED_OPS else early
-            bucket.append(f"{call['service']} {call['op']} after {call['time'] - told:.2f} s")
+            bucket.append(f"{call['service']} {call['op']} {call['path']} after {call['time'] - told:.2f} s,"
+                          f" {refused[same]} 429s in a row before it")
         if call["status"] == 429:
             last_429[same] = call["time"]
+            refused[same] += 1
+        else:
+            refused.pop(same, None)
     return {"faults_injected": dict(injected), "faults_total": sum(injected.values()),
             "side_effects": dict(Counter(c["op"] for c in ok if once_key(c) is not None)),
             "duplicates_sent": len(twice), "duplicate_examples": list(twice)[:5],
@@ -463,7 +484,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             warm: dict[str, float] = {}
             await create_all(kube, namespace, range(total, total + warmup), make, warm)
             await wait_resolved(watcher, set(warm), time.perf_counter(), args.timeout, proc, peak)
-            progress(f"warm-up: {warmup} incidents resolved")
+            # Slack's per-channel limit paces the bursts: each starts once the one before has told its end.
+            await wait_notified(watcher, set(warm), args.timeout)
+            progress(f"warm-up: {warmup} incidents resolved and notified")
         requests_before = await apiserver_requests(kube)
         cpu_before = cpu_by_process(proc.pid)
         started = time.perf_counter()
@@ -488,6 +511,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                  f"{events} Events, the last {events_seconds:.0f} s after the last Resolved")
 
         more: dict[str, float] = {}
+        if args.fault_rate > 0:
+            await wait_notified(watcher, first, args.timeout)
         calls_before = len(sandbox.control.calls())
         if args.fault_rate > 0:
             sandbox.control.apply({"faults": cloud_faults(args.fault_rate)})
@@ -522,11 +547,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "rss_peak_mib_with_2000": round(hwm_2000, 1),
         }
         if args.fault_rate > 0:
-            await asyncio.sleep(3.0)  # trailing notifications of the last resolutions
+            notified = await wait_notified(watcher, set(more), args.timeout)
+            last_resolved = started_more + more_seconds
             result["faulty_cloud"] = {
                 "fault_rate": args.fault_rate, "baseline_seconds": round(total_seconds, 2),
                 "faulty_seconds": round(more_seconds, 2), "added_seconds": round(more_seconds - total_seconds, 2),
                 "resolved": len(set(more) & watcher.resolved.keys()), "incidents": len(more),
+                "notified_resolved": sum(1 for n in more if watcher.notified.get(n) == ("Resolved", "Resolved")),
+                "notified_seconds_after_last_resolved": None if notified is None else round(
+                    notified - last_resolved, 1),
                 "incidents_by_kind": dict(Counter(kinds[n] for n in more)),
                 "baseline_ended_wrong": (await end_states(kube, namespace, {n: kinds[n] for n in first}))[
                     "ended_wrong"],
