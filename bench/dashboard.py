@@ -15,6 +15,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from _world import free_port, rss_mib
+
 # This file is bench/dashboard.py: drop its folder from the import path, or `import dashboard`
 # would import this script instead of the dashboard package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
@@ -23,7 +25,6 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import secrets  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
@@ -106,20 +107,6 @@ async def load(kubeconfig: Path, namespace: str) -> float:
             done += await create_samples(kube, namespace, samples[first : first + batch], concurrency=64)
             progress(f"created {done}/{len(samples)} incidents ({time.monotonic() - started:.0f}s)")
         return time.monotonic() - started
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def rss_mib(pid: int) -> tuple[float, float]:
-    """(current, peak) resident set size of a process, MiB."""
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
-    )
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
 def wait_synced(url: str, timeout: float = 180) -> float:

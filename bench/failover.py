@@ -31,11 +31,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,51 +42,27 @@ import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
+from _world import CLI, REPO, adf_incident, adf_run_id, create_namespace, free_port, print_figures, reporter
 from aiops_operator.kube import INCIDENTS, LEASES, NAMESPACES, KubeClient, NotFound, load_config
 from aiops_operator.kube.crds import install_crds
 
 from devtools.localcluster import controlplane
 
-REPO = Path(__file__).resolve().parents[1]
-CLI = REPO / ".venv" / "bin" / "aiops-rca"
 LEASE = "aiops-rca-operator"
 TIMING = {"LEADER_ELECTION_LEASE_DURATION_SECONDS": "15", "LEADER_ELECTION_RENEW_DEADLINE_SECONDS": "10",
           "LEADER_ELECTION_RETRY_PERIOD_SECONDS": "2"}
 TAKEOVER_LIMIT = 30.0
 
 
-def progress(message: str) -> None:
-    print(f"[failover] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+progress = reporter("failover")
 
 
 def incident(i: int) -> dict[str, Any]:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    run_id = f"fa11be00-0000-4000-8000-{i:012d}"
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Incident",
-        "metadata": {"name": incident_name(IncidentSource.AZURE_DATA_FACTORY, run_id, f"pl_failover_{i:02d}")},
-        "spec": {
-            "source": "AzureDataFactory",
-            "resource": {"kind": "Pipeline", "name": f"pl_failover_{i:02d}", "factory": "adf-bench",
-                         "resourceGroup": "rg-bench", "subscriptionId": "00000000-0000-0000-0000-000000000000"},
-            "runId": run_id,
-            "alert": {"rule": "adf-failed-runs", "firedTime": now},
-            "error": {"code": "2200", "activity": "Copy_Data", "message": "Execution Timeout Expired."},
-            "receivedTime": now,
-        },
-    }
+    return adf_incident(f"pl_failover_{i:02d}", adf_run_id("fa11be00", i), "00000000-0000-0000-0000-000000000000",
+                        message="Execution Timeout Expired.", fired_ago=0)
 
 
 @dataclass
@@ -233,8 +207,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 for name in ("bench-a", "bench-b")}
     try:
         await install_crds(kube)
-        await kube.create(NAMESPACES, None, {"apiVersion": "v1", "kind": "Namespace",
-                                             "metadata": {"name": namespace}})
+        await create_namespace(kube, namespace)
         replicas["bench-a"].start()
         await wait_holder(kube, namespace, replicas["bench-a"], 60)
         replicas["bench-b"].start()
@@ -279,8 +252,7 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=480.0,
                         help="stop starting new kills after this many seconds (default 480)")
     args = parser.parse_args()
-    result = asyncio.run(main_async(args))
-    print(json.dumps(result))
+    print_figures(asyncio.run(main_async(args)))
     return 0
 
 

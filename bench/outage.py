@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import secrets
 import subprocess
@@ -37,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _world import REPO, print_figures, receiver_command, reporter, wait_healthy
 
-REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(REPO))
 
@@ -51,8 +50,7 @@ API_KEY = secrets.token_hex(16)
 METRICS = ("aiops_rca_receiver_spool_depth", "aiops_rca_receiver_spool_bytes", "process_resident_memory_bytes")
 
 
-def progress(message: str) -> None:
-    print(f"[outage] {message}", file=sys.stderr, flush=True)
+progress = reporter("outage")
 
 
 def alert(run: int, tag: str) -> dict[str, Any]:
@@ -125,7 +123,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"x-api-key": API_KEY},
                                      timeout=30) as http:
-            await _healthy(http, proc, log)
+            await wait_healthy(http, proc, log)
             return await _drill(args, http, proxy, kube, namespace, tag)
     finally:
         proc.terminate()
@@ -141,28 +139,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def start_receiver(port: int, kubeconfig: Path, namespace: str, workdir: Path,
                    env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "aiops_operator.cli", "receiver", "--host", "127.0.0.1", "--port", str(port),
-         "--kubeconfig", str(kubeconfig), "--namespace", namespace, "--spool-dir", str(workdir / "spool"),
-         "--api-keys-file", str(workdir / "keys"), "--log-level", "WARNING"],
-        stdout=(workdir / "receiver.log").open("w"), stderr=subprocess.STDOUT, env=env,
-    )
-
-
-def tail(log: Path) -> str:
-    return log.read_text()[-2000:]
-
-
-async def _healthy(http: httpx.AsyncClient, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"receiver exited: {tail(log)}")
-        with contextlib.suppress(httpx.TransportError):
-            if (await http.get("/healthz")).status_code == 200:
-                return
-        await asyncio.sleep(0.2)
-    raise SystemExit("receiver did not become healthy")
+    return subprocess.Popen(receiver_command(port, kubeconfig, namespace, workdir, workdir / "keys"),
+                            stdout=(workdir / "receiver.log").open("w"), stderr=subprocess.STDOUT, env=env)
 
 
 async def _drill(args: argparse.Namespace, http: httpx.AsyncClient, proxy: TcpProxy, kube: KubeClient,
@@ -292,7 +270,7 @@ def main() -> int:
 
     figures = asyncio.run(bounded())
     figures["violations"] = verdict(figures)
-    print(json.dumps(figures), flush=True)
+    print_figures(figures)
     return 1 if figures["violations"] else 0
 
 

@@ -26,7 +26,6 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,31 +34,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from _world import free_port, percentile, print_figures, receiver_command, reporter, tail
 from aiops_operator.api import IncidentSource
 from aiops_operator.kube import INCIDENTS, KubeClient, load_config
 
 from devtools.localcluster import controlplane
 
-REPO = Path(__file__).resolve().parents[1]
 API_KEY = secrets.token_hex(16)
 
 
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return ordered[index]
+progress = reporter("bench")
 
 
 # -- payloads ----------------------------------------------------------------------------------
@@ -222,16 +206,8 @@ def start_receiver(
     port: int, kubeconfig: Path, namespace: str, workdir: Path, keys: Path, log: Path
 ) -> subprocess.Popen[bytes]:
     """`aiops-rca receiver` as its own process, as in production."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "aiops_operator.cli", "receiver", "--host", "127.0.0.1", "--port", str(port),
-         "--kubeconfig", str(kubeconfig), "--namespace", namespace, "--spool-dir", str(workdir / "spool"),
-         "--api-keys-file", str(keys), "--log-level", "WARNING"],
-        stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
-
-
-def tail(log: Path) -> str:
-    return log.read_text()[-2000:]
+    return subprocess.Popen(receiver_command(port, kubeconfig, namespace, workdir, keys), stdout=log.open("w"),
+                            stderr=subprocess.STDOUT)
 
 
 async def wait_healthy(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -386,8 +362,7 @@ def main() -> int:
     parser.add_argument("--storm-distinct", type=int, default=40, help="distinct alerts in the 50x storm")
     parser.add_argument("--storm-concurrency", type=int, default=64, help="connections during the storm")
     args = parser.parse_args()
-    result = _run(main_async(args))
-    print(json.dumps(result), flush=True)
+    print_figures(_run(main_async(args)))
     return 0
 
 

@@ -30,17 +30,28 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import secrets
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiops_operator.api import GROUP, VERSION, IncidentSource, incident_name
+from _world import (
+    GATEWAY_TIMEOUT,
+    REPO,
+    adf_incident,
+    adf_run_id,
+    adf_scenario,
+    create_namespace,
+    gateway_timeout_policy,
+    operator_command,
+    operator_env,
+    print_figures,
+    reporter,
+    wait_until,
+)
 from aiops_operator.api.labels import RECURRENCE_RECORD_LABEL
 from aiops_operator.kube import ATTEMPTS, CONFIGMAPS, EVENTS, INCIDENTS, NAMESPACES, POLICIES, KubeClient, load_config
 from aiops_operator.kube.crds import install_crds
@@ -51,24 +62,17 @@ from aiops_operator.retention.sweeper import RetentionSweeper
 from devtools.localcluster import controlplane
 from sandbox.testing import start as start_sandbox
 
-REPO = Path(__file__).resolve().parents[1]
-CLI = REPO / ".venv" / "bin" / "aiops-rca"
 PIPELINES = 20
-MESSAGE = ("Failure happened on 'Source' side. ErrorCode=SqlFailedToConnect,Message=Cannot connect to SQL Database."
-           " Execution Timeout Expired. The timeout period elapsed prior to completion of the operation or the"
-           " server is not responding.")
-FACTORY, RG = "adf-bench", "rg-bench"
 RECURRENCE_DAYS = 30
 TARGETS = {"etcd_mib_at_1000_per_day_with_retention": 1024.0}
 """etcd's default quota is 2 GiB (8 GiB at most recommended): the incidents should take at most half of the default."""
 
 
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+progress = reporter("bench")
 
 
 def run_id(i: int) -> str:
-    return f"4e7e0000-0000-4000-8000-{i:012d}"
+    return adf_run_id("4e7e0000", i)
 
 
 def pipeline(i: int) -> str:
@@ -76,33 +80,7 @@ def pipeline(i: int) -> str:
 
 
 def incident(i: int, subscription: str) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    stamp = "%Y-%m-%dT%H:%M:%SZ"
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Incident",
-        "metadata": {"name": incident_name(IncidentSource.AZURE_DATA_FACTORY, run_id(i), pipeline(i))},
-        "spec": {
-            "source": "AzureDataFactory",
-            "resource": {"kind": "Pipeline", "name": pipeline(i), "factory": FACTORY, "resourceGroup": RG,
-                         "subscriptionId": subscription},
-            "runId": run_id(i),
-            "alert": {"rule": "adf-failed-runs", "severity": "Sev2", "firedTime": (now - timedelta(seconds=5)).strftime(
-                stamp), "signalType": "Log"},
-            "error": {"code": "2200", "activity": "Copy_Data", "message": MESSAGE},
-            "receivedTime": now.strftime(stamp),
-        },
-    }
-
-
-def bench_policy() -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "RemediationPolicy", "metadata": {"name": "bench"},
-        "spec": {
-            "routing": {"team": "bench", "slackChannel": "#bench", "jiraProject": "BENCH"},
-            "rules": [{"name": "gateway-timeout", "errorType": "GatewayTimeout", "action": "RerunPipeline",
-                       "maxAttempts": 1, "backoff": {"seconds": [0]}}],
-        },
-    }
+    return adf_incident(pipeline(i), run_id(i), subscription, severity="Sev2", signalType="Log")
 
 
 def size(obj: dict[str, Any]) -> int:
@@ -113,25 +91,6 @@ def size(obj: dict[str, Any]) -> int:
 async def listed(kube: KubeClient, rt: Any, namespace: str, selector: str | None = None) -> list[dict[str, Any]]:
     items, _ = await kube.list_all(rt, namespace, label_selector=selector)
     return items
-
-
-async def wait_until(what: str, check: Any, limit: float, proc: subprocess.Popen[bytes] | None = None) -> float:
-    started = time.perf_counter()
-    while time.perf_counter() - started < limit:
-        if await check():
-            return time.perf_counter() - started
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"the operator exited ({proc.returncode}) while waiting for {what}")
-        await asyncio.sleep(0.5)
-    raise TimeoutError(f"{what} did not happen within {limit:.0f} s")
-
-
-def operator_env(kubeconfig: Path, endpoints: Any) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "AIOPS_LLM_"))}
-    env.update(endpoints.env(llm=False))
-    env.update({"KUBECONFIG": str(kubeconfig), "LOG_LEVEL": "WARNING", "REMEDIATION_POLL_SECONDS": "1",
-                "SSL_CERT_FILE": str(endpoints.ca_file), "INCIDENT_RETENTION_SECONDS": "0"})
-    return env
 
 
 async def lifecycle(kube: KubeClient, namespace: str, n: int, subscription: str,
@@ -237,26 +196,18 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     kube = KubeClient(load_config(kubeconfig), max_connections=16)
     namespace = f"bench-retention-{secrets.token_hex(3)}"
     workdir = Path(tempfile.mkdtemp(prefix="aiops-rca-bench-retention-"))
-    sandbox = start_sandbox({
-        "defaults": {"run_duration_seconds": 0},
-        "adf": {
-            "pipelines": {pipeline(i): {"activities": ["Copy_Data"], "runs": [{"status": "Succeeded",
-                                                                               "duration_seconds": 0}]}
-                          for i in range(PIPELINES)},
-            "seeded_runs": [{"run_id": run_id(i), "pipeline": pipeline(i), "status": "Failed",
-                             "failed_activity": "Copy_Data", "message": MESSAGE} for i in range(args.incidents)],
-        },
-    })
+    sandbox = start_sandbox(adf_scenario([(run_id(i), pipeline(i), GATEWAY_TIMEOUT) for i in range(args.incidents)]))
     proc: subprocess.Popen[bytes] | None = None
     try:
         await install_crds(kube)
-        await kube.create(NAMESPACES, None, {"apiVersion": "v1", "kind": "Namespace",
-                                             "metadata": {"name": namespace}})
-        await kube.create(POLICIES, namespace, bench_policy())
+        await create_namespace(kube, namespace)
+        await kube.create(POLICIES, namespace, gateway_timeout_policy(
+            "bench", {"team": "bench", "slackChannel": "#bench", "jiraProject": "BENCH"}))
         with (workdir / "operator.log").open("wb") as out:
             proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before the incidents
-                [str(CLI), "operator", "--namespace", namespace, "--port", "0"],
-                env=operator_env(kubeconfig, sandbox.endpoints), stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+                operator_command(namespace), env=operator_env(kubeconfig, sandbox.endpoints,
+                                                              INCIDENT_RETENTION_SECONDS="0"),
+                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         await asyncio.sleep(3.0)
         subscription = sandbox.endpoints.credentials.azure_subscription_id
         seconds = await lifecycle(kube, namespace, args.incidents, subscription, proc, args.timeout)
@@ -297,8 +248,7 @@ def main() -> int:
     parser.add_argument("--retention-days", type=int, default=14, help="INCIDENT_RETENTION_SECONDS, in days")
     parser.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds")
     args = parser.parse_args()
-    result = asyncio.run(main_async(args))
-    print(json.dumps(result))
+    print_figures(asyncio.run(main_async(args)))
     return 0
 
 

@@ -45,11 +45,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import secrets
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -59,7 +57,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiops_operator.api import GROUP, VERSION
+from _world import (
+    GATEWAY_TIMEOUT,
+    REPO,
+    adf_scenario,
+    apiserver_requests,
+    create_namespace,
+    free_port,
+    gateway_timeout_policy,
+    once_key,
+    operator_command,
+    operator_env,
+    print_figures,
+    receiver_command,
+    reporter,
+    slack_metadata,
+    wait_healthy,
+)
 from aiops_operator.api.labels import STORM_ROOT_LABEL
 from aiops_operator.kube import ATTEMPTS, INCIDENTS, NAMESPACES, POLICIES, KubeClient, load_config
 from aiops_operator.kube.crds import install_crds
@@ -69,15 +83,10 @@ from sandbox.ratelimits import early_retries
 from sandbox.testing import RunningSandbox
 from sandbox.testing import start as start_sandbox
 
-REPO = Path(__file__).resolve().parents[1]
-CLI = REPO / ".venv" / "bin" / "aiops-rca"
 API_KEY = secrets.token_hex(16)
 CHANNEL, PROJECT = "#storm-bench", "STORM"
 RUNTIME = "shir-weu-01"
-TIMEOUT_MESSAGE = ("Failure happened on 'Source' side. ErrorCode=SqlFailedToConnect,Message=Cannot connect to SQL"
-                   " Database. Execution Timeout Expired. The timeout period elapsed prior to completion of the"
-                   " operation or the server is not responding.")
-STORM_MESSAGE = f"{TIMEOUT_MESSAGE} The copy ran on the self-hosted integration runtime '{RUNTIME}'."
+STORM_MESSAGE = f"{GATEWAY_TIMEOUT} The copy ran on the self-hosted integration runtime '{RUNTIME}'."
 STORM_PIPELINES = 50
 UNRELATED_PIPELINES = 50
 SIDE_EFFECTS = ("chat.postMessage", "chat.update", "createIssue", "addComment", "doTransition", "createRun")
@@ -88,16 +97,7 @@ TARGETS = {"storm_roots": 1, "storm_root_slack_posts_max": 2, "grouped_within_se
            "early_retries": 0}
 
 
-def progress(message: str) -> None:
-    print(f"[storm] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+progress = reporter("storm")
 
 
 # -- the world -------------------------------------------------------------------------------
@@ -116,7 +116,7 @@ def failures(storm: int, unrelated: int, tag: str) -> list[Failure]:
     storm_f = [Failure(f"pl_storm_{i % STORM_PIPELINES:03d}", f"5702{tag}-0000-4000-8000-{i:012d}", STORM_MESSAGE,
                        True) for i in range(storm)]
     other = [Failure(f"pl_other_{i % UNRELATED_PIPELINES:03d}", f"0723{tag}-0000-4000-8000-{i:012d}",
-                     TIMEOUT_MESSAGE, False) for i in range(unrelated)]
+                     GATEWAY_TIMEOUT, False) for i in range(unrelated)]
     out: list[Failure] = []
     every = max(1, (storm + 1) // (unrelated + 1)) if unrelated else 0
     for i, f in enumerate(storm_f):
@@ -128,27 +128,12 @@ def failures(storm: int, unrelated: int, tag: str) -> list[Failure]:
 
 def scenario(all_failures: list[Failure]) -> dict[str, Any]:
     """ADF holds each failed run (its activity error names the runtime or not); every re-run succeeds."""
-    pipelines = {f.pipeline for f in all_failures}
-    return {
-        "defaults": {"run_duration_seconds": 0},
-        "adf": {
-            "pipelines": {p: {"activities": ["Copy_Data"], "runs": [{"status": "Succeeded", "duration_seconds": 0}]}
-                          for p in sorted(pipelines)},
-            "seeded_runs": [{"run_id": f.run_id, "pipeline": f.pipeline, "status": "Failed",
-                             "failed_activity": "Copy_Data", "message": f.message} for f in all_failures],
-        },
-    }
+    return adf_scenario([(f.run_id, f.pipeline, f.message) for f in all_failures])
 
 
 def policy() -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "RemediationPolicy", "metadata": {"name": "storm-bench"},
-        "spec": {
-            "rules": [{"name": "gateway-timeout", "errorType": "GatewayTimeout", "action": "RerunPipeline",
-                       "maxAttempts": 1, "backoff": {"seconds": [0]}}],
-            "routing": {"team": "data-platform", "slackChannel": CHANNEL, "jiraProject": PROJECT},
-        },
-    }
+    return gateway_timeout_policy("storm-bench",
+                                  {"team": "data-platform", "slackChannel": CHANNEL, "jiraProject": PROJECT})
 
 
 def alert(f: Failure, subscription: str) -> dict[str, Any]:
@@ -193,29 +178,13 @@ class Processes:
 
 
 def start_operator(procs: Processes, sandbox: RunningSandbox, kubeconfig: Path, namespace: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "AIOPS_LLM_"))}
-    env.update(sandbox.endpoints.env(llm=False))
-    env.update({"KUBECONFIG": str(kubeconfig), "LOG_LEVEL": "WARNING", "REMEDIATION_POLL_SECONDS": "1",
-                "SSL_CERT_FILE": str(sandbox.endpoints.ca_file)})
-    procs.start("operator", [str(CLI), "operator", "--namespace", namespace, "--port", "0"], env)
+    procs.start("operator", operator_command(namespace), operator_env(kubeconfig, sandbox.endpoints))
 
 
 def start_receiver(procs: Processes, kubeconfig: Path, namespace: str, port: int) -> None:
     (procs.workdir / "keys").write_text(API_KEY + "\n")
-    procs.start("receiver", [sys.executable, "-m", "aiops_operator.cli", "receiver", "--host", "127.0.0.1",
-                             "--port", str(port), "--kubeconfig", str(kubeconfig), "--namespace", namespace,
-                             "--spool-dir", str(procs.workdir / "spool"), "--api-keys-file",
-                             str(procs.workdir / "keys"), "--log-level", "WARNING"], dict(os.environ))
-
-
-async def wait_healthy(http: httpx.AsyncClient, limit: float = 30.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.TransportError):
-            if (await http.get("/healthz")).status_code == 200:
-                return
-        await asyncio.sleep(0.2)
-    raise SystemExit("the receiver did not become healthy")
+    procs.start("receiver", receiver_command(port, kubeconfig, namespace, procs.workdir, procs.workdir / "keys"),
+                dict(os.environ))
 
 
 async def send_all(http: httpx.AsyncClient, bodies: list[dict[str, Any]], spread: float) -> tuple[float, Counter[int]]:
@@ -310,43 +279,8 @@ async def wait_settled(kube: KubeClient, sandbox: RunningSandbox, namespace: str
 
 async def apiserver_writes(kube: KubeClient) -> int:
     """Writes the API server answered so far (its `apiserver_request_total`) on the resources the system writes."""
-    total = 0
-    for line in (await kube.get_text("/metrics")).splitlines():
-        if not line.startswith("apiserver_request_total{"):
-            continue
-        labels_text, _, value = line.rpartition(" ")
-        label = {k: v.strip('"') for k, v in (p.split("=", 1) for p in labels_text[24:-1].split(",") if "=" in p)}
-        resource = label.get("resource", "") + (f"/{label['subresource']}" if label.get("subresource") else "")
-        if label.get("verb") in WRITE_VERBS and resource in WRITTEN:
-            total += int(float(value))
-    return total
-
-
-def _meta(call: dict[str, Any]) -> dict[str, Any]:
-    body = call.get("body") if isinstance(call.get("body"), dict) else {}
-    meta = (body or {}).get("metadata") or {}
-    if isinstance(meta, str):
-        with contextlib.suppress(ValueError):
-            meta = json.loads(meta)
-    return meta if isinstance(meta, dict) else {}
-
-
-def _once_key(call: dict[str, Any]) -> str | None:
-    """What a successful side effect did, named so that doing it twice shows (an edit may repeat)."""
-    target, body = call.get("target") or {}, call.get("body")
-    if call["op"] == "createRun":
-        return f"rerun {target.get('reference_run_id')}"
-    if call["op"] == "chat.postMessage":
-        payload = _meta(call).get("event_payload") or {}
-        return f"slack {payload.get('incident_uid')} {payload.get('key') or 'message'}"
-    if call["op"] == "createIssue" and isinstance(body, dict):
-        return f"issue {sorted((body.get('fields') or {}).get('labels') or [])}"
-    if call["op"] == "addComment":
-        marker = json.dumps(body).split("[aiops-rca:")[1:2]
-        return f"comment {target.get('key')} {marker[0].split(']')[0] if marker else json.dumps(body)}"
-    if call["op"] == "doTransition":
-        return f"transition {target.get('key')} {target.get('to')}"
-    return None
+    return sum(n for key, n in (await apiserver_requests(kube)).items()
+               if key.split(" ")[0] in WRITE_VERBS and key.split(" ")[1] in WRITTEN)
 
 
 def _limit_kind(call: dict[str, Any]) -> str:
@@ -359,7 +293,7 @@ def _limit_kind(call: dict[str, Any]) -> str:
 
 
 def _uid(call: dict[str, Any]) -> str:
-    return str((_meta(call).get("event_payload") or {}).get("incident_uid") or "")
+    return str((slack_metadata(call).get("event_payload") or {}).get("incident_uid") or "")
 
 
 def notification_figures(calls: list[dict[str, Any]], root_uids: set[str]) -> dict[str, Any]:
@@ -367,7 +301,7 @@ def notification_figures(calls: list[dict[str, Any]], root_uids: set[str]) -> di
     posts = [c for c in ok if c["op"] == "chat.postMessage" and not (c.get("target") or {}).get("thread_ts")]
     replies = [c for c in ok if c["op"] == "chat.postMessage" and (c.get("target") or {}).get("thread_ts")]
     refused = [c for c in calls if c["status"] == 429]
-    done = Counter(k for c in ok if (k := _once_key(c)) is not None)
+    done = Counter(k for c in ok if (k := once_key(c)) is not None)
     twice = {k: n for k, n in done.items() if n > 1}
     return {
         "slack_posts": len(posts), "slack_replies": len(replies),
@@ -414,7 +348,7 @@ def rerun_figures(calls: list[dict[str, Any]], storm_runs: set[str]) -> dict[str
 
 async def setup(kube: KubeClient, namespace: str) -> None:
     await install_crds(kube)
-    await kube.create(NAMESPACES, None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    await create_namespace(kube, namespace)
     await kube.create(POLICIES, namespace, policy())
 
 
@@ -489,8 +423,7 @@ def main() -> int:
                         help="settled once no Slack, Jira or ADF call came for this long (default 10 s)")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up waiting after this (default 600 s)")
     args = parser.parse_args()
-    figures = asyncio.run(run(args))
-    print(json.dumps(figures), flush=True)
+    print_figures(asyncio.run(run(args)))
     return 0
 
 

@@ -343,6 +343,8 @@ class DatabricksState:
             if spec.state in ("PENDING", "RESTARTING", "RESIZING"):
                 self.clusters[cluster_id].pending = Transition(now + self.clusters[cluster_id].transition_seconds,
                                                                "RUNNING")
+        # Runs and task runs share one id space: the seeded runs' own ids are taken before their tasks get theirs.
+        self._next_id = max([self._next_id, *(seed.run_id for seed in scenario.databricks.seeded_runs)])
         for seed in scenario.databricks.seeded_runs:
             outcome = DatabricksOutcome.model_validate(seed.model_dump(include=set(DatabricksOutcome.model_fields)))
             duration = seed.duration_seconds if seed.duration_seconds is not None else 0.0

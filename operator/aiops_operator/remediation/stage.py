@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -190,8 +191,10 @@ class Remediator:
         on_activity: Callable[[str], None] = lambda namespace: None,
         threads: int = 16,
         clock: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.kube = kube
+        self.monotonic = monotonic
         self.executors = executors
         self.settings = settings
         self.policies = policies
@@ -553,12 +556,15 @@ class Remediator:
 
     async def _poll(self, incident: Incident, attempt: RemediationAttempt, body: dict[str, Any],
                     now: datetime) -> tuple[dict[str, Any], bool]:
+        began = self.monotonic()
         try:
             progress = await self._in_thread(self.executors.poll, incident, attempt)
         except Exception:
             metrics.EXECUTOR_FAILURES.labels(attempt.spec.action.value, "transient").inc()
             raise
-        self._polled.put(attempt.metadata.name, now)
+        # An SDK sleeps out a 429's Retry-After between its own retries inside the poll: counted from when
+        # the poll began, the next one could follow its last refusal at once (seen in the faulty-cloud bench).
+        self._polled.put(attempt.metadata.name, now + timedelta(seconds=self.monotonic() - began))
         self.crash_hook("while-monitoring", incident.metadata.name)  # polled, its result not yet recorded
         update = attempt_status.after_progress(attempt, progress, now)
         if update is None:

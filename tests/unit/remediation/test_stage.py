@@ -217,3 +217,39 @@ async def test_what_a_step_records_after_a_launch_is_not_older_than_the_launch(
     assert summary.next_attempt_time is not None
     assert summary.next_attempt_time >= launched_at[0] + timedelta(seconds=10)  # the policy's backoff
     assert first.requeue_after == pytest.approx(10, abs=0.01)  # counted from the wall clock, not from at(60)
+
+
+class SlowPolls(Executors):
+    """Polls that take `seconds` on the stage's monotonic clock, as an SDK sleeping out a 429's Retry-After
+    between its own retries does, and then fail transiently."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.clock = 1000.0
+        self.polls = 0
+
+    def poll(self, incident: Incident, attempt: RemediationAttempt) -> Progress:
+        self.polls += 1
+        self.clock += self.seconds
+        return Progress(ProgressState.RUNNING, "ADF getPipelineRun: HttpResponseError: 429", transient_error=True)
+
+
+async def test_the_next_poll_counts_from_when_a_slow_poll_returned_not_from_when_it_began(api: FakeApiServer) -> None:
+    slow = SlowPolls(seconds=2.5)  # longer than the poll interval below
+    stage = Remediator(api.client(), slow, Settings(remediation_poll_seconds=1.0), Policies(),
+                       monotonic=lambda: slow.clock)
+    try:
+        inc = handed_off()
+        inc = moved(inc, (await stage.step(inc, at(60))).status)  # created and launched
+        inc = moved(inc, (await stage.step(inc, at(61))).status)  # polled: 2.5 s in the SDK, then a 429
+        assert slow.polls == 1
+        # 1.2 s after the poll began but before it returned + 1 s: polling now would follow the last 429 at once.
+        early = await stage.step(inc, at(62.2))
+        assert slow.polls == 1
+        assert early.requeue_after is not None
+        assert 0 < early.requeue_after <= 2.3  # looks again no later than when the poll is due
+        await stage.step(moved(inc, early.status), at(64.6))
+        assert slow.polls == 2
+    finally:
+        stage.close()

@@ -93,3 +93,17 @@ def test_uninstall_forgets_only_the_named_libraries() -> None:
                   clock.now())
     state.uninstall("c2", ["pypi:pandas==2.1.4"])
     assert [lib.coordinate for lib in state.clusters["c2"].libraries] == ["pypi:numpy==1.26.3"]
+
+
+def test_seeded_runs_with_consecutive_ids_keep_their_own_task_runs() -> None:
+    # Run ids and task run ids share one id space in Databricks: a seeded run's task must not take the id of
+    # the next seeded run (get-output of that task would answer with the other run's error).
+    scenario = parse_scenario({"databricks": {
+        "jobs": {1: {"tasks": ["t"]}, 2: {"tasks": ["t"]}},
+        "seeded_runs": [{"run_id": 7000041, "job_id": 1, "result": "FAILED", "error": "first"},
+                        {"run_id": 7000042, "job_id": 2, "result": "TIMEDOUT", "error": "second"}]}})
+    state = DatabricksState(scenario, ManualClock().now())
+    task_runs = {run_id: run.executions[0].task_run_ids["t"] for run_id, run in state.runs.items()}
+    assert sorted(task_runs) == [7000041, 7000042]
+    assert not set(task_runs.values()) & set(task_runs)
+    assert {state.task_runs[task] for task in task_runs.values()} == {(7000041, "t"), (7000042, "t")}
