@@ -55,6 +55,8 @@ class Facts:
     resource_id: str | None = None
     """Databricks cluster id (cluster incidents) or job id."""
     error_type: str | None = None
+    analyzed_time: datetime | None = None
+    """When its error type became known (its analysis): no storm can be seen before peers are analyzed."""
     open: bool = True
     root: str | None = None
     """The root this incident already belongs to, if any."""
