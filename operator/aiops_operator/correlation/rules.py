@@ -17,8 +17,9 @@ other incidents still open. The rules, first match wins:
 4. **Storm** — at least `storm_threshold` open incidents of one error type naming one shared
    dependency (integration runtime, linked service, storage account, ...) received within
    `storm_window`: they form a storm whose root is a dedicated incident named by
-   `storm_root_name()`, deterministic, so two replicas deciding at once create one root (the
-   second create answers 409 and joins it).
+   `storm_root_name()` from the minute of the storm's first failure (analyzed yet or not),
+   deterministic, so two replicas deciding at once create one root (the second create answers
+   409 and joins it).
 
 Only open incidents (not Resolved or Escalated) take part; an incident never joins a group whose
 root is itself a member of another group (no chains: the root's root is taken instead).
@@ -170,7 +171,13 @@ def _storm(subject: Facts, candidates: list[Facts], settings: Settings) -> Corre
         if joined:
             root = joined[0]  # a storm root exists already: join it
         else:
-            first = min([subject, *peers], key=lambda o: (o.received_time, o.name))
+            # The name's minute comes from the first failure of the storm as every decider sees it: also those
+            # not analyzed yet. Analyses finish in any order, so two incidents deciding at once can see different
+            # analyzed peers; all see the same arrivals (the watch indexes each before its analysis).
+            arrived = [o for o in candidates if o.error_type in (None, subject.error_type)
+                       and dependency in o.references.dependencies
+                       and abs(subject.received_time - o.received_time) <= settings.storm_window]
+            first = min([subject, *arrived], key=lambda o: (o.received_time, o.name))
             bucket = first.received_time.replace(second=0, microsecond=0)
             root = storm_root_name(subject.error_type, dependency, bucket)
         return Correlation(GroupReason.STORM, root,

@@ -99,6 +99,23 @@ def test_storm_at_threshold_names_one_deterministic_root_for_every_member() -> N
     assert "3 HttpConnectionFailed failures behind IntegrationRuntime shir-prod-01" in found.message
 
 
+def test_storm_root_name_does_not_depend_on_which_peers_are_analyzed_yet() -> None:
+    """Two incidents forming the storm at once, each before the other's analysis is known; one sees the storm's
+    first failure (a minute earlier) analyzed, the other not yet: both name the same root."""
+    first = storm_member(0, -30)
+    a, b, c, d = (storm_member(i, 30 + i) for i in range(1, 5))
+    found_a = correlate(a, [first, b, c, replace(d, error_type=None)], SETTINGS, T0 + timedelta(minutes=1))
+    found_d = correlate(d, [replace(first, error_type=None), replace(a, error_type=None), b, c], SETTINGS,
+                        T0 + timedelta(minutes=1))
+    assert found_a is not None
+    assert found_d is not None
+    assert found_a.root == found_d.root == storm_root_name("HttpConnectionFailed", SHIR, T0 - timedelta(minutes=1))
+    other_type = replace(storm_member(5, -90), error_type="AuthenticationError")
+    found = correlate(a, [other_type, b, c], SETTINGS, T0)
+    assert found is not None
+    assert found.root == storm_root_name("HttpConnectionFailed", SHIR, T0)  # another failure is no first of it
+
+
 def test_storm_joins_an_existing_root() -> None:
     root = storm_root_name("HttpConnectionFailed", SHIR, T0)
     late = storm_member(9, 300)
