@@ -243,7 +243,7 @@ class Reconciler:
                 and not membership.is_storm_root(incident)):
             settings, hold = membership.settings_of(spec)
             subject = membership.facts_of(incident)
-            found = membership.decide(subject, list(self.groups.open_facts(namespace, meta.name)), settings, hold,
+            found = membership.decide(subject, list(self.groups.facts(namespace, meta.name)), settings, hold,
                                       self.clock())
         root_name = found.root if found is not None and found.root else membership.root_of(incident)
         root, missing = None, False

@@ -125,6 +125,23 @@ def test_storm_joins_an_existing_root() -> None:
     assert not found.create_root
 
 
+def test_the_tail_of_a_storm_joins_its_root_after_the_members_finished() -> None:
+    """The root healed and its members were re-run and resolved; more failures of the cause arrive within the
+    window, at once: they join the storm's root, not a second storm of their own (nor stand alone)."""
+    root = storm_root_name("HttpConnectionFailed", SHIR, T0)
+    finished = [replace(storm_member(i, i, root=root), open=False) for i in range(5)]
+    tail = [storm_member(10 + i, 120 + i) for i in range(3)]
+    for late in tail:
+        found = correlate(late, [*finished, *(t for t in tail if t is not late)], SETTINGS, T0)
+        assert found is not None
+        assert (found.root, found.create_root) == (root, False)
+    alone = correlate(tail[0], finished, SETTINGS, T0)
+    assert alone is not None
+    assert alone.root == root  # one straggler too
+    long_after = correlate(storm_member(20, 3600), finished, SETTINGS, T0)
+    assert long_after is None  # outside the window: the storm is over
+
+
 @pytest.mark.parametrize("other", [
     pytest.param(lambda i: storm_member(i, i, error_type="AuthenticationError"), id="other-error-type"),
     pytest.param(lambda i: storm_member(i, 3600 + i), id="outside-window"),
