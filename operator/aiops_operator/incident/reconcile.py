@@ -183,6 +183,17 @@ class Reconciler:
         metrics.RECONCILES.labels("ok").inc()
         return result
 
+    def observe(self, body: Mapping[str, Any]) -> None:
+        """A watch event this replica does not reconcile (a standby, or behind its fence): keep the group index
+        as fresh as the watch, so a new leader decides groups over every incident, not only over those its
+        first reconciles have read back (deciding then, a storm's member would find too few peers and go on
+        alone for good)."""
+        try:
+            incident = Incident.from_object(body)
+        except ValueError:
+            return  # its own reconcile reports what is wrong with it
+        self._index(incident)
+
     def forget(self, uid: str) -> None:
         """The Incident is gone: drop what is remembered about it."""
         self._memory.pop(uid, None)
