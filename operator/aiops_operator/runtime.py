@@ -343,8 +343,10 @@ class Runtime:
         self._known[uid] = (namespace, name)
         self._uids[(namespace, name)] = uid
         if not self.holding():
+            self.reconciler.observe(body)
             return
         if not self.acting():
+            self.reconciler.observe(body)
             self._schedule(uid, namespace, name, self._retry_after_fence())
             return
         await self._reconcile(uid, namespace, name, body)

@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 from aiops_operator.api import Analysis
+from aiops_operator.api.base import API_VERSION
 from aiops_operator.incident.reconcile import Integrations
 from aiops_operator.kube import KubeConfig
 from aiops_operator.kube.lease import NotLeader
 from aiops_operator.leadership import LeaseRecord, stepped_down, succeeded
 from aiops_operator.runtime import FencedExecutors, Runtime
 from aiops_operator.settings import OperatorSettings
+
+from tests.support.builders import analysis, incident
 
 
 class RulesOnly:
@@ -28,6 +31,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.reconciled: list[str] = []
+        self.observed: list[str] = []
         self.integrations = Integrations(analyzer=RulesOnly())
 
     async def reconcile(self, body: Mapping[str, Any]) -> float | None:
@@ -37,6 +41,9 @@ class Recorder:
     async def reconcile_by_name(self, namespace: str, name: str, uid: str) -> float | None:
         self.reconciled.append(name)
         return None
+
+    def observe(self, body: Mapping[str, Any]) -> None:
+        self.observed.append(str(body["metadata"]["name"]))
 
     def forget(self, uid: str) -> None:
         pass
@@ -66,10 +73,29 @@ async def test_a_standby_records_incidents_and_reconciles_none(runtime: Runtime)
                                                        "ownerReferences": [{"kind": "Incident", "uid": "uid-a",
                                                                             "name": "a"}]}})
     assert runtime.reconciler.reconciled == []  # type: ignore[attr-defined]
+    assert runtime.reconciler.observed == ["a", "b"]  # type: ignore[attr-defined]
     assert not runtime._timers
     with pytest.raises(NotLeader):
         runtime._fence("PATCH", "/apis/aiops-rca.io/v1alpha1/namespaces/ops/incidents/a/status")
     await runtime.close()
+
+
+async def test_a_standby_keeps_the_group_index_so_a_new_leader_groups_over_every_incident() -> None:
+    """Taking over, the new leader's reconciles run at once; each must see all the storm's incidents, not
+    only those already read back by another reconcile, or it decides it stands alone."""
+    settings = OperatorSettings(metrics_port=0, leader_election=True, pod_name="op-test")
+    rt = Runtime(settings, KubeConfig(server="http://kube.test"), integrations=Integrations(analyzer=RulesOnly()),
+                 watched_namespaces=["ops"])
+    names = [f"adf-storm-{i}" for i in range(3)]
+    for name in names:
+        inc = incident(object_name=name, namespace="ops", uid=f"uid-{name}", analysis=analysis().model_dump(
+            mode="json", by_alias=True))
+        await rt.on_incident_event("ADDED", {**inc.model_dump(mode="json", by_alias=True, exclude_none=True),
+                                             "apiVersion": API_VERSION, "kind": "Incident"})
+    assert not rt.acting()
+    assert [name for name in names if rt.reconciler.groups.peer("ops", name) is not None] == names
+    assert len(list(rt.reconciler.groups.facts("ops", names[0]))) == 2
+    await rt.close()
 
 
 async def test_a_new_leader_reconciles_everything_it_knows(runtime: Runtime) -> None:

@@ -98,8 +98,9 @@ class GroupIndex:
         names = self._members.get((namespace, root), set())
         return tuple(entries[n].peer for n in sorted(names) if n in entries)
 
-    def open_facts(self, namespace: str, excluding: str) -> Iterable[Facts]:
-        return [e.facts for n, e in self._entries.get(namespace, {}).items() if n != excluding and e.facts.open]
+    def facts(self, namespace: str, excluding: str) -> Iterable[Facts]:
+        """Every other incident's facts, open or finished (a finished storm member still names its root)."""
+        return [e.facts for n, e in self._entries.get(namespace, {}).items() if n != excluding]
 
     def _bound(self, namespace: str) -> None:
         if len(self) <= self.max_entries:

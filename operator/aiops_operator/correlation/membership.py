@@ -188,6 +188,7 @@ def facts_of(incident: Incident) -> Facts:
         references=found,
         resource_id=spec.resource.id,
         error_type=analysis.error_type.value if analysis else None,
+        analyzed_time=analysis.analyzed_time if analysis else None,
         # A storm root stands for its dependency: it never joins or counts towards a group itself.
         open=status.phase not in (IncidentPhase.RESOLVED, IncidentPhase.ESCALATED) and not is_storm_root(incident),
         root=root_of(incident),
@@ -219,11 +220,16 @@ def peer_of(incident: Incident) -> Peer:
 def decide(subject: Facts, others: Sequence[Facts], settings: Settings, hold: timedelta,
            now: datetime) -> Correlation | None:
     """`rules.correlate()`, plus the storm hold: an incident naming a shared dependency that is not (yet)
-    part of a storm waits `hold` from its arrival for one to form."""
+    part of a storm waits `hold` for one to form, from its arrival or, when later, from its analysis.
+
+    A storm is only seen among analyzed peers (one error type). An incident analyzed after its hold would
+    have ended (a backlog: a burst larger than the operator analyzes within the hold, a restart after an
+    outage) is analyzed together with its peers, none of whose analyses is indexed yet; counted from
+    arrival it would go on alone at once, and so would the first `stormThreshold - 1` of the storm."""
     found = correlate(subject, others, settings, now)
     if found is not None or subject.error_type is None or not subject.references.dependencies:
         return found
-    until = subject.received_time + hold
+    until = max(subject.received_time, subject.analyzed_time or subject.received_time) + hold
     if now >= until:
         return None
     return Correlation(GroupReason.STORM, None, f"Holding up to {int(hold.total_seconds())} s for a storm of"

@@ -16,9 +16,11 @@ other incidents still open. The rules, first match wins:
    waits for it likewise.
 4. **Storm** — at least `storm_threshold` open incidents of one error type naming one shared
    dependency (integration runtime, linked service, storage account, ...) received within
-   `storm_window`: they form a storm whose root is a dedicated incident named by
-   `storm_root_name()`, deterministic, so two replicas deciding at once create one root (the
-   second create answers 409 and joins it).
+   `storm_window`: they form a storm (and a later failure of that type naming that dependency
+   within the window joins it, even when its members have finished) whose root is a dedicated incident named by
+   `storm_root_name()` from the minute of the storm's first failure (analyzed yet or not),
+   deterministic, so two replicas deciding at once create one root (the second create answers
+   409 and joins it).
 
 Only open incidents (not Resolved or Escalated) take part; an incident never joins a group whose
 root is itself a member of another group (no chains: the root's root is taken instead).
@@ -55,6 +57,8 @@ class Facts:
     resource_id: str | None = None
     """Databricks cluster id (cluster incidents) or job id."""
     error_type: str | None = None
+    analyzed_time: datetime | None = None
+    """When its error type became known (its analysis): no storm can be seen before peers are analyzed."""
     open: bool = True
     root: str | None = None
     """The root this incident already belongs to, if any."""
@@ -97,7 +101,7 @@ def correlate(subject: Facts, others: Sequence[Facts], settings: Settings, now: 
         found = rule(subject, candidates, settings, now)
         if found is not None:
             return _no_chain(found, candidates)
-    return _storm(subject, list(candidates.values()), settings)
+    return _storm(subject, [o for o in others if o.name != subject.name], settings)
 
 
 def _no_chain(found: Correlation, candidates: dict[str, Facts]) -> Correlation:
@@ -155,22 +159,33 @@ def _cluster(subject: Facts, candidates: dict[str, Facts], settings: Settings, n
                        f"The job ran on cluster {root.resource_id}, which terminated: {root.name} is the root.")
 
 
-def _storm(subject: Facts, candidates: list[Facts], settings: Settings) -> Correlation | None:
+def _storm(subject: Facts, others: list[Facts], settings: Settings) -> Correlation | None:
+    """`others`: open and finished incidents; only open ones form a storm, but a storm formed earlier in the
+    window is joined even when its members have finished (its root healed and re-ran them, then more
+    failures of the cause arrived): one root per storm, not a second one for its tail."""
     if subject.error_type is None or not subject.references.dependencies:
         return None
     for dependency in sorted(subject.references.dependencies):
-        peers = [o for o in candidates
+        alike = [o for o in others
                  if o.error_type == subject.error_type and dependency in o.references.dependencies
                  and abs(subject.received_time - o.received_time) <= settings.storm_window]
-        if len(peers) + 1 < settings.storm_threshold:
-            continue
-        joined = sorted({o.root for o in peers if o.root and o.root.startswith("storm-")})
+        joined = sorted({o.root for o in alike if o.root and o.root.startswith("storm-")})
+        peers = [o for o in alike if o.open]
         if joined:
             root = joined[0]  # a storm root exists already: join it
-        else:
-            first = min([subject, *peers], key=lambda o: (o.received_time, o.name))
+        elif len(peers) + 1 >= settings.storm_threshold:
+            # The name's minute comes from the first failure of the storm as every decider sees it: also those
+            # not analyzed yet or finished already. Analyses finish in any order, so two incidents deciding at once
+            # can see different analyzed or open peers; all see the same arrivals (the watch indexes each before
+            # its analysis).
+            arrived = [o for o in others if o.error_type in (None, subject.error_type)
+                       and dependency in o.references.dependencies
+                       and abs(subject.received_time - o.received_time) <= settings.storm_window]
+            first = min([subject, *arrived], key=lambda o: (o.received_time, o.name))
             bucket = first.received_time.replace(second=0, microsecond=0)
             root = storm_root_name(subject.error_type, dependency, bucket)
+        else:
+            continue
         return Correlation(GroupReason.STORM, root,
                            f"{len(peers) + 1} {subject.error_type} failures behind {dependency.kind}"
                            f" {dependency.name} within {int(settings.storm_window.total_seconds() // 60)} min.",

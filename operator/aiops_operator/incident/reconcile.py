@@ -183,6 +183,17 @@ class Reconciler:
         metrics.RECONCILES.labels("ok").inc()
         return result
 
+    def observe(self, body: Mapping[str, Any]) -> None:
+        """A watch event this replica does not reconcile (a standby, or behind its fence): keep the group index
+        as fresh as the watch, so a new leader decides groups over every incident, not only over those its
+        first reconciles have read back (deciding then, a storm's member would find too few peers and go on
+        alone for good)."""
+        try:
+            incident = Incident.from_object(body)
+        except ValueError:
+            return  # its own reconcile reports what is wrong with it
+        self._index(incident)
+
     def forget(self, uid: str) -> None:
         """The Incident is gone: drop what is remembered about it."""
         self._memory.pop(uid, None)
@@ -243,7 +254,7 @@ class Reconciler:
                 and not membership.is_storm_root(incident)):
             settings, hold = membership.settings_of(spec)
             subject = membership.facts_of(incident)
-            found = membership.decide(subject, list(self.groups.open_facts(namespace, meta.name)), settings, hold,
+            found = membership.decide(subject, list(self.groups.facts(namespace, meta.name)), settings, hold,
                                       self.clock())
         root_name = found.root if found is not None and found.root else membership.root_of(incident)
         root, missing = None, False

@@ -312,6 +312,38 @@ def test_storm_hold_waits_for_a_storm_then_goes_alone() -> None:
     assert membership.decide(subject, [], Settings(), hold, FIRED + hold) is None
 
 
+@pytest.mark.parametrize(("analyzed_after", "now_after", "held_until_after"), [
+    pytest.param(None, 3, 10, id="not-analyzed-yet-counts-from-arrival"),
+    pytest.param(1, 3, 11, id="analyzed-at-once-holds-about-from-arrival"),
+    pytest.param(30, 31, 40, id="analyzed-after-a-backlog-still-holds-for-its-peers"),
+    pytest.param(30, 40, None, id="the-hold-after-a-backlog-ends-too"),
+])
+def test_the_storm_hold_counts_from_the_analysis_when_it_came_later(
+    analyzed_after: int | None, now_after: int, held_until_after: int | None,
+) -> None:
+    """Peers are only seen as a storm once analyzed (one error type): an incident analyzed long after its
+    arrival, with its peers analyzed in the same moment, must still wait for theirs to be indexed."""
+    from aiops_operator.correlation.references import Dependency, DependencyKind, References
+    from aiops_operator.correlation.rules import Facts, Settings
+
+    subject = Facts(ME, IncidentSource.AZURE_DATA_FACTORY, "r", FIRED, References(
+        dependencies={Dependency(DependencyKind.INTEGRATION_RUNTIME, "shir-01")}), error_type="GatewayTimeout",
+        analyzed_time=None if analyzed_after is None else FIRED + timedelta(seconds=analyzed_after))
+    held = membership.decide(subject, [], Settings(), timedelta(seconds=10), FIRED + timedelta(seconds=now_after))
+    if held_until_after is None:
+        assert held is None
+    else:
+        assert held is not None
+        assert (held.root, held.wait_until) == (None, FIRED + timedelta(seconds=held_until_after))
+
+
+def test_facts_carry_when_the_error_type_became_known() -> None:
+    analyzed = analysis().model_copy(update={"analyzed_time": NOW})
+    assert membership.facts_of(incident(analysis=analyzed.model_dump(mode="json", by_alias=True))).analyzed_time \
+        == NOW
+    assert membership.facts_of(incident()).analyzed_time is None
+
+
 def test_a_storm_member_creates_its_root_under_the_deterministic_name() -> None:
     status = member_status(reason=GroupReason.STORM)
     assert status.correlation is not None

@@ -99,6 +99,23 @@ def test_storm_at_threshold_names_one_deterministic_root_for_every_member() -> N
     assert "3 HttpConnectionFailed failures behind IntegrationRuntime shir-prod-01" in found.message
 
 
+def test_storm_root_name_does_not_depend_on_which_peers_are_analyzed_yet() -> None:
+    """Two incidents forming the storm at once, each before the other's analysis is known; one sees the storm's
+    first failure (a minute earlier) analyzed, the other not yet: both name the same root."""
+    first = storm_member(0, -30)
+    a, b, c, d = (storm_member(i, 30 + i) for i in range(1, 5))
+    found_a = correlate(a, [first, b, c, replace(d, error_type=None)], SETTINGS, T0 + timedelta(minutes=1))
+    found_d = correlate(d, [replace(first, error_type=None), replace(a, error_type=None), b, c], SETTINGS,
+                        T0 + timedelta(minutes=1))
+    assert found_a is not None
+    assert found_d is not None
+    assert found_a.root == found_d.root == storm_root_name("HttpConnectionFailed", SHIR, T0 - timedelta(minutes=1))
+    other_type = replace(storm_member(5, -90), error_type="AuthenticationError")
+    found = correlate(a, [other_type, b, c], SETTINGS, T0)
+    assert found is not None
+    assert found.root == storm_root_name("HttpConnectionFailed", SHIR, T0)  # another failure is no first of it
+
+
 def test_storm_joins_an_existing_root() -> None:
     root = storm_root_name("HttpConnectionFailed", SHIR, T0)
     late = storm_member(9, 300)
@@ -106,6 +123,23 @@ def test_storm_joins_an_existing_root() -> None:
     assert found is not None
     assert found.root == root
     assert not found.create_root
+
+
+def test_the_tail_of_a_storm_joins_its_root_after_the_members_finished() -> None:
+    """The root healed and its members were re-run and resolved; more failures of the cause arrive within the
+    window, at once: they join the storm's root, not a second storm of their own (nor stand alone)."""
+    root = storm_root_name("HttpConnectionFailed", SHIR, T0)
+    finished = [replace(storm_member(i, i, root=root), open=False) for i in range(5)]
+    tail = [storm_member(10 + i, 120 + i) for i in range(3)]
+    for late in tail:
+        found = correlate(late, [*finished, *(t for t in tail if t is not late)], SETTINGS, T0)
+        assert found is not None
+        assert (found.root, found.create_root) == (root, False)
+    alone = correlate(tail[0], finished, SETTINGS, T0)
+    assert alone is not None
+    assert alone.root == root  # one straggler too
+    long_after = correlate(storm_member(20, 3600), finished, SETTINGS, T0)
+    assert long_after is None  # outside the window: the storm is over
 
 
 @pytest.mark.parametrize("other", [
