@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -172,7 +173,9 @@ def test_adf_incident_is_enriched_analyzed_routed_and_notified_once(
 
     # What a human sees.
     table = kubectl("get", "inc", "-n", namespace).stdout
-    assert "Remediating" in table
+    # Remediating until the rule's 10 s backoff is over, Monitoring once attempt 1 launched: on a loaded
+    # machine the checks above can take longer than the backoff.
+    assert re.search(r"\s(Remediating|Monitoring)\s", table), table
     assert "GatewayTimeout" in table
     reasons = ("AlertReceived", "Enriched", "IncidentAnalyzed", "RemediationRequested", "JiraIssueCreated",
                "SlackNotified")
@@ -269,8 +272,9 @@ def test_slack_outage_does_not_block_and_message_arrives_once_slack_recovers(
     failures = next(line for line in scraped.splitlines()
                     if line.startswith('aiops_rca_notification_failures_total{channel="Slack"}'))
     assert float(failures.split()[-1]) >= 1
-    assert 'aiops_rca_incidents{error_type="GatewayTimeout",phase="Remediating",source="AzureDataFactory"} 1.0' \
-        in scraped
+    # The incident is counted in the phase it has reached by now (its re-run may have launched meanwhile).
+    assert re.search(r'^aiops_rca_incidents\{error_type="GatewayTimeout",phase="(Remediating|Monitoring|Resolved)",'
+                     r'source="AzureDataFactory"\} 1\.0$', scraped, re.MULTILINE), scraped
     assert "aiops_rca_analysis_duration_seconds_count" in scraped
     assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
 
