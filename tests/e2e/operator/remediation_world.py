@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -160,3 +162,33 @@ def wait_for_events(kubectl: Kubectl, namespace: str, name: str, patterns: list[
 
     found: str = wait_for(shown, 30, f"Events {patterns} on {name}", op)
     return found
+
+
+def reply_key(body: dict[str, Any]) -> str | None:
+    """The key a Slack thread reply carries in its metadata (one reply per key, however often we restart)."""
+    metadata = body.get("metadata") or {}
+    if isinstance(metadata, str):
+        metadata = json.loads(metadata)
+    key = (metadata.get("event_payload") or {}).get("key")
+    return str(key) if key else None
+
+
+class CrashRestarts:
+    """Waits while the crash hook kills the operator, restarting it each time."""
+
+    def __init__(self, op: OperatorProcess, deadline_seconds: float) -> None:
+        self.op = op
+        self.restarts = 0
+        self.deadline = time.monotonic() + deadline_seconds
+
+    def until(self, done: Callable[[], bool]) -> bool:
+        while time.monotonic() < self.deadline:
+            code = self.op.proc.poll() if self.op.proc is not None else None
+            if code is not None:
+                assert code == -9, f"the operator exited with {code}, not by the crash hook\n{self.op.log_tail()}"
+                self.restarts += 1
+                self.op.start()
+            if done():
+                return True
+            time.sleep(0.3)
+        return bool(done())

@@ -14,8 +14,6 @@ while the operator was down or behind must still be grouped.
 
 from __future__ import annotations
 
-import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -26,8 +24,16 @@ from aiops_operator.api.labels import STORM_ROOT_LABEL
 from kubernetes import client
 
 from sandbox.testing import RunningSandbox
-from tests.e2e.operator.conftest import OperatorProcess, StartOperator
-from tests.e2e.operator.remediation_world import GATEWAY_TIMEOUT, Api, adf_incident, policy, rule
+from tests.e2e.operator.conftest import StartOperator
+from tests.e2e.operator.remediation_world import (
+    GATEWAY_TIMEOUT,
+    Api,
+    CrashRestarts,
+    adf_incident,
+    policy,
+    reply_key,
+    rule,
+)
 from tests.support.kube_objects import as_object
 
 POINTS = (
@@ -81,36 +87,6 @@ def _alerted(pipeline: str, subscription: str) -> dict[str, Any]:
     return body
 
 
-def _reply_key(body: dict[str, Any]) -> str | None:
-    metadata = body.get("metadata") or {}
-    if isinstance(metadata, str):
-        metadata = json.loads(metadata)
-    key = (metadata.get("event_payload") or {}).get("key")
-    return str(key) if key else None
-
-
-class Chaos:
-    """Waits while the crash hook kills the operator, restarting it each time."""
-
-    def __init__(self, op: OperatorProcess, api: Api) -> None:
-        self.op = op
-        self.api = api
-        self.restarts = 0
-        self.deadline = time.monotonic() + DEADLINE_SECONDS
-
-    def until(self, done: Any) -> bool:
-        while time.monotonic() < self.deadline:
-            code = self.op.proc.poll() if self.op.proc is not None else None
-            if code is not None:
-                assert code == -9, f"the operator exited with {code}, not by the crash hook\n{self.op.log_tail()}"
-                self.restarts += 1
-                self.op.start()
-            if done():
-                return True
-            time.sleep(0.3)
-        return bool(done())
-
-
 @pytest.mark.timeout(DEADLINE_SECONDS + 60)
 def test_operator_killed_while_grouping_and_while_members_rerun_never_duplicates(
     sandbox: RunningSandbox, start_operator: StartOperator, custom_api: client.CustomObjectsApi, namespace: str,
@@ -127,7 +103,7 @@ def test_operator_killed_while_grouping_and_while_members_rerun_never_duplicates
     marker = tmp_path / "crash"
     op = start_operator(AIOPS_RCA_CRASH_AT=",".join(POINTS), AIOPS_RCA_CRASH_MARKER=str(marker),
                         REMEDIATION_POLL_SECONDS="1")
-    chaos = Chaos(op, api)
+    chaos = CrashRestarts(op, DEADLINE_SECONDS)
 
     def status(name: str) -> dict[str, Any]:
         return api.incident(name).get("status") or {}
@@ -187,7 +163,7 @@ def test_operator_killed_while_grouping_and_while_members_rerun_never_duplicates
     top = [c for c in posts if not (c.get("body") or {}).get("thread_ts")]
     assert len(top) == len(roots), top
     assert len(sandbox.control.slack_channel(f"#{CHANNEL}")["messages"]) == len(roots)
-    replies = Counter((c["body"]["thread_ts"], _reply_key(c["body"])) for c in posts if c["body"].get("thread_ts"))
+    replies = Counter((c["body"]["thread_ts"], reply_key(c["body"])) for c in posts if c["body"].get("thread_ts"))
     assert all(n == 1 for n in replies.values()), replies
     for root in roots:
         thread = status(root)["notifications"]["slack"]["ts"]

@@ -9,8 +9,6 @@ every kill the operator is started again with the same settings.
 
 from __future__ import annotations
 
-import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,9 +21,11 @@ from tests.e2e.operator.remediation_world import (
     DRIVER,
     GATEWAY_TIMEOUT,
     Api,
+    CrashRestarts,
     adf_incident,
     cluster_incident,
     policy,
+    reply_key,
     rule,
 )
 
@@ -59,14 +59,6 @@ def _scenario() -> dict[str, Any]:
     }
 
 
-def _reply_key(body: dict[str, Any]) -> str | None:
-    metadata = body.get("metadata") or {}
-    if isinstance(metadata, str):
-        metadata = json.loads(metadata)
-    key = (metadata.get("event_payload") or {}).get("key")
-    return str(key) if key else None
-
-
 def test_operator_killed_at_every_point_of_the_lifecycle_never_duplicates_a_side_effect(
     sandbox: RunningSandbox, start_operator: StartOperator, custom_api: client.CustomObjectsApi, namespace: str,
     tmp_path: Path,
@@ -86,15 +78,9 @@ def test_operator_killed_at_every_point_of_the_lifecycle_never_duplicates_a_side
              for i, p in enumerate(PIPELINES)]
     names.append(api.create("incidents", cluster_incident(CLUSTER[0], CLUSTER[1], DRIVER)))
 
-    kills = 0
-    deadline = time.monotonic() + 240
     settled: dict[str, dict[str, Any]] = {}
-    while time.monotonic() < deadline and len(settled) < len(names):
-        code = op.proc.poll() if op.proc is not None else None
-        if code is not None:
-            assert code == -9, f"the operator exited with {code}, not by the crash hook\n{op.log_tail()}"
-            kills += 1
-            op.start()
+
+    def all_settled() -> bool:
         for name in names:
             if name in settled:
                 continue
@@ -104,7 +90,11 @@ def test_operator_killed_at_every_point_of_the_lifecycle_never_duplicates_a_side
             if status.get("phase") in ("Resolved", "Escalated") and notes.get("slackUpdatedPhase") == \
                     status["phase"] and notes.get("jiraUpdatedPhase") == status["phase"]:
                 settled[name] = inc
-        time.sleep(0.3)
+        return len(settled) == len(names)
+
+    chaos = CrashRestarts(op, 240)
+    chaos.until(all_settled)
+    kills = chaos.restarts
     assert len(settled) == len(names), f"not settled: {set(names) - set(settled)}\n{op.log_tail(100)}"
 
     # Every point was hit, most of them once per incident (each a SIGKILL and a restart). A point can be
@@ -136,7 +126,7 @@ def test_operator_killed_at_every_point_of_the_lifecycle_never_duplicates_a_side
     assert len(top) == len(names), top
     messages = sandbox.control.slack_channel(CHANNEL)["messages"]
     assert len(messages) == len(names)
-    replies = Counter((c["body"]["thread_ts"], _reply_key(c["body"])) for c in posts if c["body"].get("thread_ts"))
+    replies = Counter((c["body"]["thread_ts"], reply_key(c["body"])) for c in posts if c["body"].get("thread_ts"))
     assert all(n == 1 for n in replies.values()), replies
     assert {ts for ts, key in replies if key == "resolved"} == {m["ts"] for m in messages}
     # Zero duplicate Jira issues and transitions.
